@@ -1,0 +1,35 @@
+# Two commands matter: `make run` (the local stack) and `make test` (every test). Both create the
+# virtualenv on first use and reinstall when a requirements file changes.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8086
+
+.PHONY: run test lint bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	PORT=$(PORT) $(PY) -m scripts.localstack
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check . || true
+
+bench: $(STAMP)
+	$(PY) -m scripts.bench.bench_parse
+	$(PY) -m scripts.bench.bench_codec
+	$(PY) -m scripts.bench.bench_consumer
+	$(PY) -m scripts.bench.bench_e2e
+
+clean:
+	rm -rf $(VENV) cdk.out infra/cdk.out .pytest_cache

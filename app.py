@@ -1,0 +1,34 @@
+"""The tickless Chalice app: routing and event wiring only; every handler delegates to chalicelib."""
+
+from __future__ import annotations
+
+from chalice import Chalice, Rate
+
+from chalicelib import consumers, declarations, maintenance
+from chalicelib.influxdb.routes import influxdb
+from chalicelib.kapacitor.routes import kapacitor
+
+app = Chalice(app_name="tickless")
+# Line protocol arrives as text/plain (Telegraf, influxdb-client) or application/octet-stream (the 1.x
+# client), often gzipped: API Gateway must hand such bodies over as bytes, not as mangled text.
+app.api.binary_types.extend(["text/plain", "application/x-gzip", "application/gzip"])
+
+app.register_blueprint(influxdb)
+app.register_blueprint(kapacitor)
+
+_points = declarations.kinesis_consumer("consume_points")
+
+
+@app.on_kinesis_record(
+    stream=declarations.physical_name(_points.stream),
+    batch_size=_points.batch_size,
+    starting_position=_points.starting_position,
+    maximum_batching_window_in_seconds=_points.max_batching_window,
+)
+def consume_points(event):
+    return consumers.consume_points(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def enforce_retention(event):
+    maintenance.enforce_retention()

@@ -1,0 +1,1 @@
+"""tickless: the TICK stack without servers."""

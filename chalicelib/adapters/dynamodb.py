@@ -1,0 +1,243 @@
+"""pynamodb models and the repositories the domain's ports describe. The only DynamoDB code.
+
+Table names come from chalicelib.declarations; the endpoint comes from the environment
+(AWS_ENDPOINT_URL points at moto locally and in tests, unset on AWS).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+
+from pynamodb.attributes import BinaryAttribute, BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DeleteError, PutError
+from pynamodb.models import Model
+
+from chalicelib.catalog import RetentionPolicy
+from chalicelib.declarations import physical_name
+from chalicelib.storage.ports import Segment, SeriesEntry
+
+
+def _condition_failed(exc: PutError | DeleteError) -> bool:
+    return exc.cause_response_code == "ConditionalCheckFailedException"
+
+
+class ChunkItem(Model):
+    class Meta:
+        table_name = physical_name("chunks")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    data = BinaryAttribute(legacy_encoding=False)
+    lo = NumberAttribute()  # earliest point time (ns)
+    hi = NumberAttribute()  # latest point time (ns)
+    n = NumberAttribute()  # points
+    ver = NumberAttribute(default=0)
+
+    def to_segment(self) -> Segment:
+        return Segment(self.pk, self.sk, self.data, int(self.lo), int(self.hi), int(self.n), int(self.ver))
+
+    @classmethod
+    def from_segment(cls, s: Segment) -> ChunkItem:
+        return cls(
+            s.partition, s.sort_key, data=s.data, lo=s.min_time, hi=s.max_time, n=s.count, ver=s.version
+        )
+
+
+class DynamoSegments:
+    """SegmentRepository on the `chunks` table."""
+
+    def put(self, segments: Iterable[Segment]) -> None:
+        with ChunkItem.batch_write() as batch:
+            for segment in segments:
+                batch.save(ChunkItem.from_segment(segment))
+
+    def query(
+        self, partition: str, first_key: str, last_key: str, tmin: int, tmax: int, descending: bool = False
+    ) -> Iterator[Segment]:
+        for item in ChunkItem.query(
+            partition,
+            ChunkItem.sk.between(first_key, last_key),
+            filter_condition=(ChunkItem.lo <= tmax) & (ChunkItem.hi >= tmin),
+            scan_index_forward=not descending,
+        ):
+            yield item.to_segment()
+
+    def keys_before(self, partition: str, sort_key: str) -> Iterator[str]:
+        for item in ChunkItem.query(partition, ChunkItem.sk < sort_key, attributes_to_get=["pk", "sk"]):
+            yield item.sk
+
+    def delete(self, partition: str, sort_keys: Iterable[str]) -> None:
+        with ChunkItem.batch_write() as batch:
+            for sort_key in sort_keys:
+                batch.delete(ChunkItem(partition, sort_key))
+
+    def replace(self, old: Segment, new: Segment | None) -> bool:
+        try:
+            if new is None:
+                ChunkItem(old.partition, old.sort_key).delete(condition=ChunkItem.ver == old.version)
+            else:
+                ChunkItem.from_segment(new).save(condition=ChunkItem.ver == old.version)
+        except (PutError, DeleteError) as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+
+class SeriesIndexItem(Model):
+    """One table, three kinds of items, told apart by the partition key:
+    `<ns>|m` -> measurement names; `<ns>|s|<m>` -> series keys (with tags); `<ns>|f|<m>` -> fields."""
+
+    class Meta:
+        table_name = physical_name("series")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    tags = UnicodeAttribute(null=True)  # JSON [[key, value], ...] on series items
+    ftype = UnicodeAttribute(null=True)  # field type on field items
+
+
+def _measurements_pk(ns: str) -> str:
+    return f"{ns}|m"
+
+
+def _series_pk(ns: str, measurement: str) -> str:
+    return f"{ns}|s|{measurement}"
+
+
+def _fields_pk(ns: str, measurement: str) -> str:
+    return f"{ns}|f|{measurement}"
+
+
+class DynamoIndex:
+    """IndexRepository on the `series` table."""
+
+    def measurements(self, namespace: str) -> list[str]:
+        return [item.sk for item in SeriesIndexItem.query(_measurements_pk(namespace))]
+
+    def series(self, namespace: str, measurement: str) -> list[SeriesEntry]:
+        return [
+            SeriesEntry(item.sk, tuple(tuple(t) for t in json.loads(item.tags or "[]")))
+            for item in SeriesIndexItem.query(_series_pk(namespace, measurement))
+        ]
+
+    def add_series(self, namespace: str, measurement: str, entries: Iterable[SeriesEntry]) -> None:
+        with SeriesIndexItem.batch_write() as batch:
+            batch.save(SeriesIndexItem(_measurements_pk(namespace), measurement))
+            for entry in entries:
+                tags = json.dumps([list(t) for t in entry.tags], ensure_ascii=False)
+                batch.save(SeriesIndexItem(_series_pk(namespace, measurement), entry.key, tags=tags))
+
+    def remove_series(self, namespace: str, measurement: str, keys: Iterable[str]) -> None:
+        pk = _series_pk(namespace, measurement)
+        with SeriesIndexItem.batch_write() as batch:
+            for key in keys:
+                batch.delete(SeriesIndexItem(pk, key))
+
+    def field_types(self, namespace: str, measurement: str) -> dict[str, str]:
+        return {
+            item.sk: item.ftype
+            for item in SeriesIndexItem.query(_fields_pk(namespace, measurement), consistent_read=True)
+        }
+
+    def claim_field(self, namespace: str, measurement: str, field: str, field_type: str) -> str:
+        item = SeriesIndexItem(_fields_pk(namespace, measurement), field, ftype=field_type)
+        try:
+            item.save(condition=SeriesIndexItem.pk.does_not_exist() | (SeriesIndexItem.ftype == field_type))
+            return field_type
+        except PutError as exc:
+            if not _condition_failed(exc):
+                raise
+        return SeriesIndexItem.get(item.pk, field, consistent_read=True).ftype
+
+    def remove_measurement(self, namespace: str, measurement: str) -> None:
+        with SeriesIndexItem.batch_write() as batch:
+            for pk in (_series_pk(namespace, measurement), _fields_pk(namespace, measurement)):
+                for item in SeriesIndexItem.query(pk, attributes_to_get=["pk", "sk"]):
+                    batch.delete(item)
+            batch.delete(SeriesIndexItem(_measurements_pk(namespace), measurement))
+
+
+class CatalogItem(Model):
+    """Databases (`pk="db"`, sk=name) and retention policies (`pk="rp|<db>"`, sk=name)."""
+
+    class Meta:
+        table_name = physical_name("catalog")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    default_rp = UnicodeAttribute(null=True)
+    namespace = UnicodeAttribute(null=True)
+    duration = NumberAttribute(null=True)
+    shard_duration = NumberAttribute(null=True)
+    replication = NumberAttribute(null=True)
+    is_default = BooleanAttribute(null=True)
+
+
+class DeadLetterItem(Model):
+    class Meta:
+        table_name = physical_name("deadletters")
+
+    pk = UnicodeAttribute(hash_key=True)  # the source, e.g. the stream name
+    sk = UnicodeAttribute(range_key=True)  # the record's id at the source
+    reason = UnicodeAttribute()
+    data = BinaryAttribute(legacy_encoding=False)
+    at = UnicodeAttribute()
+
+
+class DynamoDeadLetters:
+    def put(self, source: str, record_id: str, reason: str, data: bytes) -> None:
+        DeadLetterItem(source, record_id, reason=reason, data=data, at=datetime.now(UTC).isoformat()).save()
+
+    def list(self, source: str) -> list[dict]:
+        return [
+            {"id": item.sk, "reason": item.reason, "data": item.data, "at": item.at}
+            for item in DeadLetterItem.query(source)
+        ]
+
+
+class DynamoCatalog:
+    """CatalogRepository on the `catalog` table."""
+
+    def database_names(self) -> list[str]:
+        return [item.sk for item in CatalogItem.query("db")]
+
+    def default_rp(self, database: str) -> str | None:
+        try:
+            return CatalogItem.get("db", database, consistent_read=True).default_rp
+        except CatalogItem.DoesNotExist:
+            return None
+
+    def put_database(self, database: str, default_rp: str) -> None:
+        CatalogItem("db", database, default_rp=default_rp).save()
+
+    def retention_policies(self, database: str) -> list[RetentionPolicy]:
+        return [
+            RetentionPolicy(
+                database=database,
+                name=item.sk,
+                namespace=item.namespace,
+                duration=int(item.duration or 0),
+                shard_duration=int(item.shard_duration or 0),
+                replication=int(item.replication or 1),
+            )
+            for item in CatalogItem.query(f"rp|{database}", consistent_read=True)
+        ]
+
+    def put_retention_policy(self, rp: RetentionPolicy) -> None:
+        CatalogItem(
+            f"rp|{rp.database}",
+            rp.name,
+            namespace=rp.namespace,
+            duration=rp.duration,
+            shard_duration=rp.shard_duration,
+            replication=rp.replication,
+        ).save()
+
+    def delete_database(self, database: str) -> None:
+        with CatalogItem.batch_write() as batch:
+            for item in CatalogItem.query(f"rp|{database}", attributes_to_get=["pk", "sk"]):
+                batch.delete(item)
+            batch.delete(CatalogItem("db", database))

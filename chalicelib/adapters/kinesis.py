@@ -1,0 +1,77 @@
+"""Publishing records to Kinesis with PutRecords, retrying throttled or failed records until all are in."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+
+import boto3
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.errors import UNAVAILABLE, TicklessError
+
+logger = Logger(child=True)
+
+MAX_RECORDS_PER_CALL = 500
+MAX_BYTES_PER_CALL = 5 * 1024 * 1024
+
+
+class KinesisPublisher:
+    def __init__(self, stream_name: str, deadline_seconds: float = 20.0) -> None:
+        self.stream_name = stream_name
+        self.deadline_seconds = deadline_seconds
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = boto3.client("kinesis")
+        return self._client
+
+    def publish(self, records: Sequence[tuple[str, bytes]]) -> None:
+        """Put every (partition key, data) record, in order per partition key. Returns only when all are
+        on the stream; raises `unavailable` when the stream keeps refusing them past the deadline."""
+        deadline = time.monotonic() + self.deadline_seconds
+        pending = list(records)
+        attempt = 0
+        while pending:
+            call, pending = _next_call(pending)
+            failed = self._put(call)
+            if failed:
+                # Keep per-key order: a failed record and every later record of its key go again.
+                retry_keys = {call[i][0] for i in failed}
+                first_failed = {}
+                for i in failed:
+                    first_failed.setdefault(call[i][0], i)
+                again = [r for i, r in enumerate(call) if r[0] in retry_keys and i >= first_failed[r[0]]]
+                pending = again + pending
+                attempt += 1
+                if time.monotonic() >= deadline:
+                    raise TicklessError(UNAVAILABLE, "points stream is unavailable, retry later")
+                time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))
+
+    def _put(self, call: list[tuple[str, bytes]]) -> list[int]:
+        try:
+            response = self.client.put_records(
+                StreamName=self.stream_name,
+                Records=[{"PartitionKey": key, "Data": data} for key, data in call],
+            )
+        except (BotoCoreError, ClientError) as exc:  # throttled or unreachable: the whole call failed
+            logger.warning("kinesis put_records failed", extra={"error": str(exc)})
+            return list(range(len(call)))
+        if not response.get("FailedRecordCount"):
+            return []
+        failed = [i for i, r in enumerate(response["Records"]) if r.get("ErrorCode")]
+        logger.warning("kinesis rejected records", extra={"failed": len(failed), "sent": len(call)})
+        return failed
+
+
+def _next_call(records: list[tuple[str, bytes]]) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+    size = 0
+    for i, (key, data) in enumerate(records):
+        size += len(key.encode()) + len(data)
+        if i >= MAX_RECORDS_PER_CALL or (i and size > MAX_BYTES_PER_CALL):
+            return records[:i], records[i:]
+    return records, []

@@ -1,0 +1,107 @@
+"""Every AWS resource tickless uses, declared once.
+
+infra/ deploys these declarations and the local stack creates them on moto, so the two can never
+drift apart. Names here are logical; `physical_name` adds the stage prefix both sides agree on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+PREFIX_ENV = "TICKLESS_PREFIX"
+DEFAULT_PREFIX = "tickless-local-"
+
+
+def prefix() -> str:
+    return os.environ.get(PREFIX_ENV, DEFAULT_PREFIX)
+
+
+def physical_name(logical: str) -> str:
+    """The deployed name of a resource: `<prefix><logical>`, e.g. `tickless-dev-points`."""
+    return prefix() + logical
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    hash_key: str
+    range_key: str | None = None
+    # DynamoDB deletes items whose TTL attribute (epoch seconds) has passed.
+    ttl_attribute: str | None = None
+    # Key attribute types: S (string), N (number) or B (binary).
+    key_types: dict[str, str] = field(default_factory=dict)
+
+    def key_type(self, key: str) -> str:
+        return self.key_types.get(key, "S")
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    shards: int = 1
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str
+    visibility_timeout: int = 30
+    # Messages received more often than this move to `<name>-dlq`.
+    max_receive_count: int | None = None
+
+
+@dataclass(frozen=True)
+class KinesisConsumer:
+    """Event source settings of a `@app.on_kinesis_record` handler, including those Chalice
+    cannot express (partial batch responses, bisect on error, bounded retries, on-failure queue)."""
+
+    handler: str  # function name in app.py
+    stream: str
+    batch_size: int = 100
+    starting_position: str = "TRIM_HORIZON"
+    max_batching_window: int = 1
+    max_retry_attempts: int = 10
+    bisect_on_error: bool = True
+    report_batch_item_failures: bool = True
+    on_failure_queue: str | None = None
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    name: str
+    definition: str  # file name under chalicelib/workflows/
+
+
+TABLES: tuple[Table, ...] = (
+    # Compressed point segments: pk "<namespace>|<measurement>", sk "<block>#<sequence>#<part>".
+    # Retention is enforced by a sweep, not TTL: a TTL fixed at write time would delete too early
+    # after a retention policy is lengthened.
+    Table("chunks", "pk", "sk"),
+    # Series index: measurements, series, tag keys/values, field keys and types per namespace.
+    Table("series", "pk", "sk"),
+    # Catalog of databases and retention policies (the namespaces points are stored under).
+    Table("catalog", "pk", "sk"),
+    # Records a consumer could never process, with the reason.
+    Table("deadletters", "pk", "sk"),
+)
+
+STREAMS: tuple[Stream, ...] = (Stream("points", shards=2),)
+
+QUEUES: tuple[Queue, ...] = (
+    # Lambda's on-failure destination for `points` batches that exhausted their retries.
+    Queue("points-failures"),
+)
+
+KINESIS_CONSUMERS: tuple[KinesisConsumer, ...] = (
+    KinesisConsumer(handler="consume_points", stream="points", on_failure_queue="points-failures"),
+)
+
+STATE_MACHINES: tuple[StateMachine, ...] = ()
+
+
+def table(name: str) -> Table:
+    return next(t for t in TABLES if t.name == name)
+
+
+def kinesis_consumer(handler: str) -> KinesisConsumer:
+    return next(c for c in KINESIS_CONSUMERS if c.handler == handler)

@@ -1,0 +1,124 @@
+"""InfluxDB HTTP endpoints: v1 compatibility (/write, /query, /ping) and the v2 API."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from chalice import Blueprint, Response
+
+from chalicelib import services
+from chalicelib.catalog import RetentionPolicy
+from chalicelib.errors import INVALID, NOT_FOUND, UNPROCESSABLE, TicklessError
+from chalicelib.httpkit import ANY_CONTENT_TYPE, body, json_response, params, renders_errors
+from chalicelib.influxdb.errors import VERSION, VERSION_HEADERS, render_v1, render_v2
+from chalicelib.query import v1 as v1query
+from chalicelib.storage.records import Destination
+
+influxdb = Blueprint(__name__)
+_STARTED = datetime.now(UTC)
+
+V1_PRECISIONS = {"n": "ns", "ns": "ns", "u": "us", "us": "us", "ms": "ms", "s": "s", "m": "m", "h": "h"}
+V2_PRECISIONS = ("ns", "us", "ms", "s")
+
+
+@influxdb.route("/ping", methods=["GET", "HEAD"], content_types=ANY_CONTENT_TYPE)
+def ping() -> Response:
+    return Response(body="", status_code=204, headers=VERSION_HEADERS)
+
+
+@influxdb.route("/health", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+def health() -> Response:
+    return json_response(
+        {
+            "name": "influxdb",
+            "message": "ready for queries and writes",
+            "status": "pass",
+            "checks": [],
+            "version": VERSION,
+            "commit": "tickless",
+        },
+        headers=VERSION_HEADERS,
+    )
+
+
+@influxdb.route("/ready", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+def ready() -> Response:
+    up = datetime.now(UTC) - _STARTED
+    started = _STARTED.isoformat().replace("+00:00", "Z")
+    return json_response(
+        {"status": "ready", "started": started, "up": f"{up.total_seconds():.0f}s"}, headers=VERSION_HEADERS
+    )
+
+
+def _destination(rp: RetentionPolicy) -> Destination:
+    return Destination(rp.namespace, rp.database, rp.name)
+
+
+@influxdb.route("/write", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@renders_errors(render_v1)
+def write_v1() -> Response:
+    request = influxdb.current_request
+    query = request.query_params or {}
+    precision = V1_PRECISIONS.get(query.get("precision") or "ns")
+    if precision is None:
+        raise TicklessError(INVALID, f'invalid precision "{query.get("precision")}"')
+    rp = services.catalog().resolve(query.get("db", ""), query.get("rp"))
+    result = services.writer().write(_destination(rp), body(request), precision)
+    if result.conflict:
+        # InfluxDB 1.x reports type conflicts as a 400 partial write; the other points are stored.
+        raise TicklessError(INVALID, result.partial_message)
+    return Response(body="", status_code=204, headers=VERSION_HEADERS)
+
+
+@influxdb.route("/api/v2/write", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@renders_errors(render_v2)
+def write_v2() -> Response:
+    request = influxdb.current_request
+    query = request.query_params or {}
+    precision = query.get("precision") or "ns"
+    if precision not in V2_PRECISIONS:
+        raise TicklessError(INVALID, f'invalid precision "{precision}", must be one of ns, us, ms, s')
+    bucket = query.get("bucket")
+    if not bucket:
+        raise TicklessError(INVALID, "bucket is required")
+    rp = _bucket(bucket)
+    result = services.writer().write(_destination(rp), body(request), precision)
+    if result.conflict:
+        raise TicklessError(UNPROCESSABLE, f"failure writing points to database: {result.partial_message}")
+    return Response(body="", status_code=204, headers=VERSION_HEADERS)
+
+
+def _bucket(name: str) -> RetentionPolicy:
+    """Until buckets exist, a bucket is named like a virtual DBRP mapping: `db/rp`, or `db` for the
+    database's default retention policy."""
+    database, _, retention_policy = name.partition("/")
+    try:
+        return services.catalog().resolve(database, retention_policy or None)
+    except TicklessError as exc:
+        if exc.code == NOT_FOUND:
+            raise TicklessError(NOT_FOUND, f'bucket "{name}" not found') from exc
+        raise
+
+
+@influxdb.route("/query", methods=["GET", "POST"], content_types=ANY_CONTENT_TYPE)
+@renders_errors(render_v1)
+def query_v1() -> Response:
+    request = influxdb.current_request
+    args = params(request)
+    q = args.get("q", "")
+    if not q.strip():
+        raise TicklessError(INVALID, 'missing required parameter "q"')
+    payload = v1query.execute(
+        q,
+        database=args.get("db", ""),
+        retention_policy=args.get("rp", ""),
+        epoch=args.get("epoch") or None,
+        now=time.time_ns(),
+    )
+    pretty = args.get("pretty") == "true"
+    return Response(
+        body=v1query.to_json(payload, pretty=pretty),
+        status_code=200,
+        headers={"Content-Type": "application/json", **VERSION_HEADERS},
+    )

@@ -1,0 +1,100 @@
+"""InfluxDB 1.x query output: JSON exactly as influxd encodes it (Go's float formatting, RFC3339Nano
+times or epoch integers)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+EPOCH_DIVISORS = {
+    "ns": 1,
+    "n": 1,
+    "u": 1_000,
+    "µ": 1_000,
+    "us": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def rfc3339nano(time_ns: int) -> str:
+    """Go's time.RFC3339Nano in UTC: fraction with trailing zeros trimmed, none when zero."""
+    seconds, nanos = divmod(time_ns, 1_000_000_000)
+    text = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    if nanos:
+        text += "." + f"{nanos:09d}".rstrip("0")
+    return text + "Z"
+
+
+def time_formatter(epoch: str | None):
+    """A function turning ns timestamps into the value the `epoch` parameter asks for."""
+    if not epoch:
+        return rfc3339nano
+    divisor = EPOCH_DIVISORS.get(epoch)
+    if divisor is None:
+        return rfc3339nano  # influxd ignores unknown epoch values
+    if divisor == 1:
+        return int
+    return lambda t: t // divisor
+
+
+def go_float(value: float) -> str:
+    """A float as Go's encoding/json writes it: positional between 1e-6 and 1e21, shortest digits."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return "null"
+    magnitude = abs(value)
+    if magnitude == 0 or 1e-6 <= magnitude < 1e21:
+        text = repr(value)
+        if "e" in text or "E" in text:
+            text = format(Decimal(text), "f")
+        if text.endswith(".0"):
+            text = text[:-2]
+        return text
+    return repr(value)
+
+
+def _scalar(value: Any) -> str:
+    kind = type(value)
+    if kind is float:
+        return go_float(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(int(value))
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    if isinstance(value, dict):
+        out.append("{")
+        for i, (key, item) in enumerate(value.items()):
+            if i:
+                out.append(",")
+            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(":")
+            _encode(item, out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _encode(item, out)
+        out.append("]")
+    else:
+        out.append(_scalar(value))
+
+
+def to_json(payload: Any, pretty: bool = False) -> str:
+    if pretty:
+        return json.dumps(json.loads(to_json(payload)), indent=4, ensure_ascii=False)
+    out: list[str] = []
+    _encode(payload, out)
+    return "".join(out)

@@ -1,0 +1,42 @@
+"""The composition root: wires domain services to their AWS adapters, once per Lambda container."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from chalicelib.adapters.dynamodb import DynamoCatalog, DynamoDeadLetters, DynamoIndex, DynamoSegments
+from chalicelib.adapters.kinesis import KinesisPublisher
+from chalicelib.catalog import Catalog
+from chalicelib.declarations import physical_name
+from chalicelib.storage.store import SeriesStore
+from chalicelib.writes import FieldTypeGuard, PointWriter
+
+
+@cache
+def index() -> DynamoIndex:
+    return DynamoIndex()
+
+
+@cache
+def store() -> SeriesStore:
+    return SeriesStore(DynamoSegments(), index())
+
+
+@cache
+def catalog() -> Catalog:
+    return Catalog(DynamoCatalog())
+
+
+@cache
+def field_guard() -> FieldTypeGuard:
+    return FieldTypeGuard(index())
+
+
+@cache
+def writer() -> PointWriter:
+    return PointWriter(KinesisPublisher(physical_name("points")), field_guard())
+
+
+@cache
+def dead_letters() -> DynamoDeadLetters:
+    return DynamoDeadLetters()

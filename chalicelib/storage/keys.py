@@ -1,0 +1,49 @@
+"""How the series store names things in DynamoDB: partition keys, sort keys and time blocks.
+
+Points are grouped in time blocks; a segment item holds the points of one measurement within one block
+that arrived in one Kinesis record. Its sort key `<block>#<sequence>#<part>` orders segments by time
+block, then by arrival, which is the order the newest-write-wins merge needs.
+"""
+
+from __future__ import annotations
+
+BLOCK_NS = 3_600_000_000_000  # one hour
+_BLOCK_BIAS = 1 << 32  # keeps block numbers of pre-1970 points positive, so they sort as text
+
+MIN_TIME = -9223372036854775806
+MAX_TIME = 9223372036854775806
+
+
+def block_of(time_ns: int) -> int:
+    return time_ns // BLOCK_NS
+
+
+def block_start(block: int) -> int:
+    return block * BLOCK_NS
+
+
+def block_key(block: int) -> str:
+    return f"{block + _BLOCK_BIAS:010x}"
+
+
+def block_from_key(sort_key: str) -> int:
+    return int(sort_key[:10], 16) - _BLOCK_BIAS
+
+
+def sequence_key(sequence: str) -> str:
+    """Kinesis sequence numbers are decimal strings of varying length; prefix the length so they
+    sort numerically as text."""
+    return f"{len(sequence):03d}{sequence}"
+
+
+def segment_sort_key(block: int, sequence: str, part: int) -> str:
+    return f"{block_key(block)}#{sequence_key(sequence)}#{part:04d}"
+
+
+def chunk_partition(namespace: str, measurement: str) -> str:
+    return f"{namespace}|{measurement}"
+
+
+def sort_key_range(tmin: int, tmax: int) -> tuple[str, str]:
+    """Sort key bounds (inclusive) covering every segment that may hold points in [tmin, tmax]."""
+    return block_key(block_of(tmin)), block_key(block_of(tmax)) + "~"

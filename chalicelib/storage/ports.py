@@ -1,0 +1,62 @@
+"""What the series store needs from persistence. The DynamoDB adapters implement these; the domain
+only sees these protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(slots=True)
+class Segment:
+    partition: str
+    sort_key: str
+    data: bytes
+    min_time: int
+    max_time: int
+    count: int
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesEntry:
+    key: str
+    tags: tuple[tuple[str, str], ...]
+
+
+class SegmentRepository(Protocol):
+    def put(self, segments: Iterable[Segment]) -> None:
+        """Write segments (overwriting the same keys: writes are idempotent)."""
+
+    def query(
+        self, partition: str, first_key: str, last_key: str, tmin: int, tmax: int, descending: bool = False
+    ) -> Iterator[Segment]:
+        """Segments of a partition with first_key <= sort key <= last_key that may hold points in
+        [tmin, tmax], in sort key order."""
+
+    def keys_before(self, partition: str, sort_key: str) -> Iterator[str]:
+        """Sort keys below `sort_key`."""
+
+    def delete(self, partition: str, sort_keys: Iterable[str]) -> None: ...
+
+    def replace(self, old: Segment, new: Segment | None) -> bool:
+        """Replace (or delete, when new is None) a segment if it is still at old.version."""
+
+
+class IndexRepository(Protocol):
+    def measurements(self, namespace: str) -> list[str]: ...
+
+    def series(self, namespace: str, measurement: str) -> list[SeriesEntry]: ...
+
+    def add_series(self, namespace: str, measurement: str, entries: Iterable[SeriesEntry]) -> None: ...
+
+    def remove_series(self, namespace: str, measurement: str, keys: Iterable[str]) -> None: ...
+
+    def field_types(self, namespace: str, measurement: str) -> dict[str, str]: ...
+
+    def claim_field(self, namespace: str, measurement: str, field: str, field_type: str) -> str:
+        """Record the field's type unless one is recorded; return the recorded type."""
+
+    def remove_measurement(self, namespace: str, measurement: str) -> None:
+        """Forget the measurement, its series and its fields."""

@@ -1,0 +1,153 @@
+"""The series store on DynamoDB (moto): segments, newest-write-wins merging, reads, deletes, retention."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from chalicelib.points import UInt
+from chalicelib.storage import keys
+from chalicelib.storage.records import Destination, PointBatch, SeriesRows
+
+_namespaces = itertools.count()
+HOUR = keys.BLOCK_NS
+
+
+@pytest.fixture
+def store(aws):
+    from chalicelib.adapters.dynamodb import DynamoIndex, DynamoSegments
+    from chalicelib.storage.store import SeriesStore
+
+    return SeriesStore(DynamoSegments(), DynamoIndex())
+
+
+@pytest.fixture
+def ns() -> str:
+    return f"{next(_namespaces):016x}"
+
+
+def batch(ns: str, *series: tuple[str, list[tuple[int, dict]]], measurement: str = "cpu") -> PointBatch:
+    out = []
+    for host, rows in series:
+        out.append(SeriesRows(f"{measurement},host={host}", measurement, (("host", host),), rows))
+    return PointBatch(Destination(ns, "db", "rp"), out)
+
+
+def read(store, ns, measurement="cpu", **kwargs) -> dict[str, list[tuple[int, dict]]]:
+    from chalicelib.storage import columns
+
+    found: dict[str, list] = {}
+    for block in store.scan(ns, measurement, **kwargs):
+        for key, cols in block.items():
+            found.setdefault(key, []).extend(columns.rows(cols))
+    return found
+
+
+def test_newer_write_wins_per_field_across_segments(store, ns):
+    store.ingest("100", batch(ns, ("a", [(1, {"v": 1.0, "w": 10}), (2, {"v": 2.0})])))
+    store.ingest("200", batch(ns, ("a", [(1, {"v": 5.0})])))
+    assert read(store, ns) == {"cpu,host=a": [(1, {"v": 5.0, "w": 10}), (2, {"v": 2.0})]}
+
+
+def test_a_late_retry_of_an_older_record_does_not_overwrite_newer_points(store, ns):
+    store.ingest("200", batch(ns, ("a", [(1, {"v": 5.0})])))
+    store.ingest("100", batch(ns, ("a", [(1, {"v": 1.0})])))  # processed later, written earlier
+    assert read(store, ns) == {"cpu,host=a": [(1, {"v": 5.0})]}
+
+
+def test_redelivery_is_idempotent(store, ns):
+    from chalicelib.adapters.dynamodb import ChunkItem
+
+    record = batch(ns, ("a", [(t, {"v": float(t)}) for t in range(0, 3 * HOUR, HOUR // 2)]))
+    store.ingest("300", record)
+    items = list(ChunkItem.query(f"{ns}|cpu"))
+    store.ingest("300", record)
+    again = list(ChunkItem.query(f"{ns}|cpu"))
+    assert [i.sk for i in items] == [i.sk for i in again]
+    assert len(items) == 3  # one segment per hour block
+    assert len(read(store, ns)["cpu,host=a"]) == 6
+
+
+def test_time_range_series_and_field_selection(store, ns):
+    store.ingest(
+        "1",
+        batch(
+            ns,
+            ("a", [(t, {"v": t, "s": "x"}) for t in range(0, 10 * HOUR, HOUR)]),
+            ("b", [(t, {"v": -t}) for t in range(0, 10 * HOUR, HOUR)]),
+        ),
+    )
+    got = read(store, ns, tmin=2 * HOUR, tmax=4 * HOUR, series_keys={"cpu,host=b"}, fields={"v"})
+    assert got == {
+        "cpu,host=b": [
+            (2 * HOUR, {"v": -2 * HOUR}),
+            (3 * HOUR, {"v": -3 * HOUR}),
+            (4 * HOUR, {"v": -4 * HOUR}),
+        ]
+    }
+    only_s = read(store, ns, fields={"s"}, tmax=HOUR)
+    assert only_s == {"cpu,host=a": [(0, {"s": "x"}), (HOUR, {"s": "x"})]}
+    blocks = list(store.scan(ns, "cpu", tmin=0, tmax=3 * HOUR, descending=True))
+    assert [min(c.times[0] for c in b.values()) for b in blocks] == [3 * HOUR, 2 * HOUR, HOUR, 0]
+
+
+def test_points_before_1970_and_every_type(store, ns):
+    rows = [(-5 * HOUR, {"f": 1.5, "i": -3, "u": UInt(2**64 - 1), "b": False, "s": "ünï"}), (-1, {"f": -0.0})]
+    store.ingest("1", batch(ns, ("a", rows)))
+    got = read(store, ns)["cpu,host=a"]
+    assert got == rows
+    assert type(got[0][1]["u"]) is UInt
+
+
+def test_index_lists_measurements_series_and_field_types(store, ns):
+    store.ingest("1", batch(ns, ("a", [(1, {"v": 1.0})]), ("b", [(1, {"v": 1.0})])))
+    store.ingest("2", batch(ns, ("a", [(1, {"x": 1})]), measurement="mem"))
+    assert sorted(store.index.measurements(ns)) == ["cpu", "mem"]
+    assert [e.key for e in store.index.series(ns, "cpu")] == ["cpu,host=a", "cpu,host=b"]
+    assert store.index.series(ns, "cpu")[0].tags == (("host", "a"),)
+    assert store.index.claim_field(ns, "cpu", "v", "float") == "float"
+    assert store.index.claim_field(ns, "cpu", "v", "integer") == "float"
+    assert store.index.field_types(ns, "cpu") == {"v": "float"}
+
+
+def test_large_records_split_into_segments_under_the_item_limit(store, ns):
+    from chalicelib.adapters.dynamodb import ChunkItem
+
+    rng = random.Random(3)
+    text = lambda: "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=200))  # noqa: E731
+    rows = [(t * 1000, {"s": text(), "v": rng.random()}) for t in range(4000)]
+    store.ingest("9", batch(ns, *[(f"h{i}", rows) for i in range(3)]))
+    items = list(ChunkItem.query(f"{ns}|cpu"))
+    assert len(items) > 1
+    assert all(len(i.data) <= 350_000 for i in items)
+    got = read(store, ns)
+    assert {k: len(v) for k, v in got.items()} == {f"cpu,host=h{i}": 4000 for i in range(3)}
+
+
+def test_delete_by_time_range_and_series(store, ns):
+    store.ingest(
+        "1",
+        batch(
+            ns,
+            ("a", [(t, {"v": 1.0}) for t in range(0, 4 * HOUR, HOUR)]),
+            ("b", [(t, {"v": 2.0}) for t in range(0, 4 * HOUR, HOUR)]),
+        ),
+    )
+    removed = store.delete(ns, "cpu", tmin=HOUR, tmax=2 * HOUR, series_keys={"cpu,host=a"})
+    assert removed == 2
+    got = read(store, ns)
+    assert [t for t, _ in got["cpu,host=a"]] == [0, 3 * HOUR]
+    assert len(got["cpu,host=b"]) == 4
+    store.delete(ns, "cpu", series_keys={"cpu,host=b"})  # whole range: the series leaves the index
+    assert [e.key for e in store.index.series(ns, "cpu")] == ["cpu,host=a"]
+    store.delete(ns, "cpu")
+    assert read(store, ns) == {}
+    assert store.index.measurements(ns) == []
+
+
+def test_expire_removes_whole_blocks_before_the_cutoff(store, ns):
+    store.ingest("1", batch(ns, ("a", [(t, {"v": 1.0}) for t in range(0, 5 * HOUR, HOUR)])))
+    assert store.expire(ns, before=3 * HOUR + 5) == 3
+    assert [t for t, _ in read(store, ns)["cpu,host=a"]] == [3 * HOUR, 4 * HOUR]

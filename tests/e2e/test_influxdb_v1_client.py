@@ -1,0 +1,135 @@
+"""A new user's first session, through the official `influxdb` (1.x) client against `make run`'s stack:
+create a database, write points of every field type with escaped names, query them back exactly."""
+
+from __future__ import annotations
+
+import gzip
+import time
+from urllib.parse import urlparse
+
+import pytest
+import requests
+from influxdb import InfluxDBClient
+from influxdb.exceptions import InfluxDBClientError
+
+
+def wait_for(fetch, expected_count: int, timeout: float = 30.0):
+    """Points become readable once the stream consumer has stored them (seconds, locally)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = fetch()
+        if len(got) >= expected_count or time.monotonic() > deadline:
+            return got
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def client(stack):
+    url = urlparse(stack.url)
+    client = InfluxDBClient(host=url.hostname, port=url.port, database="e2e")
+    client.create_database("e2e")
+    return client
+
+
+def test_ping_reports_a_version(client):
+    assert client.ping().startswith("v2.")
+
+
+def test_create_and_show_databases(client):
+    client.create_database("other_db")
+    names = {d["name"] for d in client.get_list_database()}
+    assert {"e2e", "other_db"} <= names
+
+
+def test_every_field_type_and_escaped_names_round_trip(client):
+    base = 1_700_000_000_000_000_000
+    points = [
+        {
+            "measurement": "weather station",
+            "tags": {"location": "us,west", "sensor id": "a=1"},
+            "time": base,
+            "fields": {"temperature": 21.5, "count": 7, "ok": True, "note": 'said "hi"\\ there'},
+        },
+        {
+            "measurement": "weather station",
+            "tags": {"location": "us,west", "sensor id": "a=1"},
+            "time": base + 1,
+            "fields": {"temperature": -0.25, "count": -9223372036854775807, "ok": False, "note": ""},
+        },
+        {
+            "measurement": "weather station",
+            "tags": {"location": "eu", "sensor id": "b"},
+            "time": base + 2,
+            "fields": {"temperature": 1e-7, "count": 0, "ok": True, "note": "ünïcode ✓"},
+        },
+    ]
+    assert client.write_points(points, time_precision="n")
+    query = 'SELECT * FROM "weather station" WHERE time >= %d' % base
+    rows = wait_for(lambda: list(client.query(query, epoch="ns").get_points()), 3)
+    assert rows == [
+        {"time": base, "count": 7, "location": "us,west", "note": 'said "hi"\\ there', "ok": True,
+         "sensor id": "a=1", "temperature": 21.5},
+        {"time": base + 1, "count": -9223372036854775807, "location": "us,west", "note": "", "ok": False,
+         "sensor id": "a=1", "temperature": -0.25},
+        {"time": base + 2, "count": 0, "location": "eu", "note": "ünïcode ✓", "ok": True,
+         "sensor id": "b", "temperature": 1e-7},
+    ]
+    # A tag filter and explicit columns, RFC3339 times.
+    tagged = list(client.query("""SELECT temperature, "sensor id" FROM "weather station" WHERE location = 'eu'""")
+                  .get_points())
+    assert tagged == [{"time": "2023-11-14T22:13:20.000000002Z", "temperature": 1e-7, "sensor id": "b"}]
+    measurements = {m["name"] for m in client.get_list_measurements()}
+    assert "weather station" in measurements
+
+
+def test_duplicate_points_merge_newest_wins(client):
+    t = 1_600_000_000_000_000_000
+    client.write(["dup,host=a value=1,other=5i %d" % t], {"db": "e2e"}, protocol="line")
+    client.write(["dup,host=a value=2 %d" % t], {"db": "e2e"}, protocol="line")
+    def fetch():
+        rows = list(client.query("SELECT * FROM dup", epoch="ns").get_points())
+        return rows if rows and rows[0]["value"] == 2 else []
+    rows = wait_for(fetch, 1)
+    assert rows == [{"time": t, "host": "a", "value": 2.0, "other": 5}]
+
+
+def test_gzip_write(stack, client):
+    body = gzip.compress(b"gz,host=x value=42i 1000000000\n")
+    response = requests.post(
+        f"{stack.url}/write", params={"db": "e2e", "precision": "n"}, data=body,
+        headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"},
+    )
+    assert response.status_code == 204, response.text
+    rows = wait_for(lambda: list(client.query("SELECT value FROM gz", epoch="s").get_points()), 1)
+    assert rows == [{"time": 1, "value": 42}]
+
+
+def test_bad_line_rejects_the_whole_batch(stack, client):
+    response = requests.post(
+        f"{stack.url}/write", params={"db": "e2e"}, data=b"bad,host=a value=1\nbad,host=b value=\n"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "unable to parse 'bad,host=b value=': missing field value"}
+    time.sleep(1.0)
+    assert list(client.query("SELECT * FROM bad").get_points()) == []
+
+
+def test_unknown_database_is_an_error(client):
+    with pytest.raises(InfluxDBClientError) as err:
+        client.write_points([{"measurement": "m", "fields": {"v": 1}}], database="nope")
+    assert err.value.code == 404
+    assert 'database not found: \\"nope\\"' in err.value.content or 'database not found: "nope"' in str(err.value)
+
+
+def test_field_type_conflict_is_a_partial_write(stack, client):
+    client.write(["conflict value=1.5 1"], {"db": "e2e"}, protocol="line")
+    response = requests.post(
+        f"{stack.url}/write", params={"db": "e2e"}, data=b"conflict value=2i 2\nconflict value=3.5 3\n"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": 'partial write: field type conflict: input field "value" on measurement "conflict" is type '
+        "integer, already exists as type float dropped=1"
+    }
+    rows = wait_for(lambda: list(client.query("SELECT value FROM conflict", epoch="ns").get_points()), 2)
+    assert rows == [{"time": 1, "value": 1.5}, {"time": 3, "value": 3.5}]
