@@ -37,11 +37,7 @@ def quote_ident(*segments: str) -> str:
     out: list[str] = []
     last = len(segments) - 1
     for i, seg in enumerate(segments):
-        need = (
-            ident_needs_quotes(seg)
-            or (i < last and seg != "")
-            or ((i == 0 or i == last) and seg == "")
-        )
+        need = ident_needs_quotes(seg) or (i < last and seg != "") or ((i == 0 or i == last) and seg == "")
         text = _escape_ident(seg)
         out.append(f'"{text}"' if need else text)
     return ".".join(out)
@@ -333,12 +329,19 @@ def expr_name(expr: Expr) -> str:
 
 
 def binary_expr_name(expr: BinaryExpr) -> str:
+    """InfluxDB's BinaryExprName: variable and function names joined by `_` (call arguments skipped)."""
     names: list[str] = []
-    for n in walk(expr):
-        if isinstance(n, VarRef):
-            names.append(n.val)
-        elif isinstance(n, Call):
-            names.append(n.name)
+
+    def visit(node: Node) -> None:
+        if isinstance(node, VarRef):
+            names.append(node.val)
+        elif isinstance(node, Call):
+            names.append(node.name)
+            return
+        for child in node.children():
+            visit(child)
+
+    visit(expr)
     return "_".join(names)
 
 
@@ -701,11 +704,9 @@ class ShowSeriesCardinalityStatement(_Cardinality):
     _what = "SERIES"
 
 
-
 @dataclass(eq=True)
 class ShowMeasurementCardinalityStatement(_Cardinality):
     _what = "MEASUREMENT"
-
 
 
 @dataclass(eq=True)
@@ -713,11 +714,9 @@ class ShowTagKeyCardinalityStatement(_Cardinality):
     _what = "TAG KEY"
 
 
-
 @dataclass(eq=True)
 class ShowFieldKeyCardinalityStatement(_Cardinality):
     _what = "FIELD KEY"
-
 
 
 @dataclass(eq=True)
@@ -752,11 +751,9 @@ class ShowQueriesStatement(_Simple):
     _text = "SHOW QUERIES"
 
 
-
 @dataclass(eq=True)
 class ShowUsersStatement(_Simple):
     _text = "SHOW USERS"
-
 
 
 @dataclass(eq=True)
@@ -764,11 +761,9 @@ class ShowContinuousQueriesStatement(_Simple):
     _text = "SHOW CONTINUOUS QUERIES"
 
 
-
 @dataclass(eq=True)
 class ShowShardsStatement(_Simple):
     _text = "SHOW SHARDS"
-
 
 
 @dataclass(eq=True)
@@ -776,11 +771,9 @@ class ShowShardGroupsStatement(_Simple):
     _text = "SHOW SHARD GROUPS"
 
 
-
 @dataclass(eq=True)
 class ShowSubscriptionsStatement(_Simple):
     _text = "SHOW SUBSCRIPTIONS"
-
 
 
 @dataclass(eq=True)
@@ -1015,10 +1008,8 @@ class CreateSubscriptionStatement(Statement):
 
     def __str__(self) -> str:
         dests = ", ".join(quote_string(d) for d in self.destinations)
-        return (
-            f"CREATE SUBSCRIPTION {quote_ident(self.name)} ON "
-            f"{quote_ident(self.database)}.{quote_ident(self.retention_policy)} DESTINATIONS {self.mode} {dests}"
-        )
+        where = f"{quote_ident(self.database)}.{quote_ident(self.retention_policy)}"
+        return f"CREATE SUBSCRIPTION {quote_ident(self.name)} ON {where} DESTINATIONS {self.mode} {dests}"
 
 
 @dataclass(eq=True)

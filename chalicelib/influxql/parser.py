@@ -443,7 +443,13 @@ class Parser:
         dtype = ""
         if self.scan().kind == t.DOUBLECOLON:
             typ = self.scan()
-            if typ.kind == t.IDENT and typ.lit.lower() in ("float", "integer", "unsigned", "string", "boolean"):
+            if typ.kind == t.IDENT and typ.lit.lower() in (
+                "float",
+                "integer",
+                "unsigned",
+                "string",
+                "boolean",
+            ):
                 dtype = typ.lit.lower()
             elif typ.kind in (t.FIELD, t.TAG):
                 dtype = typ.kind.lower()

@@ -89,11 +89,12 @@ class LineProtocolError(Exception):
 
 
 class _Bad(Exception):
-    """Internal: the current line is invalid for `reason`."""
+    """Internal: the current line is invalid for `reason`; `line` is set once the line text is known."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.line: str | None = None
 
 
 def _int_range_reason(digits: str) -> str:
@@ -124,7 +125,6 @@ _NUMBER_START = frozenset("0123456789.-Nn")  # InfluxDB scans these as numbers, 
 _INT_RE = re.compile(r"(-?[0-9]+)i")
 _UINT_RE = re.compile(r"(-?[0-9]+)u")
 _FLOAT_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_FLOAT_SAFE = re.compile(r"-?(?:[0-9]{1,200}(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?")
 _TIMESTAMP_RE = re.compile(r"-?[0-9]+")
 
 
@@ -191,8 +191,7 @@ def _convert(tok: str) -> tuple[object, str]:
             v = float(tok)
             if v in (_INF, _NINF):
                 raise _Bad(INVALID_FLOAT)
-            # `f` when the shape pattern can re-validate it, `F` when only this parser can
-            return v, ("f" if _FLOAT_SAFE.fullmatch(tok) is not None else "F")
+            return v, "f"
         raise _Bad(_number_reason(tok))
     b = _BOOLS.get(tok)
     if b is None:
@@ -216,7 +215,7 @@ _UNESCAPE_STRING = re.compile(r'\\([\\"])')
 
 # A field key (escape-aware) and the raw token of a non-string value.
 _FIELD_KEY = re.compile(r"[^\\,= ]*+(?:\\(?:.|\Z)[^\\,= ]*+)*+", re.S)
-_VALUE_TOKEN = re.compile(r"[^, ]*+")
+_VALUE_TOKEN = re.compile(r"[^, \t]*+")
 # The body of a string value after its opening quote, up to and including the closing quote if any.
 _STRING_BODY = re.compile(r'([^"\\]*+(?:\\.[^"\\]*+)*+)(")?', re.S)
 _WS = " \t\x00"
@@ -252,7 +251,7 @@ def _utf8_len(s: str) -> int:
 
 def _parse_key(kt: str) -> list:
     """Parse and validate `measurement[,tag=value...]` (raw, escaped text). Returns the series entry
-    `[key, measurement, tags, shape_regex, converters, key_bytes]` (no shape yet)."""
+    `[key, measurement, tags, shape fullmatch, field keys, converters, key bytes]` (no shape yet)."""
     if "\\" not in kt:
         parts = kt.split(",")
         meas = parts[0]
@@ -313,59 +312,82 @@ def _parse_key(kt: str) -> list:
     nbytes = _utf8_len(key)
     if nbytes > MAX_KEY_LENGTH:
         raise _Bad(f"max key length exceeded: {nbytes} > {MAX_KEY_LENGTH}")
-    return [key, meas, tuple(tags), None, None, nbytes]
+    return [key, meas, tuple(tags), None, None, None, nbytes]
 
 
 # --------------------------------------------------------------------------------------------------
-# Shapes: one compiled pattern per sequence of field types
+# Shapes: one compiled pattern per sequence of (field key, value type)
+
+
+def _unescape_string(s: str) -> str:
+    return _UNESCAPE_STRING.sub(r"\1", s) if "\\" in s else s
+
 
 _SHAPE_VALUE = {
-    "f": r"(-?(?:[0-9]{1,200}+(?:\.[0-9]*+)?|\.[0-9]++)(?:[eE][+-]?[0-9]{1,2}+)?)",
-    "i": r"(-?[0-9]{1,18}+)i",
-    "u": r"([0-9]{1,19}+)u",
-    "s": r'"([^"\\]*+)"',
+    # a digit must come (possibly after `-` and `.`); at most 200 integer digits and a two-digit
+    # exponent, so the value cannot overflow to inf (longer forms go to the general parser)
+    "f": r"((?=-?\.?[0-9])-?[0-9]{0,200}+(?:\.[0-9]*+)?(?:[eE][+-]?[0-9]{1,2}+)?)",
+    "i": r"(-?[0-9]{1,18}+)i",  # 18 digits always fit int64
+    "u": r"([0-9]{1,19}+)u",  # 19 digits always fit uint64
+    "s": r'"([^"\\]*+(?:\\.[^"\\]*+)*+)"',
     "b": r"(true|True|TRUE|t|T|false|False|FALSE|f|F)",
 }
-_SHAPE_CONVERT = {"f": float, "i": int, "u": UInt, "s": str, "b": _BOOLS.__getitem__}
+_SHAPE_CONVERT = {"f": float, "i": int, "u": UInt, "s": _unescape_string, "b": _BOOLS.__getitem__}
 _SHAPE_TS = r"(?: (-?[0-9]++))? *+"
-_SHAPE_FIELD_KEY = r"([^ ,=\\]++)="
-_SHAPE_MAX_FIELDS = 64
-_SHAPE_MIN_SEEN = 4  # compile a type sequence once the general parser has produced it this often
-_SHAPES: dict[str, tuple] = {}  # type sequence -> (pattern, converters); kept across batches
-_SHAPES_MAX = 256
-_SEEN: dict[str, int] = {}
-_SEEN_MAX = 4096
-# A series only takes a shape when any field key fits the key length limit without being checked.
-_SHAPE_KEY_ROOM = MAX_KEY_LENGTH - 4 - 4 * 1024
+_SHAPE_MAX_FIELDS = 100
+_SHAPE_MIN_SEEN = 3  # compile a shape once the general parser has produced it this often
+# (raw field keys, type codes) -> (fullmatch, field keys, converters, longest raw key in bytes)
+_SHAPES: dict[tuple, tuple] = {}
+_SHAPES_MAX = 512
+_SEEN: dict[tuple, int] = {}
+_SEEN_MAX = 8192
 
 
-def _shape_for(sig: str) -> tuple | None:
+def _shape_for(raw_keys: tuple, codes: str, keys: tuple) -> tuple | None:
+    """The compiled shape for this field layout, once it has been seen often enough (kept across
+    batches, bounded)."""
+    sig = (raw_keys, codes)
     shape = _SHAPES.get(sig)
     if shape is not None:
         return shape
     seen = _SEEN.get(sig, 0) + 1
-    if seen < _SHAPE_MIN_SEEN or len(_SHAPES) >= _SHAPES_MAX:
+    if seen < _SHAPE_MIN_SEEN:
         if len(_SEEN) >= _SEEN_MAX:
             _SEEN.clear()
         _SEEN[sig] = seen
         return None
     _SEEN.pop(sig, None)
-    pattern = ",".join(_SHAPE_FIELD_KEY + _SHAPE_VALUE[c] for c in sig) + _SHAPE_TS
-    shape = (re.compile(pattern).fullmatch, tuple(_SHAPE_CONVERT[c] for c in sig))
+    if len(_SHAPES) >= _SHAPES_MAX:
+        _SHAPES.clear()
+    pattern = ",".join(f"{re.escape(k)}={_SHAPE_VALUE[c]}" for k, c in zip(raw_keys, codes, strict=True))
+    shape = (
+        re.compile(pattern + _SHAPE_TS, re.S).fullmatch,
+        keys,
+        tuple(_SHAPE_CONVERT[c] for c in codes),
+        max(_utf8_len(k) for k in raw_keys),
+    )
     _SHAPES[sig] = shape
     return shape
 
 
+def _take_shape(e: list, shape: tuple) -> bool:
+    """Give series entry `e` the shape if every field key fits the key length limit with it."""
+    if e[6] + 4 + shape[3] > MAX_KEY_LENGTH:
+        return False
+    e[3], e[4], e[5] = shape[0], shape[1], shape[2]
+    return True
+
+
 # --------------------------------------------------------------------------------------------------
 # The general parser
 
 
-def _parse_fields(s: str, pos: int, more) -> tuple[str, dict, str | None, str | None]:
+def _parse_fields(s: str, pos: int, more) -> tuple[str, dict, str | None, list[str], list[str], list[str]]:
     """Parse the field set and timestamp of `s` from `pos` (just after the key's space).
 
-    Returns (line text, fields, raw timestamp or None, type sequence or None when a shape cannot
-    re-validate this line). A string value left open at the end of the line continues on the next
-    lines (`more()` returns the next raw line or None); the returned line text then spans them.
+    Returns (line text, fields, raw timestamp or None, raw field keys, field keys, type codes). A
+    string value left open at the end of the line continues on the next lines (`more()` returns the
+    next raw line or None); the returned line text then spans them.
     """
     n = len(s)
     while pos < n and s[pos] in _WS:
@@ -373,263 +395,8 @@ def _parse_fields(s: str, pos: int, more) -> tuple[str, dict, str | None, str | 
     if pos >= n:
         raise _Bad(MISSING_FIELDS)
     fields: dict = {}
-    sig: list[str] | None = []
-    while True:
-        m = _FIELD_KEY.match(s, pos)
-        raw = m.group()
-        pos = m.end()
-        if pos >= n or s[pos] != "=":
-            raise _Bad(INVALID_FIELD_FORMAT)
-        if not raw:
-            raise _Bad(MISSING_FIELD_KEY)
-        pos += 1
-        if pos >= n or s[pos] in ", ":
-            raise _Bad(MISSING_FIELD_VALUE)
-        if s[pos] == '"':
-            m = _STRING_BODY.match(s, pos + 1)
-            if m.group(2) is None:
-                s, n = _continue_string(s, pos + 1, more)
-                m = _STRING_BODY.match(s, pos + 1)
-            body = m.group(1)
-            pos = m.end()
-            if pos < n and s[pos] not in ", ":
-                raise _Bad(INVALID_FIELD_FORMAT)
-            if "\\" in body:
-                value: object = _UNESCAPE_STRING.sub(r"\1", body)
-                code = "S"
-            else:
-                value = body
-                code = "s"
-        else:
-            m = _VALUE_TOKEN.match(s, pos)
-            pos = m.end()
-            value, code = _convert(m.group())
-        if "\\" in raw:
-            key = _unescape_key(raw)
-            sig = None
-        else:
-            key = raw
-        if key in RESERVED_FIELD_KEYS:
-            raise _Bad(f'invalid field key "{key}"')
-        fields[key] = value
-        if sig is not None:
-            sig.append(code)
-        if pos >= n:
-            return s, fields, None, _sig(sig)
-        if s[pos] == ",":
-            pos += 1
-            continue
-        break
-    # timestamp: after the space(s), one integer, then only whitespace
-    rest = s[pos:].strip(_WS)
-    if not rest:
-        if s[pos + 1 : pos + 2] != "" and s[pos + 1] != " ":
-            sig = None  # tabs: fine here, not in a shape
-        return s, fields, None, _sig(sig)
-    if _TIMESTAMP_RE.fullmatch(rest) is None:
-        raise _Bad(BAD_TIMESTAMP)
-    if sig is not None and s[pos:] != " " + rest and s[pos:].rstrip(" ") != " " + rest:
-        sig = None
-    return s, fields, rest, _sig(sig)
-
-
-def _sig(codes: list[str] | None) -> str | None:
-    if codes is None or len(codes) > _SHAPE_MAX_FIELDS:
-        return None
-    sig = "".join(codes)
-    return None if ("S" in sig or "F" in sig) else sig
-
-
-def _continue_string(s: str, body_start: int, more) -> tuple[str, int]:
-    """A string value opened in `s` is not closed on its line: append following lines (joined by
-    newlines) until an unescaped quote closes it. Returns the joined text and its length."""
-    m = _STRING_BODY.match(s, body_start)
-    pending = m.end() < len(s)  # a lone trailing backslash escapes the newline
-    parts = [s]
-    while True:
-        nxt = more()
-        if nxt is None:
-            raise _Bad(UNBALANCED_QUOTES)
-        parts.append(nxt)
-        if '"' not in nxt:
-            pending = len(nxt) > 0 and _ends_with_lone_backslash(nxt, pending)
-            continue
-        chunk = "\n" + nxt
-        m = _STRING_BODY.match(chunk, 1 if pending else 0)
-        if m.group(2) is not None:
-            joined = "\n".join(parts)
-            return joined, len(joined)
-        pending = m.end() < len(chunk)
-
-
-def _ends_with_lone_backslash(line: str, pending: bool) -> bool:
-    chunk = "\n" + line
-    m = _STRING_BODY.match(chunk, 1 if pending else 0)
-    return m.end() < len(chunk)
-
-
-# --------------------------------------------------------------------------------------------------
-# parse
-
-
-def parse(data: bytes | bytearray | memoryview | str, precision: str = "ns", now: int | None = None) -> list:
-    """Parse a batch of line protocol into `Point`s, validating every line.
-
-    `precision` is one of PRECISIONS (ValueError otherwise); timestamps are multiplied by it. `now` is
-    the server time in ns (default: the clock); a line without timestamp gets it truncated to the
-    precision. Raises LineProtocolError for the first bad line.
-    """
-    mult = PRECISIONS.get(precision)
-    if mult is None:
-        raise ValueError(f"invalid precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
-    if now is None:
-        now = _time.time_ns()
-    default_time = now - now % mult
-    if isinstance(data, str):
-        text = data
-    else:
-        raw = bytes(data)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            _raise_utf8(raw, exc, precision, now)
-            raise  # unreachable
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-    lines = text.split("\n")
-
-    out: list = []
-    append = out.append
-    series: dict[str, list] = {}  # raw key text -> [key, measurement, tags, shape, converters, key bytes]
-    hints: dict[str, tuple] = {}  # measurement -> the shape its last series took
-    new = tuple.__new__
-    it = enumerate(lines, 1)
-    call = _call
-    lo, hi = MIN_TIME, MAX_TIME
-    for lineno, line in it:
-        sp = line.find(" ")
-        if sp > 0:
-            e = series.get(line[:sp])
-            if e is not None:
-                match = e[3]
-                if match is not None:
-                    m = match(line, sp + 1)
-                    if m is not None:
-                        vals = m.groups()
-                        ts = vals[-1]
-                        if ts is None:
-                            t = default_time
-                        else:
-                            t = int(ts) * mult
-                            if not lo <= t <= hi:
-                                raise LineProtocolError(lineno, line, TIME_OUT_OF_RANGE)
-                        fields = dict(zip(vals[::2], map(call, e[4], vals[1::2])))
-                        if "time" in fields:
-                            raise LineProtocolError(lineno, line, 'invalid field key "time"')
-                        append(new(Point, (e[0], e[1], e[2], fields, t)))
-                        continue
-        try:
-            p = _parse_slow(line, it, series, hints, mult, default_time)
-        except _Bad as exc:
-            raise LineProtocolError(lineno, exc.args[1] if len(exc.args) > 1 else _clean(line), exc.reason)
-        if p is not None:
-            append(p)
-    return out
-
-
-def _clean(line: str) -> str:
-    return line.lstrip(_WS).rstrip(" \t")
-
-
-def _parse_slow(line: str, it, series: dict, hints: dict, mult: int, default_time: int) -> Point | None:
-    s = line.lstrip(_WS)
-    if not s or s[0] == "#" or not s.strip(" \t\r\x00"):
-        return None
-    s = s.rstrip(" \t")
-    m = _KEY_SCAN.match(s)
-    kt = m.group()
-    pos = m.end()
-    try:
-        e = series.get(kt)
-        if e is None:
-            e = _parse_key(kt)
-            shape = hints.get(e[1])
-            if shape is not None and e[5] <= _SHAPE_KEY_ROOM:
-                e[3], e[4] = shape
-            series[kt] = e
-        if pos >= len(s):
-            raise _Bad(MISSING_FIELDS)
-        if e[3] is not None:
-            m = e[3](s, pos + 1)
-            if m is not None:
-                vals = m.groups()
-                ts = vals[-1]
-                fields = dict(zip(vals[::2], map(_call, e[4], vals[1::2])))
-                if "time" in fields:
-                    raise _Bad('invalid field key "time"')
-                return tuple.__new__(Point, (e[0], e[1], e[2], fields, _time_of(ts, mult, default_time)))
-
-        def more() -> str | None:
-            return next(it, (0, None))[1]
-
-        s, fields, ts, sig = _parse_fields(s, pos + 1, more)
-        room = MAX_KEY_LENGTH - e[5] - 4
-        for k in fields:
-            size = _utf8_len(escape_key(k))
-            if size > room:
-                raise _Bad(f"max key length exceeded: {e[5] + 4 + size} > {MAX_KEY_LENGTH}")
-        t = _time_of(ts, mult, default_time)
-    except _Bad as exc:
-        exc.args = (exc.reason, s)
-        raise
-    if sig is not None and e[5] <= _SHAPE_KEY_ROOM:
-        shape = _shape_for(sig)
-        if shape is not None:
-            e[3], e[4] = shape
-            hints[e[1]] = shape
-    return tuple.__new__(Point, (e[0], e[1], e[2], fields, t))
-
-
-def _time_of(ts: str | None, mult: int, default_time: int) -> int:
-    if ts is None:
-        return default_time
-    if len(ts) > 24:
-        raise _Bad(TIME_OUT_OF_RANGE)
-    t = int(ts) * mult
-    if not MIN_TIME <= t <= MAX_TIME:
-        raise _Bad(TIME_OUT_OF_RANGE)
-    return t
-
-
-def _raise_utf8(raw: bytes, exc: UnicodeDecodeError, precision: str, now: int) -> None:
-    """Invalid UTF-8: earlier lines are validated first (the first bad line wins), then the line holding
-    the bad bytes is named."""
-    start = raw.rfind(b"\n", 0, exc.start) + 1
-    end = raw.find(b"\n", exc.start)
-    if end < 0:
-        end = len(raw)
-    if start:
-        parse(raw[:start].decode("utf-8"), precision, now)
-    lineno = raw.count(b"\n", 0, start) + 1
-    line = raw[start:end].decode("utf-8", "replace").rstrip("\r")
-    raise LineProtocolError(lineno, _clean(line), INVALID_UTF8) from None
-# --------------------------------------------------------------------------------------------------
-# The general parser
-
-
-def _parse_fields(s: str, pos: int, more) -> tuple[str, dict, str | None, str]:
-    """Parse the field set and timestamp of `s` from `pos` (just after the key's space).
-
-    Returns (line text, fields, raw timestamp or None, type sequence). A string value left open at the
-    end of the line continues on the next lines (`more()` returns the next raw line or None); the
-    returned line text then spans them.
-    """
-    n = len(s)
-    while pos < n and s[pos] in _WS:
-        pos += 1
-    if pos >= n:
-        raise _Bad(MISSING_FIELDS)
-    fields: dict = {}
+    raws: list[str] = []
+    keys: list[str] = []
     codes: list[str] = []
     while True:
         m = _FIELD_KEY.match(s, pos)
@@ -662,18 +429,20 @@ def _parse_fields(s: str, pos: int, more) -> tuple[str, dict, str | None, str]:
         if key in RESERVED_FIELD_KEYS:
             raise _Bad(f'invalid field key "{key}"')
         fields[key] = value
+        raws.append(raw)
+        keys.append(key)
         if pos >= n:
-            return s, fields, None, "".join(codes)
+            return s, fields, None, raws, keys, codes
         if s[pos] != ",":
             break
         pos += 1
     # the timestamp: after whitespace, one integer, then only whitespace
     rest = s[pos:].strip(_WS)
     if not rest:
-        return s, fields, None, "".join(codes)
+        return s, fields, None, raws, keys, codes
     if _TIMESTAMP_RE.fullmatch(rest) is None:
         raise _Bad(BAD_TIMESTAMP)
-    return s, fields, rest, "".join(codes)
+    return s, fields, rest, raws, keys, codes
 
 
 def _continue_string(s: str, body_start: int, more) -> tuple[str, int]:
@@ -729,7 +498,7 @@ def parse(data: bytes | bytearray | memoryview | str, precision: str = "ns", now
 
     out: list = []
     append = out.append
-    series: dict[str, list] = {}  # raw key text -> [key, measurement, tags, shape, converters, key bytes]
+    series: dict[str, list] = {}  # raw key text -> entry (see _parse_key)
     hints: dict[str, tuple] = {}  # measurement -> the shape its last series took
     new = tuple.__new__
     call = _call
@@ -752,16 +521,16 @@ def parse(data: bytes | bytearray | memoryview | str, precision: str = "ns", now
                             t = int(ts) * mult
                             if not lo <= t <= hi:
                                 raise LineProtocolError(lineno, _clean(line), TIME_OUT_OF_RANGE)
-                        # groups: key, value, key, value, ..., timestamp
-                        fields = dict(zip(vals[::2], map(call, e[4], vals[1::2])))
-                        if "time" in fields:
-                            raise LineProtocolError(lineno, _clean(line), 'invalid field key "time"')
+                        # vals: the field values, then the timestamp (zip stops at the keys)
+                        fields = dict(zip(e[4], map(call, e[5], vals), strict=False))
                         append(new(Point, (e[0], e[1], e[2], fields, t)))
                         continue
         try:
             p = _parse_slow(line, it, series, hints, mult, default_time)
         except _Bad as exc:
-            raise LineProtocolError(lineno, exc.line if exc.line is not None else _clean(line), exc.reason)
+            raise LineProtocolError(
+                lineno, exc.line if exc.line is not None else _clean(line), exc.reason
+            ) from None
         if p is not None:
             append(p)
     return out
@@ -783,8 +552,8 @@ def _parse_slow(line: str, it, series: dict, hints: dict, mult: int, default_tim
         if e is None:
             e = _parse_key(kt)
             shape = hints.get(e[1])
-            if shape is not None and e[5] <= _SHAPE_KEY_ROOM:
-                e[3], e[4] = shape
+            if shape is not None:
+                _take_shape(e, shape)
             series[kt] = e
         if pos >= len(s):
             raise _Bad(MISSING_FIELDS)
@@ -792,30 +561,27 @@ def _parse_slow(line: str, it, series: dict, hints: dict, mult: int, default_tim
             m = e[3](s, pos + 1)
             if m is not None:
                 vals = m.groups()
-                fields = dict(zip(vals[::2], map(_call, e[4], vals[1::2])))
-                if "time" in fields:
-                    raise _Bad('invalid field key "time"')
+                fields = dict(zip(e[4], map(_call, e[5], vals), strict=False))
                 t = _time_of(vals[-1], mult, default_time)
                 return tuple.__new__(Point, (e[0], e[1], e[2], fields, t))
 
         def more() -> str | None:
             return next(it, (0, None))[1]
 
-        s, fields, ts, sig = _parse_fields(s, pos + 1, more)
-        room = MAX_KEY_LENGTH - 4 - e[5]
+        s, fields, ts, raws, keys, codes = _parse_fields(s, pos + 1, more)
+        room = MAX_KEY_LENGTH - 4 - e[6]
         for k in fields:
             if len(k) * 8 > room:  # an escaped UTF-8 field key takes at most 8 bytes a character
                 size = _utf8_len(escape_key(k))
                 if size > room:
-                    raise _Bad(f"max key length exceeded: {e[5] + 4 + size} > {MAX_KEY_LENGTH}")
+                    raise _Bad(f"max key length exceeded: {e[6] + 4 + size} > {MAX_KEY_LENGTH}")
         t = _time_of(ts, mult, default_time)
     except _Bad as exc:
         exc.line = _clean(s)
         raise
-    if len(sig) <= _SHAPE_MAX_FIELDS and e[5] <= _SHAPE_KEY_ROOM:
-        shape = _shape_for(sig)
-        if shape is not None:
-            e[3], e[4] = shape
+    if len(codes) <= _SHAPE_MAX_FIELDS and "\n" not in s:
+        shape = _shape_for(tuple(raws), "".join(codes), tuple(keys))
+        if shape is not None and _take_shape(e, shape):
             hints[e[1]] = shape
     return tuple.__new__(Point, (e[0], e[1], e[2], fields, t))
 

@@ -14,9 +14,8 @@ from typing import Any
 from chalicelib import services
 from chalicelib.catalog import DEFAULT_RP, Catalog, RetentionPolicy
 from chalicelib.errors import INVALID, TicklessError
-from chalicelib.influxql import ast, conditions
+from chalicelib.influxql import ParseError, ast, conditions
 from chalicelib.influxql import parse as parse_influxql
-from chalicelib.influxql.parser import ParseError
 from chalicelib.query import output
 from chalicelib.storage.ports import IndexRepository
 from chalicelib.storage.store import SeriesStore
@@ -224,7 +223,7 @@ def _select_measurement(
             tags = tags_of.get(key, {})
             group = tuple(tags.get(k, "") for k in group_keys)
             rows = block_rows.setdefault(group, [])
-            for time, values in _rows(cols, columns, selected_fields, tags, field_condition):
+            for time, values in _rows(cols, columns, selected_fields, tags, field_condition, field_types):
                 rows.append((time, key, values))
         for group, rows in block_rows.items():
             rows.sort(key=lambda r: (r[0], r[1]), reverse=descending)
@@ -274,12 +273,19 @@ def _group_keys(statement: ast.SelectStatement, tag_keys: list[str]) -> list[str
         elif isinstance(expr, ast.VarRef):
             keys.append(expr.val)
         elif isinstance(expr, ast.RegexLiteral):
-            pattern = expr.compiled()
+            pattern = expr.compiled
             keys.extend(k for k in tag_keys if pattern.search(k))
     return sorted(set(keys))
 
 
-def _rows(cols, columns: list[Column], selected_fields: list[str], tags: dict[str, str], field_condition):
+def _rows(
+    cols,
+    columns: list[Column],
+    selected_fields: list[str],
+    tags: dict[str, str],
+    field_condition: ast.Expr | None,
+    field_types: dict[str, str],
+):
     field_values = {name: cols.fields[name].values for name in cols.fields}
     present = [field_values[name] for name in selected_fields if name in field_values]
     for i, time in enumerate(cols.times):
@@ -287,7 +293,7 @@ def _rows(cols, columns: list[Column], selected_fields: list[str], tags: dict[st
             continue
         if field_condition is not None:
             point_fields = {name: values[i] for name, values in field_values.items() if values[i] is not None}
-            if not conditions.eval_condition(field_condition, tags, point_fields):
+            if not conditions.eval_condition(field_condition, tags, point_fields, field_keys=field_types):
                 continue
         row = []
         for column in columns:
@@ -311,7 +317,7 @@ def _policy(context: Context, database: str, retention_policy: str) -> Retention
 
 def _measurement_matches(source: ast.Measurement, name: str) -> bool:
     if source.regex is not None:
-        return source.regex.compiled().search(name) is not None
+        return source.regex.compiled.search(name) is not None
     return source.name == name
 
 

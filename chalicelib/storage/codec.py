@@ -70,6 +70,7 @@ _U8U8 = struct.Struct("<BB")
 _SEQUENCE = struct.Struct("<BBI")  # encoding, width, payload length
 _COLUMN = struct.Struct("<BBbI")  # encoding, width, exponent, payload length
 _WIDTHS = {1: "b", 2: "h", 4: "i", 8: "q"}  # signed array type codes by item size
+_RANGES = {"q": (-(1 << 63), (1 << 63) - 1), "Q": (0, (1 << 64) - 1)}
 _BLOCK = struct.Struct("<II")
 _SERIES = struct.Struct("<qqIIII")
 _BIG_ENDIAN = sys.byteorder == "big"
@@ -178,8 +179,12 @@ def _encode_sequence(values: list, typecode: str, increasing: bool = False) -> t
         return _RAW, 8, b""
     deltas = list(map(sub, values[1:], values[:-1]))
     low, high = (min(deltas), max(deltas)) if deltas else (0, 0)
-    if increasing and low <= 0:
+    if increasing and deltas and low <= 0:
         raise ValueError("times are not ascending and unique")
+    lowest, highest = (values[0], values[-1]) if increasing else (min(values), max(values))
+    bottom, top = _RANGES[typecode]
+    if lowest < bottom or highest > top:
+        raise ValueError(f"{lowest if lowest < bottom else highest} is out of range")
     for width, delta_typecode in _WIDTHS.items():
         limit = 1 << (8 * width - 1)
         if -limit <= low and high < limit:
@@ -193,8 +198,6 @@ def _encode_integers(values: list) -> tuple[int, int, int, bytes]:
 
 
 def _encode_unsigned(values: list) -> tuple[int, int, int, bytes]:
-    if any(v < 0 for v in values):
-        raise ValueError("negative unsigned value")
     encoding, width, payload = _encode_sequence(values, "Q")
     return encoding, width, 0, payload
 
@@ -260,12 +263,7 @@ class _Header(NamedTuple):
 
 def segment_index(data: bytes) -> list[SeriesSummary]:
     """The series of a segment with their time range and point count, from the header alone."""
-    try:
-        header = _read_header(data)
-    except CorruptSegment:
-        raise
-    except Exception as exc:
-        raise CorruptSegment(f"corrupt segment header: {exc!r}") from exc
+    header = _read_header(data)
     return [SeriesSummary(key, lo, hi, count) for key, lo, hi, count, *_ in header.series]
 
 
@@ -275,43 +273,51 @@ def decode_segment(
     """The columns of the series of a segment, only those in `keys` unless None; blocks holding none of
     them are not decompressed. With `fields`, only those fields are decoded and times where all of them
     are null are left out (as columns.select_fields does); series left without points are omitted."""
-    try:
-        header = _read_header(data)
-        result: dict[str, SeriesColumns] = {}
-        raw_blocks: dict[int, memoryview] = {}
-        for key, min_time, max_time, count, block, offset, length in header.series:
-            if keys is not None and key not in keys:
-                continue
+    header = _read_header(data)
+    result: dict[str, SeriesColumns] = {}
+    raw_blocks: dict[int, memoryview] = {}
+    for key, min_time, max_time, count, block, offset, length in header.series:
+        if keys is not None and key not in keys:
+            continue
+        try:
             raw = raw_blocks.get(block)
             if raw is None:
                 raw = raw_blocks[block] = _decompress_block(data, header.blocks[block], block)
             if offset + length > len(raw):
-                raise CorruptSegment(f"series {key!r} lies outside its block")
+                raise CorruptSegment("it lies outside its block")
             cols = _decode_series(raw[offset : offset + length], fields)
             times = cols.times
             if len(times) != count or times[0] != min_time or times[-1] != max_time:
-                raise CorruptSegment(f"series {key!r} does not match its header entry")
-            if fields is not None:
-                cols = compact(cols)
-                if not cols.times:
-                    continue
-            result[key] = cols
-        return result
-    except CorruptSegment:
-        raise
-    except Exception as exc:  # struct.error, zlib.error, IndexError, UnicodeDecodeError, ...
-        raise CorruptSegment(f"corrupt segment: {exc!r}") from exc
+                raise CorruptSegment("its points do not match its header entry")
+        except Exception as exc:  # struct.error, zlib.error, IndexError, UnicodeDecodeError, ...
+            detail = str(exc) if isinstance(exc, CorruptSegment) else repr(exc)
+            raise CorruptSegment(f"corrupt segment, series {key!r}: {detail}") from exc
+        if fields is not None:
+            cols = compact(cols)
+            if not cols.times:
+                continue
+        result[key] = cols
+    return result
 
 
 def _inflate(data: bytes | memoryview, raw_length: int, what: str) -> bytes:
     inflater = zlib.decompressobj()
     raw = inflater.decompress(data, raw_length + 1)
     if not inflater.eof or inflater.unused_data or inflater.unconsumed_tail or len(raw) != raw_length:
-        raise CorruptSegment(f"corrupt segment: {what} does not inflate to its recorded length")
+        raise CorruptSegment(f"{what} does not inflate to its recorded length")
     return raw
 
 
 def _read_header(data: bytes) -> _Header:
+    try:
+        return _parse_header(data)
+    except CorruptSegment:
+        raise
+    except Exception as exc:  # struct.error, UnicodeDecodeError, ...
+        raise CorruptSegment(f"corrupt segment header: {exc!r}") from exc
+
+
+def _parse_header(data: bytes) -> _Header:
     if not data:
         raise CorruptSegment("empty segment")
     if data[0] != VERSION:
@@ -347,10 +353,10 @@ def _read_header(data: bytes) -> _Header:
         min_time, max_time, count, block, offset, length = unpack_series(header, pos)
         pos += series_size
         if block >= block_count or not count:
-            raise CorruptSegment(f"bad header entry for series {key!r}")
+            raise CorruptSegment(f"corrupt segment header: bad entry for series {key!r}")
         series.append((key, min_time, max_time, count, block, offset, length))
     if pos != len(header):
-        raise CorruptSegment("trailing bytes in segment header")
+        raise CorruptSegment("corrupt segment header: trailing bytes")
     return _Header(blocks, series)
 
 

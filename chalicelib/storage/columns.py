@@ -14,9 +14,11 @@ The functions are pure: they never modify their arguments, but a result may shar
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, compress, repeat
+from operator import is_not, lt
 
 from chalicelib.points import FieldValue, field_type
 
@@ -56,12 +58,12 @@ def _column_type(name: str, values: Iterable) -> str:
 
 
 def _is_ascending_unique(times: Sequence[int]) -> bool:
-    return all(map(int.__lt__, times, times[1:])) if len(times) > 1 else True
+    return all(map(lt, times, times[1:]))
 
 
 def from_rows(rows: Iterable[tuple[int, Mapping[str, FieldValue]]]) -> SeriesColumns:
     """Columns from rows in arrival order. Rows may be unsorted and may repeat a time: a later row wins
-    per field. A None field value counts as absent."""
+    per field. ValueError if a field has values of two types; rows without fields are left out."""
     rows = rows if isinstance(rows, list) else list(rows)
     times = [row[0] for row in rows]
     if _is_ascending_unique(times):
@@ -163,24 +165,33 @@ def _concatenate(pieces: Sequence[SeriesColumns], types: Mapping[str, str]) -> S
 
 
 def _merge_overlapping(parts: Sequence[SeriesColumns], types: Mapping[str, str]) -> SeriesColumns:
-    """Field-level newest-wins merge of parts (oldest first) whose times interleave."""
+    """Field-level newest-wins merge of parts (oldest first) whose times interleave. The per-value work
+    runs in C (map/compress) since a late point makes a whole block take this path."""
     times = sorted(set().union(*(p.times for p in parts)))
-    position = {t: i for i, t in enumerate(times)}
     n = len(times)
+    position = dict(zip(times, range(n), strict=True))
     columns: dict[str, list] = {}
     dropped = False
     for part in parts:
-        indexes = list(map(position.__getitem__, part.times))
+        covers_all = len(part.times) == n  # a subset of the union as long as it is the union
+        indexes = None if covers_all else list(map(position.__getitem__, part.times))
         for name, column in part.fields.items():
             if column.type != types[name]:
                 dropped = True
                 continue
+            new = column.values
+            dense = new.count(None) == 0
             values = columns.get(name)
+            if covers_all and (dense or values is None):  # overwrites all older values, or has none
+                columns[name] = list(new)
+                continue
             if values is None:
                 values = columns[name] = [None] * n
-            for i, value in zip(indexes, column.values, strict=True):
-                if value is not None:
-                    values[i] = value
+            targets: Iterable[int] = range(n) if indexes is None else indexes
+            if not dense:
+                present = list(map(is_not, new, repeat(None)))
+                targets, new = compress(targets, present), compress(new, present)
+            deque(map(values.__setitem__, targets, new), maxlen=0)
     result = SeriesColumns(times, {name: Column(types[name], values) for name, values in columns.items()})
     return compact(result) if dropped else result
 

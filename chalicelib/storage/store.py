@@ -124,13 +124,11 @@ class SeriesStore:
             segments = segments[::-1]
         parts: dict[str, list[SeriesColumns]] = {}
         for segment in segments:
-            for key, cols in codec.decode_segment(segment.data, series_keys).items():
+            for key, cols in codec.decode_segment(segment.data, series_keys, fields).items():
                 parts.setdefault(key, []).append(cols)
         merged: dict[str, SeriesColumns] = {}
         for key in sorted(parts):
             cols = columns.slice_time(columns.merge(parts[key]), tmin, tmax + 1)
-            if fields is not None:
-                cols = columns.select_fields(cols, fields)
             if cols.times:
                 merged[key] = cols
         return merged

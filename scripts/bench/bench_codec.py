@@ -33,7 +33,7 @@ def _walk(rng: random.Random, n: int, start: float, step: float, low: float, hig
     values, value = [], start
     for _ in range(n):
         value = min(high, max(low, value + rng.gauss(0, step)))
-        values.append(round(value, 2))
+        values.append(float(round(value, 2)))
     return values
 
 

@@ -416,6 +416,8 @@ class _StreamWatcher:
                 for shard in shards:
                     shard_id = shard["ShardId"]
                     if shard_id in self.shard_workers:
+                        ending = shard.get("SequenceNumberRange", {}).get("EndingSequenceNumber")
+                        self.shard_workers[shard_id].ending_sequence = ending
                         continue
                     parents = [
                         self.shard_workers[p]
@@ -450,6 +452,8 @@ class _ShardWorker(_Worker):
         self.shard_id = shard_id
         self.starting_position = starting_position
         self.parents = parents
+        # Set by the watcher once the shard is closed (resharding): read to there, then finish.
+        self.ending_sequence: str | None = None
 
     def _record(self, record: dict[str, Any]) -> dict[str, Any]:
         arrival = record["ApproximateArrivalTimestamp"]
@@ -526,7 +530,12 @@ class _ShardWorker(_Worker):
                     pending.extend(records)
                     last_fetched = records[-1]["SequenceNumber"]
                 iterator = response.get("NextShardIterator")
-                closed = iterator is None
+                ending = self.ending_sequence
+                closed = iterator is None or (
+                    not records
+                    and ending is not None
+                    and (last_fetched is None or int(last_fetched) >= int(ending))
+                )
             if not pending:
                 if closed:
                     return  # a closed shard read to its end: children take over

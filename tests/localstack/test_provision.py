@@ -35,7 +35,11 @@ def client(service: str, url: str):
 
 def test_every_declared_resource_exists(moto_url):
     result = provision(moto_url)
-    dynamodb, kinesis, sqs = client("dynamodb", moto_url), client("kinesis", moto_url), client("sqs", moto_url)
+    dynamodb, kinesis, sqs = (
+        client("dynamodb", moto_url),
+        client("kinesis", moto_url),
+        client("sqs", moto_url),
+    )
 
     for table in declarations.TABLES:
         name = physical_name(table.name)
@@ -55,7 +59,9 @@ def test_every_declared_resource_exists(moto_url):
             assert ttl["TimeToLiveStatus"] == "DISABLED"
 
     for stream in declarations.STREAMS:
-        summary = kinesis.describe_stream_summary(StreamName=physical_name(stream.name))["StreamDescriptionSummary"]
+        summary = kinesis.describe_stream_summary(StreamName=physical_name(stream.name))[
+            "StreamDescriptionSummary"
+        ]
         assert summary["StreamStatus"] == "ACTIVE"
         assert summary["OpenShardCount"] == stream.shards
         assert result.streams[stream.name] == summary["StreamARN"]
@@ -81,10 +87,14 @@ def test_every_declared_resource_exists(moto_url):
 
 
 def test_ttl_key_types_dlq_and_state_machines(moto_url, tmp_path):
-    (tmp_path / "hello.asl.json").write_text(json.dumps({
-        "StartAt": "Hello",
-        "States": {"Hello": {"Type": "Pass", "Result": {"greeting": "hi"}, "End": True}},
-    }))
+    (tmp_path / "hello.asl.json").write_text(
+        json.dumps(
+            {
+                "StartAt": "Hello",
+                "States": {"Hello": {"Type": "Pass", "Result": {"greeting": "hi"}, "End": True}},
+            }
+        )
+    )
     resources = dict(
         tables=(Table("expiring", "pk", "at", ttl_attribute="expires", key_types={"at": "N"}),),
         streams=(Stream("wide", shards=3),),
@@ -106,7 +116,9 @@ def test_ttl_key_types_dlq_and_state_machines(moto_url, tmp_path):
 
     sqs = client("sqs", moto_url)
     assert set(result.queues) == {"jobs", "jobs-dlq"}
-    attributes = sqs.get_queue_attributes(QueueUrl=result.queues["jobs"], AttributeNames=["All"])["Attributes"]
+    attributes = sqs.get_queue_attributes(QueueUrl=result.queues["jobs"], AttributeNames=["All"])[
+        "Attributes"
+    ]
     assert attributes["VisibilityTimeout"] == "7"
     redrive = json.loads(attributes["RedrivePolicy"])
     assert int(redrive["maxReceiveCount"]) == 2
@@ -114,7 +126,9 @@ def test_ttl_key_types_dlq_and_state_machines(moto_url, tmp_path):
 
     # Step Functions really execute on the local moto server.
     sfn = client("stepfunctions", moto_url)
-    execution = sfn.start_execution(stateMachineArn=result.state_machines["hello"], input="{}")["executionArn"]
+    execution = sfn.start_execution(stateMachineArn=result.state_machines["hello"], input="{}")[
+        "executionArn"
+    ]
     deadline = time.monotonic() + 10
     while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
         assert time.monotonic() < deadline, "state machine execution did not finish"

@@ -138,7 +138,12 @@ def test_from_rows_accepts_generators():
             id="three-writes-newest-last",
         ),
         pytest.param(
-            [[(1, {"a": 1.0})], [(10, {"a": 10.0})], [(5, {"a": 5.0}), (10, {"a": 11.0})], [(20, {"a": 20.0})]],
+            [
+                [(1, {"a": 1.0})],
+                [(10, {"a": 10.0})],
+                [(5, {"a": 5.0}), (10, {"a": 11.0})],
+                [(20, {"a": 20.0})],
+            ],
             [(1, {"a": 1.0}), (5, {"a": 5.0}), (10, {"a": 11.0}), (20, {"a": 20.0})],
             id="overlapping-group-between-disjoint-parts",
         ),
@@ -151,6 +156,25 @@ def test_from_rows_accepts_generators():
             [[(4, {"a": 4.0})], [(1, {"a": 1.0}), (9, {"a": 9.0})]],
             [(1, {"a": 1.0}), (4, {"a": 4.0}), (9, {"a": 9.0})],
             id="older-inside-newer-range",
+        ),
+        pytest.param(
+            [[(1, {"a": 1.0}), (2, {"a": 2.0, "b": 1})], [(1, {"a": 10.0}), (2, {"b": 5})]],
+            [(1, {"a": 10.0}), (2, {"a": 2.0, "b": 5})],
+            id="same-times-newer-sparse",
+        ),
+        pytest.param(
+            [[(1, {"a": 1.0}), (2, {"b": 1})], [(1, {"a": 5.0}), (2, {"a": 6.0})]],
+            [(1, {"a": 5.0}), (2, {"a": 6.0, "b": 1})],
+            id="same-times-newer-dense",
+        ),
+        pytest.param(
+            [
+                [(1, {"a": 1.0}), (3, {"a": 3.0})],
+                [(1, {"b": 1}), (2, {"a": 2.0}), (3, {"b": 3})],
+                [(2, {"a": 9.0})],
+            ],
+            [(1, {"a": 1.0, "b": 1}), (2, {"a": 9.0}), (3, {"a": 3.0, "b": 3})],
+            id="newer-covers-union-then-newest-partial",
         ),
     ],
 )
@@ -185,12 +209,15 @@ def test_merge_type_conflict_takes_the_newest_type():
 
 def test_merge_matches_row_replay_on_random_writes():
     rng = random.Random(7)
-    for _ in range(200):
+    for _ in range(500):
         writes = []
         for _ in range(rng.randint(1, 5)):
-            start = rng.randint(0, 30)
+            start = rng.choice([0, rng.randint(0, 30)])
             rows = [
-                (rng.randint(start, start + 10), {f: rng.randint(0, 99) for f in rng.sample("abc", rng.randint(1, 3))})
+                (
+                    rng.randint(start, start + rng.choice([2, 10])),
+                    {f: rng.randint(0, 99) for f in rng.sample("abc", rng.randint(1, 3))},
+                )
                 for _ in range(rng.randint(0, 8))
             ]
             writes.append(rows)
@@ -277,7 +304,9 @@ def test_select_fields(names, expected):
 
 
 def test_compact():
-    cols = SeriesColumns([1, 2, 3], {"a": Column("float", [None, 2.0, None]), "b": Column("integer", [None] * 3)})
+    cols = SeriesColumns(
+        [1, 2, 3], {"a": Column("float", [None, 2.0, None]), "b": Column("integer", [None] * 3)}
+    )
     assert as_rows(columns.compact(cols)) == [(2, {"a": 2.0})]
     assert columns.compact(SeriesColumns([1], {"a": Column("float", [None])})) == SeriesColumns()
 

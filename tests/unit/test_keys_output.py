@@ -7,7 +7,7 @@ from chalicelib.storage import keys
 
 
 def test_block_keys_sort_like_time_including_before_1970():
-    times = [-10**18, -1, 0, 1, keys.BLOCK_NS, 10**18, keys.MIN_TIME, keys.MAX_TIME]
+    times = [-(10**18), -1, 0, 1, keys.BLOCK_NS, 10**18, keys.MIN_TIME, keys.MAX_TIME]
     ordered = sorted(times)
     assert sorted(times, key=lambda t: keys.block_key(keys.block_of(t))) == ordered
     for t in times:

@@ -32,7 +32,10 @@ def test_round_trip_keeps_types_and_order():
     assert cpu.destination == DEST
     a, b = cpu.series
     assert (a.key, a.measurement, a.tags) == ("cpu,host=a", "cpu", (("host", "a"),))
-    assert a.rows == [(2, {"value": 1.5, "n": 3, "u": UInt(2**64 - 1), "ok": True, "s": "x y"}), (1, {"value": -0.0})]
+    assert a.rows == [
+        (2, {"value": 1.5, "n": 3, "u": UInt(2**64 - 1), "ok": True, "s": "x y"}),
+        (1, {"value": -0.0}),
+    ]
     assert type(a.rows[0][1]["u"]) is UInt and type(a.rows[0][1]["n"]) is int
     assert type(a.rows[0][1]["value"]) is float and type(b.rows[0][1]["value"]) is float
     assert str(a.rows[1][1]["value"]) == "-0.0"
@@ -63,7 +66,10 @@ def test_partition_key_is_bounded():
         (zlib.compress(b"{not json"), "undecodable"),
         (zlib.compress(json.dumps({"v": 99}).encode()), "unknown points record version: 99"),
         (zlib.compress(json.dumps({"v": 1, "ns": "x"}).encode()), "malformed"),
-        (zlib.compress(json.dumps({"v": 1, "ns": "x", "db": "d", "rp": "r", "s": [[1]]}).encode()), "malformed"),
+        (
+            zlib.compress(json.dumps({"v": 1, "ns": "x", "db": "d", "rp": "r", "s": [[1]]}).encode()),
+            "malformed",
+        ),
     ],
 )
 def test_corrupt_records_raise_record_error(data, message):

@@ -1,0 +1,90 @@
+"""End-to-end benchmark: points/s through the local stack (`make run`), over real HTTP.
+
+Starts the local stack in a subprocess, creates a database, posts a Telegraf-like payload in batches
+from several threads, and reports the rate at which writes are acknowledged (points durably on
+Kinesis) and the rate until the consumer has stored everything (the pump drained).
+
+Run from the repository root: `.venv/bin/python -m scripts.bench.bench_e2e [--lines N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from scripts.bench.bench_parse import build_payload
+from scripts.localstack.motoserver import free_port
+
+
+def start_stack() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.localstack", "--port", str(port), "--log-level", "WARNING"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if requests.get(f"{url}/ping", timeout=1).status_code == 204:
+                return process, url
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError("local stack did not start")
+        time.sleep(0.3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=5_000, help="lines per HTTP write")
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+
+    lines = build_payload(args.lines).splitlines(keepends=True)
+    batches = [b"".join(lines[i : i + args.batch]) for i in range(0, len(lines), args.batch)]
+    process, url = start_stack()
+    try:
+        session = requests.Session()
+        assert session.post(f"{url}/query", params={"q": "CREATE DATABASE bench"}).status_code == 200
+
+        def write(body: bytes) -> None:
+            response = requests.post(f"{url}/write", params={"db": "bench"}, data=body)
+            assert response.status_code == 204, response.text
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(args.threads) as pool:
+            list(pool.map(write, batches))
+        acknowledged = time.perf_counter() - start
+        drained = session.post(f"{url}/_localstack/drain", params={"timeout": "600"})
+        assert drained.status_code == 204, drained.text
+        stored = time.perf_counter() - start
+        check = session.get(
+            f"{url}/query", params={"db": "bench", "q": "SELECT usage_idle FROM cpu LIMIT 1"}
+        ).json()
+        assert check["results"][0].get("series"), check
+        shape = f"{len(batches)} writes of {args.batch} lines, {args.threads} threads"
+        print(f"points: {len(lines):,} in {shape}")
+        print(f"acknowledged (on Kinesis): {len(lines) / acknowledged:,.0f} points/s ({acknowledged:.2f} s)")
+        print(f"stored (consumer caught up): {len(lines) / stored:,.0f} points/s ({stored:.2f} s)")
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""End-to-end tests run against `python -m scripts.localstack` started as a subprocess, as `make run` would.
+
+The app under test is `app:app` unless TICKLESS_APP (`module:attribute`) names another."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT = 60.0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    url: str  # the app: InfluxDB API at /, Kapacitor at /kapacitor/v1/
+    moto_url: str  # the AWS endpoint the stack uses
+    prefix: str
+    process: subprocess.Popen
+    _output: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def kapacitor_url(self) -> str:
+        return f"{self.url}/kapacitor/v1/"
+
+    @property
+    def output(self) -> str:
+        """Everything the stack printed so far (logs included)."""
+        return "".join(self._output)
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Wait until the stack's event pump has handled everything written so far."""
+        request = urllib.request.Request(f"{self.url}/_localstack/drain?timeout={timeout}", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout + 10):
+                return
+        except urllib.error.HTTPError as exc:
+            raise TimeoutError(exc.read().decode(errors="replace")) from exc
+
+    def stats(self) -> dict[str, Any]:
+        """The event pump's counters: {"handlers": {name: {...}}, "totals": {...}}."""
+        with urllib.request.urlopen(f"{self.url}/_localstack/stats", timeout=10) as response:
+            return json.load(response)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the stack's moto server (e.g. to look at tables or queues directly)."""
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.moto_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+def _ping(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+def _terminate(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    port, moto_port = _free_port(), _free_port()
+    prefix = os.environ.get("TICKLESS_PREFIX") or "tickless-local-"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TICKLESS_PREFIX": prefix}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.localstack", "--port", str(port), "--moto-port", str(moto_port)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    # Keep reading, so a chatty stack never blocks on a full pipe.
+    reader = threading.Thread(target=lambda: output.extend(iter(process.stdout.readline, "")), daemon=True)
+    reader.start()
+    info = Stack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}", prefix, process, output)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    status = None
+    while (status := _ping(info.url)) != 204:
+        if process.poll() is not None or time.monotonic() > deadline:
+            _terminate(process)
+            reader.join(5)
+            reason = f"exited with {process.returncode}" if process.poll() is not None else "timed out"
+            pytest.fail(
+                f"local stack did not answer GET /ping with 204 ({reason}, last status {status}); output:\n"
+                + info.output,
+                pytrace=False,
+            )
+        time.sleep(0.2)
+    try:
+        yield info
+    finally:
+        _terminate(process)
+        reader.join(5)
