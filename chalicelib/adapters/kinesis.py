@@ -16,6 +16,15 @@ logger = Logger(child=True)
 
 MAX_RECORDS_PER_CALL = 500
 MAX_BYTES_PER_CALL = 5 * 1024 * 1024
+_TRANSIENT = {
+    "ProvisionedThroughputExceededException",
+    "LimitExceededException",
+    "ThrottlingException",
+    "InternalFailure",
+    "InternalFailureException",
+    "ServiceUnavailable",
+    "KMSThrottlingException",
+}
 
 
 class KinesisPublisher:
@@ -58,7 +67,12 @@ class KinesisPublisher:
                 StreamName=self.stream_name,
                 Records=[{"PartitionKey": key, "Data": data} for key, data in call],
             )
-        except (BotoCoreError, ClientError) as exc:  # throttled or unreachable: the whole call failed
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in _TRANSIENT:
+                raise  # a missing stream or a denied call does not heal by retrying
+            logger.warning("kinesis put_records failed", extra={"error": str(exc)})
+            return list(range(len(call)))
+        except BotoCoreError as exc:  # unreachable or timed out: the whole call failed
             logger.warning("kinesis put_records failed", extra={"error": str(exc)})
             return list(range(len(call)))
         if not response.get("FailedRecordCount"):

@@ -186,6 +186,8 @@ def _select_measurement(
     condition: ast.Expr | None,
 ) -> list[dict[str, Any]]:
     field_types = context.index.field_types(rp.namespace, measurement)
+    if not field_types:  # no such measurement: an empty result, as influxd gives
+        return []
     entries = context.index.series(rp.namespace, measurement)
     tag_keys = sorted({key for entry in entries for key, _ in entry.tags})
     columns = _columns(statement, field_types, tag_keys)

@@ -19,27 +19,51 @@ def _env_int(name: str) -> int | None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m scripts.localstack", description=__doc__)
-    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"),
-                        help="interface for the app and moto (default 127.0.0.1, env HOST)")
-    parser.add_argument("--port", type=int, default=_env_int("PORT") or 8086,
-                        help="HTTP port of the app (default 8086, env PORT)")
-    parser.add_argument("--moto-port", type=int, default=_env_int("MOTO_PORT"),
-                        help="port of the moto server (default: a free port, env MOTO_PORT)")
-    parser.add_argument("--prefix", default=os.environ.get("TICKLESS_PREFIX"),
-                        help="resource name prefix (default tickless-local-, env TICKLESS_PREFIX)")
-    parser.add_argument("--app", default=os.environ.get(APP_ENV) or DEFAULT_APP,
-                        help=f"the Chalice app as module:attribute (default {DEFAULT_APP}, env {APP_ENV})")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("HOST", "127.0.0.1"),
+        help="interface for the app and moto (default 127.0.0.1, env HOST)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=_env_int("PORT") or 8086,
+        help="HTTP port of the app (default 8086, env PORT)",
+    )
+    parser.add_argument(
+        "--moto-port",
+        type=int,
+        default=_env_int("MOTO_PORT"),
+        help="port of the moto server (default: a free port, env MOTO_PORT)",
+    )
+    parser.add_argument(
+        "--prefix",
+        default=os.environ.get("TICKLESS_PREFIX"),
+        help="resource name prefix (default tickless-local-, env TICKLESS_PREFIX)",
+    )
+    parser.add_argument(
+        "--app",
+        default=os.environ.get(APP_ENV) or DEFAULT_APP,
+        help=f"the Chalice app as module:attribute (default {DEFAULT_APP}, env {APP_ENV})",
+    )
     parser.add_argument("--stage", default="local", help="chalice stage for config and environment (local)")
-    parser.add_argument("--schedule-speedup", type=float, default=None,
-                        help="divide rate() schedule periods by this (env TICKLESS_SCHEDULE_SPEEDUP)")
+    parser.add_argument(
+        "--schedule-speedup",
+        type=float,
+        default=None,
+        help="divide rate() schedule periods by this (env TICKLESS_SCHEDULE_SPEEDUP)",
+    )
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(stream=sys.stdout, level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        stream=sys.stdout,
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -52,8 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
-    stack = LocalStack(args.app, host=args.host, port=args.port, moto_port=args.moto_port, prefix=args.prefix,
-                       stage=args.stage, schedule_speedup=args.schedule_speedup)
+    stack = LocalStack(
+        args.app,
+        host=args.host,
+        port=args.port,
+        moto_port=args.moto_port,
+        prefix=args.prefix,
+        stage=args.stage,
+        schedule_speedup=args.schedule_speedup,
+    )
     stack.start()
     try:
         print(f"InfluxDB API:  {stack.url}/", flush=True)

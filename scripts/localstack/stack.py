@@ -119,11 +119,18 @@ class LocalStack:
             self.app, handlers = self.app_spec, self.handlers
         if self.run_pump:
             options = {"schedule_speedup": self.schedule_speedup, "stage": self.stage, **self.pump_options}
-            self.pump = EventPump(self.app, handlers, endpoint_url=self.moto.endpoint_url, region=self.region,
-                                  **options).start()
+            self.pump = EventPump(
+                self.app, handlers, endpoint_url=self.moto.endpoint_url, region=self.region, **options
+            ).start()
         if self.serve_http:
-            self.http = HTTPServer(self.app, host=self.host, port=self.port, project_dir=self.project_dir,
-                                   stage=self.stage, control=self._control).start()
+            self.http = HTTPServer(
+                self.app,
+                host=self.host,
+                port=self.port,
+                project_dir=self.project_dir,
+                stage=self.stage,
+                control=self._control,
+            ).start()
 
     def stop(self) -> None:
         if self.http is not None:

@@ -66,10 +66,6 @@ def test_poison_record_is_dead_lettered_and_the_shard_moves_on(client, pump, dat
     assert series_values(client, "SELECT v FROM poison", database) == [[1, 1]]
 
 
-def test_consumer_event_without_records(app_module):
-    assert app_module.consume_points({"Records": []}, Context()) == {"batchItemFailures": []}
-
-
 def test_records_survive_a_round_trip_through_kinesis(client, pump, database):
     assert write_v1(client, 'rt,t=a s="x",b=true,i=-1i,u=1u 5', db=database).status_code == 204
     pump.drain()
