@@ -17,6 +17,7 @@ from chalicelib.errors import INVALID, TicklessError
 from chalicelib.influxql import ParseError, ast, conditions
 from chalicelib.influxql import parse as parse_influxql
 from chalicelib.query import output
+from chalicelib.storage.keys import MAX_TIME, MIN_TIME
 from chalicelib.storage.ports import IndexRepository
 from chalicelib.storage.store import SeriesStore
 
@@ -128,6 +129,69 @@ def _show_measurements(statement: ast.ShowMeasurementsStatement, context: Contex
     if not names:
         return []
     return [{"name": "measurements", "columns": ["name"], "values": [[n] for n in names]}]
+
+
+def _drop_database(statement: ast.DropDatabaseStatement, context: Context) -> list[dict[str, Any]]:
+    """DROP DATABASE: forget it, then remove its points and index (influxd: no error if missing)."""
+    for rp in context.catalog.drop_database(statement.name):
+        for measurement in context.index.measurements(rp.namespace):
+            context.store.delete(rp.namespace, measurement)
+        services.field_guard().forget(rp.namespace)
+    return []
+
+
+# -- deletes ----------------------------------------------------------------------------------------
+
+
+def _delete_series(statement: ast.DeleteSeriesStatement, context: Context) -> list[dict[str, Any]]:
+    """DELETE [FROM m] [WHERE tag and time conditions]: remove points, keep the database."""
+    tmin, tmax, condition = conditions.time_range(statement.condition, context.now)
+    _delete_matching(context, statement.sources, tmin, tmax, condition, "deletion")
+    return []
+
+
+def _drop_series(statement: ast.DropSeriesStatement, context: Context) -> list[dict[str, Any]]:
+    """DROP SERIES [FROM m] [WHERE tag conditions]: remove whole series, points and index entries."""
+    if statement.condition is not None and any(
+        isinstance(n, ast.VarRef) and n.val == "time" for n in ast.walk(statement.condition)
+    ):
+        raise StatementError("DROP SERIES doesn't support time in WHERE clause")
+    _delete_matching(context, statement.sources, MIN_TIME, MAX_TIME, statement.condition, "DROP SERIES")
+    return []
+
+
+def _drop_measurement(statement: ast.DropMeasurementStatement, context: Context) -> list[dict[str, Any]]:
+    rp = _policy(context, "", "")
+    context.store.delete(rp.namespace, statement.name)
+    services.field_guard().forget(rp.namespace)
+    return []
+
+
+def _delete_matching(
+    context: Context, sources: list[ast.Source], tmin: int, tmax: int, condition: ast.Expr | None, what: str
+) -> None:
+    rp = _policy(context, "", "")
+    names = context.index.measurements(rp.namespace)
+    if sources:
+        names = [
+            n
+            for n in names
+            if any(_measurement_matches(s, n) for s in sources if isinstance(s, ast.Measurement))
+        ]
+    for measurement in names:
+        entries = context.index.series(rp.namespace, measurement)
+        tag_keys = {key for entry in entries for key, _ in entry.tags}
+        if condition is not None:
+            refs = {n.val for n in ast.walk(condition) if isinstance(n, ast.VarRef)}
+            if refs - tag_keys - {"time"} & set(context.index.field_types(rp.namespace, measurement)):
+                raise StatementError(f"fields not supported in WHERE clause during {what}")
+        keys = None
+        if condition is not None:
+            keys = {e.key for e in entries if conditions.eval_condition(condition, dict(e.tags))}
+            if not keys:
+                continue
+        context.store.delete(rp.namespace, measurement, tmin, tmax, keys)
+    services.field_guard().forget(rp.namespace)
 
 
 # -- SELECT ---------------------------------------------------------------------------------------
@@ -336,4 +400,8 @@ _HANDLERS: dict[type, Callable[[Any, Context], list[dict[str, Any]]]] = {
     ast.CreateDatabaseStatement: _create_database,
     ast.ShowMeasurementsStatement: _show_measurements,
     ast.SelectStatement: _select,
+    ast.DropDatabaseStatement: _drop_database,
+    ast.DeleteSeriesStatement: _delete_series,
+    ast.DropSeriesStatement: _drop_series,
+    ast.DropMeasurementStatement: _drop_measurement,
 }

@@ -147,3 +147,33 @@ def test_retention_hides_expired_points(client, pump):
     assert [v[1] for v in first_series(query(client, "SELECT v FROM r", db="short"))[0]["values"]] == [2]
     assert maintenance.enforce_retention() >= 1
     assert [v[1] for v in first_series(query(client, "SELECT v FROM r", db="short"))[0]["values"]] == [2]
+
+
+def test_delete_by_time_and_tag_predicate(client, loaded):
+    assert query(client, "DELETE FROM cpu WHERE host = 'a' AND time < 2s", db=loaded) == {
+        "results": [{"statement_id": 0}]
+    }
+    values = first_series(query(client, "SELECT usage FROM cpu", db=loaded, epoch="s"))[0]["values"]
+    assert values == [[2, 2.5], [3, 3.5], [4, 4.5]]
+    error = query(client, "DELETE FROM cpu WHERE usage > 1", db=loaded)["results"][0]["error"]
+    assert error == "fields not supported in WHERE clause during deletion"
+
+
+def test_drop_series_measurement_and_database(client, loaded):
+    assert query(client, "DROP SERIES FROM cpu WHERE region = 'us'", db=loaded) == {
+        "results": [{"statement_id": 0}]
+    }
+    values = first_series(query(client, "SELECT usage, host FROM cpu", db=loaded, epoch="s"))[0]["values"]
+    assert values == [[2, 2.5, "b"], [4, 4.5, "c"]]
+    assert query(client, "DROP SERIES FROM cpu WHERE time > 1s", db=loaded)["results"][0]["error"] == (
+        "DROP SERIES doesn't support time in WHERE clause"
+    )
+    query(client, "DROP MEASUREMENT mem", db=loaded)
+    assert first_series(query(client, "SHOW MEASUREMENTS", db=loaded))[0]["values"] == [["cpu"]]
+    assert query(client, "SELECT * FROM mem", db=loaded) == {"results": [{"statement_id": 0}]}
+    query(client, f"DROP DATABASE {loaded}")
+    assert [loaded] not in first_series(query(client, "SHOW DATABASES"))[0].get("values", [])
+    assert (
+        query(client, "SELECT * FROM cpu", db=loaded)["results"][0]["error"]
+        == f'database not found: "{loaded}"'
+    )
