@@ -5,7 +5,9 @@ from __future__ import annotations
 from chalice import Chalice, Rate
 
 from chalicelib import consumers, declarations, maintenance
+from chalicelib.influxdb.meta import meta
 from chalicelib.influxdb.routes import influxdb
+from chalicelib.influxdb.tenancy_routes import tenancy_routes
 from chalicelib.kapacitor.routes import kapacitor
 
 app = Chalice(app_name="tickless")
@@ -14,6 +16,8 @@ app = Chalice(app_name="tickless")
 app.api.binary_types.extend(["text/plain", "application/x-gzip", "application/gzip"])
 
 app.register_blueprint(influxdb)
+app.register_blueprint(tenancy_routes)
+app.register_blueprint(meta)
 app.register_blueprint(kapacitor)
 
 _points = declarations.kinesis_consumer("consume_points")

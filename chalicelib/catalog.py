@@ -1,29 +1,31 @@
-"""Databases and retention policies: the v1 names points are written and queried under.
+"""v1 databases and retention policies, as InfluxDB 2 serves them: DBRP mappings onto buckets.
 
-Each retention policy owns a storage namespace (a 16-hex-digit ID, the shape of an InfluxDB 2 bucket
-ID), so that buckets and DBRP mappings can later adopt existing data by ID without moving it.
+A (database, retention policy) pair resolves, within the caller's organization, to a bucket through
+an explicit DBRP mapping or a virtual one derived from the bucket's name (`db/rp`, or `db` for its
+`autogen` default). The bucket's ID is the storage namespace its points live under.
 """
 
 from __future__ import annotations
 
-import re
-import secrets
-from dataclasses import dataclass, replace
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from chalicelib.errors import INVALID, NOT_FOUND, TicklessError
+from chalicelib.tenancy import registry, secrets
+from chalicelib.tenancy.kinds import Doc
+from chalicelib.tenancy.permissions import operator_permissions
+from chalicelib.tenancy.service import Principal, Tenancy
 
 DEFAULT_RP = "autogen"
-HOUR = 3_600_000_000_000
-DAY = 24 * HOUR
-_NAME = re.compile(r"^[^\x00-\x1f/\\]{1,255}$")
+SECOND = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class RetentionPolicy:
     database: str
     name: str
-    namespace: str
+    namespace: str  # the bucket ID
+    org_id: str = ""
     duration: int = 0  # ns; 0 keeps data forever
     shard_duration: int = 0
     replication: int = 1
@@ -34,97 +36,251 @@ class RetentionPolicy:
         return now - self.duration if self.duration else None
 
 
-class CatalogRepository(Protocol):
-    def database_names(self) -> list[str]: ...
-
-    def default_rp(self, database: str) -> str | None:
-        """The database's default retention policy name, or None when the database does not exist."""
-
-    def put_database(self, database: str, default_rp: str) -> None: ...
-
-    def retention_policies(self, database: str) -> list[RetentionPolicy]: ...
-
-    def put_retention_policy(self, rp: RetentionPolicy) -> None: ...
-
-    def delete_database(self, database: str) -> None: ...
+def database_not_found(name: str) -> TicklessError:
+    return TicklessError(NOT_FOUND, f'database not found: "{name}"')
 
 
-def shard_duration_for(duration: int) -> int:
-    """InfluxDB 1.x's default shard group duration for a retention period."""
-    if duration == 0 or duration > 180 * DAY:
-        return 7 * DAY
-    if duration >= 2 * DAY:
-        return DAY
-    return HOUR
+def virtual_mapping(bucket: Doc) -> Doc:
+    database, _, rp = bucket["name"].partition("/")
+    rp = rp or DEFAULT_RP
+    return {
+        "id": bucket["id"],
+        "orgID": bucket["orgID"],
+        "bucketID": bucket["id"],
+        "database": database,
+        "retention_policy": rp,
+        "default": rp == DEFAULT_RP,
+        "virtual": True,
+    }
 
 
-def new_namespace() -> str:
-    return secrets.token_hex(8)
+def policy(bucket: Doc, mapping: Doc) -> RetentionPolicy:
+    rules = bucket.get("retentionRules") or []
+    every = int(rules[0]["everySeconds"]) if rules else 0
+    shard = int(rules[0].get("shardGroupDurationSeconds") or 0) if rules else 0
+    return RetentionPolicy(
+        database=mapping["database"],
+        name=mapping["retention_policy"],
+        namespace=bucket["id"],
+        org_id=bucket["orgID"],
+        duration=every * SECOND,
+        shard_duration=shard * SECOND,
+        default=bool(mapping.get("default")),
+    )
 
 
 class Catalog:
-    def __init__(self, repository: CatalogRepository) -> None:
-        self.repository = repository
+    def __init__(self, tenancy: Tenancy) -> None:
+        self.tenancy = tenancy
 
-    def databases(self) -> list[str]:
-        return sorted(self.repository.database_names())
+    def _buckets(self, org_id: str) -> dict[str, Doc]:
+        return {
+            b["id"]: b for b in self.tenancy.resources.list(registry.BUCKETS.name) if b["orgID"] == org_id
+        }
+
+    def _mappings(self, org_id: str) -> list[Doc]:
+        """Explicit mappings of the org, then the virtual ones no explicit mapping shadows."""
+        buckets = self._buckets(org_id)
+        explicit = [m for m in self.tenancy.resources.list(registry.DBRPS.name) if m["orgID"] == org_id]
+        taken = {(m["database"], m["retention_policy"]) for m in explicit}
+        mapped = {m["bucketID"] for m in explicit}
+        virtual = [
+            v
+            for b in buckets.values()
+            if b.get("type") != "system" and b["id"] not in mapped
+            for v in [virtual_mapping(b)]
+            if (v["database"], v["retention_policy"]) not in taken
+        ]
+        return [m for m in explicit if m["bucketID"] in buckets] + virtual
+
+    @staticmethod
+    def _org(principal: Principal) -> str:
+        if not principal.org_id:
+            raise TicklessError(INVALID, "the credentials are not scoped to an organization")
+        return principal.org_id
+
+    # -- DBRP mappings (the /api/v2/dbrps resource) -------------------------------------------------
+
+    def mappings(self, query: Mapping[str, str], principal: Principal) -> list[Doc]:
+        if query.get("orgID") or query.get("org"):
+            org_id = self.tenancy.org_of(query)["id"]
+        else:
+            raise TicklessError(INVALID, "either org or orgID must be provided")
+        principal.require("read", "dbrp", org_id=org_id)
+        found = self._mappings(org_id)
+        for param, field in registry.DBRPS.filters.items():
+            if param in ("orgID",) or query.get(param) is None:
+                continue
+            wanted = query[param]
+            found = (
+                [
+                    m
+                    for m in found
+                    if str(m.get(field)).lower() == wanted.lower()
+                    if isinstance(m.get(field), bool)
+                ]
+                if param == "default"
+                else [m for m in found if m.get(field) == wanted]
+            )
+        return found
+
+    def create_mapping(self, body: Doc, org_id: str, principal: Principal) -> Doc:
+        doc = self.tenancy.create(registry.DBRPS, body, principal, {"orgID": org_id})
+        self._one_default(doc)
+        return doc
+
+    def _one_default(self, doc: Doc) -> None:
+        """A database has one default mapping: a new default takes the flag from the others; the first
+        mapping of a database is its default."""
+        siblings = [
+            m
+            for m in self.tenancy.resources.list(registry.DBRPS.name)
+            if m["orgID"] == doc["orgID"] and m["database"] == doc["database"] and m["id"] != doc["id"]
+        ]
+        if doc["default"]:
+            for sibling in siblings:
+                if sibling["default"]:
+                    self.tenancy.resources.save(registry.DBRPS.name, {**sibling, "default": False}, new=False)
+        elif not siblings:
+            doc["default"] = True
+            self.tenancy.resources.save(registry.DBRPS.name, doc, new=False)
+
+    def forget_bucket(self, bucket_id: str) -> None:
+        """Nothing to do in the catalog: mappings go with their bucket (Tenancy.delete)."""
+
+    # -- v1 names -----------------------------------------------------------------------------------
+
+    def resolve(
+        self, principal: Principal, database: str, retention_policy: str | None = None
+    ) -> RetentionPolicy:
+        """The retention policy (bucket) a v1 request means; the database default when rp is empty."""
+        if not database:
+            raise TicklessError(INVALID, "database is required")
+        org_id = self._org(principal)
+        mappings = [m for m in self._mappings(org_id) if m["database"] == database]
+        if not mappings:
+            raise database_not_found(database)
+        if retention_policy:
+            chosen = next((m for m in mappings if m["retention_policy"] == retention_policy), None)
+            if chosen is None:
+                raise TicklessError(NOT_FOUND, f"retention policy not found: {retention_policy}")
+        else:
+            chosen = next((m for m in mappings if m["default"]), mappings[0])
+        bucket = self.tenancy.resources.get(registry.BUCKETS.name, chosen["bucketID"])
+        if bucket is None:
+            raise database_not_found(database)
+        return policy(bucket, chosen)
+
+    def databases(self, principal: Principal) -> list[str]:
+        org_id = self._org(principal)
+        return sorted(
+            {
+                m["database"]
+                for m in self._mappings(org_id)
+                if principal.can("read", "buckets", id=m["bucketID"], org_id=org_id)
+            }
+        )
+
+    def retention_policies(self, principal: Principal, database: str) -> list[RetentionPolicy]:
+        org_id = self._org(principal)
+        buckets = self._buckets(org_id)
+        found = [
+            policy(buckets[m["bucketID"]], m)
+            for m in self._mappings(org_id)
+            if m["database"] == database and m["bucketID"] in buckets
+        ]
+        if not found:
+            raise database_not_found(database)
+        return found
 
     def create_database(
         self,
+        principal: Principal,
         name: str,
         rp_name: str = DEFAULT_RP,
         duration: int = 0,
         shard_duration: int = 0,
         replication: int = 1,
     ) -> None:
-        """CREATE DATABASE: creating one that exists is a no-op, as in InfluxDB 1.x."""
-        _check_name(name, "database")
-        _check_name(rp_name, "retention policy")
-        if self.repository.default_rp(name) is not None:
+        """CREATE DATABASE: a bucket `<db>/<rp>` and its default mapping; a no-op if the database
+        exists, as in InfluxDB 1.x."""
+        org_id = self._org(principal)
+        if any(m["database"] == name for m in self._mappings(org_id)):
             return
-        rp = RetentionPolicy(
-            database=name,
-            name=rp_name,
-            namespace=new_namespace(),
-            duration=duration,
-            shard_duration=shard_duration or shard_duration_for(duration),
-            replication=replication,
-            default=True,
+        self.create_retention_policy(principal, name, rp_name, duration, shard_duration, default=True)
+
+    def create_retention_policy(
+        self,
+        principal: Principal,
+        database: str,
+        rp_name: str,
+        duration: int = 0,
+        shard_duration: int = 0,
+        default: bool = False,
+    ) -> None:
+        org_id = self._org(principal)
+        if not database or not rp_name:
+            raise TicklessError(INVALID, "database and retention policy names are required")
+        if any(
+            m["database"] == database and m["retention_policy"] == rp_name for m in self._mappings(org_id)
+        ):
+            raise TicklessError("conflict", "retention policy already exists")
+        rules = []
+        if duration:
+            seconds = max(duration // SECOND, 3600)
+            rule = {"type": "expire", "everySeconds": seconds}
+            if shard_duration:
+                rule["shardGroupDurationSeconds"] = shard_duration // SECOND
+            rules.append(rule)
+        bucket = self.tenancy.create(
+            registry.BUCKETS,
+            {"name": f"{database}/{rp_name}", "retentionRules": rules},
+            principal,
+            {"orgID": org_id},
         )
-        self.repository.put_retention_policy(rp)
-        self.repository.put_database(name, rp_name)
+        self.create_mapping(
+            {
+                "orgID": org_id,
+                "bucketID": bucket["id"],
+                "database": database,
+                "retention_policy": rp_name,
+                "default": default,
+            },
+            org_id,
+            principal,
+        )
 
-    def drop_database(self, name: str) -> list[RetentionPolicy]:
-        """Forget the database; returns its retention policies so their data can be removed."""
-        policies = self.repository.retention_policies(name)
-        self.repository.delete_database(name)
-        return policies
+    def drop_database(self, principal: Principal, name: str) -> list[RetentionPolicy]:
+        """Remove the database's buckets and mappings; returns the policies so their data can go too."""
+        org_id = self._org(principal)
+        dropped = []
+        buckets = self._buckets(org_id)
+        for mapping in self._mappings(org_id):
+            if mapping["database"] != name or mapping["bucketID"] not in buckets:
+                continue
+            bucket = buckets[mapping["bucketID"]]
+            dropped.append(policy(bucket, mapping))
+            self.tenancy.delete(registry.BUCKETS, bucket["id"], principal)
+        return dropped
 
-    def retention_policies(self, database: str) -> list[RetentionPolicy]:
-        default = self.repository.default_rp(database)
-        if default is None:
-            raise database_not_found(database)
-        policies = self.repository.retention_policies(database)
-        return [replace(rp, default=rp.name == default) for rp in policies]
+    def drop_retention_policy(self, principal: Principal, database: str, rp_name: str) -> RetentionPolicy:
+        rp = self.resolve(principal, database, rp_name)
+        self.tenancy.delete(registry.BUCKETS, rp.namespace, principal)
+        return rp
 
-    def resolve(self, database: str, retention_policy: str | None = None) -> RetentionPolicy:
-        """The retention policy points go to or come from; the database default when rp is empty."""
-        if not database:
-            raise TicklessError(INVALID, "database is required")
-        default = self.repository.default_rp(database)
-        if default is None:
-            raise database_not_found(database)
-        wanted = retention_policy or default
-        for rp in self.repository.retention_policies(database):
-            if rp.name == wanted:
-                return replace(rp, default=rp.name == default)
-        raise TicklessError(NOT_FOUND, f"retention policy not found: {wanted}")
-
-
-def database_not_found(name: str) -> TicklessError:
-    return TicklessError(NOT_FOUND, f'database not found: "{name}"')
+    def expiring(self) -> list[tuple[str, int]]:
+        """(namespace, retention in ns) of every bucket with a finite retention, for the sweeper."""
+        out = []
+        for bucket in self.tenancy.resources.list(registry.BUCKETS.name):
+            rules = bucket.get("retentionRules") or []
+            if rules and rules[0]["everySeconds"]:
+                out.append((bucket["id"], int(rules[0]["everySeconds"]) * SECOND))
+        return out
 
 
-def _check_name(name: str, what: str) -> None:
-    if not name or not _NAME.match(name):
-        raise TicklessError(INVALID, f"invalid {what} name: {name!r}")
+def system_principal(org_id: str) -> Principal:
+    """Acts for the platform itself (schedules, migrations), never for a request."""
+    return Principal(operator_permissions(), org_id=org_id)
+
+
+__all__ = ["DEFAULT_RP", "Catalog", "RetentionPolicy", "database_not_found", "secrets"]

@@ -79,8 +79,11 @@ TABLES: tuple[Table, ...] = (
     Table("chunks", "pk", "sk"),
     # Series index: measurements, series, tag keys/values, field keys and types per namespace.
     Table("series", "pk", "sk"),
-    # Catalog of databases and retention policies (the namespaces points are stored under).
-    Table("catalog", "pk", "sk"),
+    # InfluxDB v2 resources (orgs, users, buckets, authorizations, labels, DBRP mappings, ...), their
+    # unique names and their relations (labels, members, owners): one generic layout for all of them.
+    Table("resources", "pk", "sk"),
+    # Sign-in sessions; DynamoDB removes them once expired.
+    Table("sessions", "pk", ttl_attribute="expires"),
     # Records a consumer could never process, with the reason.
     Table("deadletters", "pk", "sk"),
 )

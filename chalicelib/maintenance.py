@@ -12,14 +12,10 @@ logger = Logger(child=True)
 
 
 def enforce_retention(now: int | None = None) -> int:
-    """Remove the time blocks every retention policy has expired. Returns segments removed."""
+    """Remove the time blocks every bucket's retention has expired. Returns segments removed."""
     now = time.time_ns() if now is None else now
-    catalog = services.catalog()
     removed = 0
-    for database in catalog.databases():
-        for rp in catalog.retention_policies(database):
-            cutoff = rp.cutoff(now)
-            if cutoff is not None:
-                removed += services.store().expire(rp.namespace, cutoff)
+    for namespace, duration in services.catalog().expiring():
+        removed += services.store().expire(namespace, now - duration)
     logger.info("retention enforced", extra={"segments_removed": removed})
     return removed

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 
-from chalicelib.adapters.dynamodb import DynamoCatalog, DynamoDeadLetters, DynamoIndex, DynamoSegments
+from chalicelib.adapters.dynamodb import DynamoDeadLetters, DynamoIndex, DynamoSegments
 from chalicelib.adapters.kinesis import KinesisPublisher
+from chalicelib.adapters.resources import DynamoResources, DynamoSessions
 from chalicelib.catalog import Catalog
 from chalicelib.declarations import physical_name
 from chalicelib.storage.store import SeriesStore
+from chalicelib.tenancy.service import Tenancy
 from chalicelib.writes import FieldTypeGuard, PointWriter
 
 
@@ -23,8 +25,13 @@ def store() -> SeriesStore:
 
 
 @cache
+def tenancy() -> Tenancy:
+    return Tenancy(DynamoResources(), DynamoSessions())
+
+
+@cache
 def catalog() -> Catalog:
-    return Catalog(DynamoCatalog())
+    return Catalog(tenancy())
 
 
 @cache

@@ -10,11 +10,10 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from pynamodb.attributes import BinaryAttribute, BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError
 from pynamodb.models import Model
 
-from chalicelib.catalog import RetentionPolicy
 from chalicelib.declarations import physical_name
 from chalicelib.storage.ports import Segment, SeriesEntry
 
@@ -160,22 +159,6 @@ class DynamoIndex:
             batch.delete(SeriesIndexItem(_measurements_pk(namespace), measurement))
 
 
-class CatalogItem(Model):
-    """Databases (`pk="db"`, sk=name) and retention policies (`pk="rp|<db>"`, sk=name)."""
-
-    class Meta:
-        table_name = physical_name("catalog")
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    default_rp = UnicodeAttribute(null=True)
-    namespace = UnicodeAttribute(null=True)
-    duration = NumberAttribute(null=True)
-    shard_duration = NumberAttribute(null=True)
-    replication = NumberAttribute(null=True)
-    is_default = BooleanAttribute(null=True)
-
-
 class DeadLetterItem(Model):
     class Meta:
         table_name = physical_name("deadletters")
@@ -196,48 +179,3 @@ class DynamoDeadLetters:
             {"id": item.sk, "reason": item.reason, "data": item.data, "at": item.at}
             for item in DeadLetterItem.query(source)
         ]
-
-
-class DynamoCatalog:
-    """CatalogRepository on the `catalog` table."""
-
-    def database_names(self) -> list[str]:
-        return [item.sk for item in CatalogItem.query("db")]
-
-    def default_rp(self, database: str) -> str | None:
-        try:
-            return CatalogItem.get("db", database, consistent_read=True).default_rp
-        except CatalogItem.DoesNotExist:
-            return None
-
-    def put_database(self, database: str, default_rp: str) -> None:
-        CatalogItem("db", database, default_rp=default_rp).save()
-
-    def retention_policies(self, database: str) -> list[RetentionPolicy]:
-        return [
-            RetentionPolicy(
-                database=database,
-                name=item.sk,
-                namespace=item.namespace,
-                duration=int(item.duration or 0),
-                shard_duration=int(item.shard_duration or 0),
-                replication=int(item.replication or 1),
-            )
-            for item in CatalogItem.query(f"rp|{database}", consistent_read=True)
-        ]
-
-    def put_retention_policy(self, rp: RetentionPolicy) -> None:
-        CatalogItem(
-            f"rp|{rp.database}",
-            rp.name,
-            namespace=rp.namespace,
-            duration=rp.duration,
-            shard_duration=rp.shard_duration,
-            replication=rp.replication,
-        ).save()
-
-    def delete_database(self, database: str) -> None:
-        with CatalogItem.batch_write() as batch:
-            for item in CatalogItem.query(f"rp|{database}", attributes_to_get=["pk", "sk"]):
-                batch.delete(item)
-            batch.delete(CatalogItem("db", database))

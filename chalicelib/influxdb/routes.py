@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 from chalice import Blueprint, Response
 
 from chalicelib import services
-from chalicelib.catalog import RetentionPolicy
-from chalicelib.errors import INVALID, NOT_FOUND, UNPROCESSABLE, TicklessError
+from chalicelib.catalog import RetentionPolicy, virtual_mapping
+from chalicelib.errors import FORBIDDEN, INVALID, NOT_FOUND, UNPROCESSABLE, TicklessError
 from chalicelib.httpkit import ANY_CONTENT_TYPE, body, json_response, params, renders_errors
+from chalicelib.influxdb.auth import authenticate
 from chalicelib.influxdb.errors import VERSION, VERSION_HEADERS, render_v1, render_v2
 from chalicelib.query import v1 as v1query
 from chalicelib.storage.records import Destination
+from chalicelib.tenancy.service import Principal
 
 influxdb = Blueprint(__name__)
 _STARTED = datetime.now(UTC)
@@ -55,6 +57,11 @@ def _destination(rp: RetentionPolicy) -> Destination:
     return Destination(rp.namespace, rp.database, rp.name)
 
 
+def _require_write(principal: Principal, bucket_id: str, org_id: str) -> None:
+    if not principal.can("write", "buckets", id=bucket_id, org_id=org_id):
+        raise TicklessError(FORBIDDEN, "insufficient permissions for write")
+
+
 @influxdb.route("/write", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v1)
 def write_v1() -> Response:
@@ -63,7 +70,9 @@ def write_v1() -> Response:
     precision = V1_PRECISIONS.get(query.get("precision") or "ns")
     if precision is None:
         raise TicklessError(INVALID, f'invalid precision "{query.get("precision")}"')
-    rp = services.catalog().resolve(query.get("db", ""), query.get("rp"))
+    principal = authenticate(request, v1=True)
+    rp = services.catalog().resolve(principal, query.get("db", ""), query.get("rp"))
+    _require_write(principal, rp.namespace, rp.org_id)
     result = services.writer().write(_destination(rp), body(request), precision)
     if result.conflict:
         # InfluxDB 1.x reports type conflicts as a 400 partial write; the other points are stored.
@@ -79,26 +88,23 @@ def write_v2() -> Response:
     precision = query.get("precision") or "ns"
     if precision not in V2_PRECISIONS:
         raise TicklessError(INVALID, f'invalid precision "{precision}", must be one of ns, us, ms, s')
-    bucket = query.get("bucket")
-    if not bucket:
-        raise TicklessError(INVALID, "bucket is required")
-    rp = _bucket(bucket)
-    result = services.writer().write(_destination(rp), body(request), precision)
+    principal = authenticate(request)
+    if not query.get("org") and not query.get("orgID"):
+        raise TicklessError(INVALID, "Please provide either orgID or org")
+    org = services.tenancy().org_of(query)
+    name = query.get("bucket")
+    if not name:
+        raise TicklessError(INVALID, "Please provide bucket")
+    bucket = services.tenancy().find_bucket(org["id"], name)
+    if bucket is None:
+        raise TicklessError(NOT_FOUND, f'bucket "{name}" not found')
+    _require_write(principal, bucket["id"], org["id"])
+    mapping = virtual_mapping(bucket)
+    destination = Destination(bucket["id"], mapping["database"], mapping["retention_policy"])
+    result = services.writer().write(destination, body(request), precision)
     if result.conflict:
         raise TicklessError(UNPROCESSABLE, f"failure writing points to database: {result.partial_message}")
     return Response(body="", status_code=204, headers=VERSION_HEADERS)
-
-
-def _bucket(name: str) -> RetentionPolicy:
-    """Until buckets exist, a bucket is named like a virtual DBRP mapping: `db/rp`, or `db` for the
-    database's default retention policy."""
-    database, _, retention_policy = name.partition("/")
-    try:
-        return services.catalog().resolve(database, retention_policy or None)
-    except TicklessError as exc:
-        if exc.code == NOT_FOUND:
-            raise TicklessError(NOT_FOUND, f'bucket "{name}" not found') from exc
-        raise
 
 
 @influxdb.route("/query", methods=["GET", "POST"], content_types=ANY_CONTENT_TYPE)
@@ -110,6 +116,7 @@ def query_v1() -> Response:
     if not q.strip():
         raise TicklessError(INVALID, 'missing required parameter "q"')
     payload = v1query.execute(
+        authenticate(request, v1=True),
         q,
         database=args.get("db", ""),
         retention_policy=args.get("rp", ""),

@@ -20,6 +20,7 @@ from chalicelib.query import output
 from chalicelib.storage.keys import MAX_TIME, MIN_TIME
 from chalicelib.storage.ports import IndexRepository
 from chalicelib.storage.store import SeriesStore
+from chalicelib.tenancy.service import Principal
 
 
 class StatementError(Exception):
@@ -28,6 +29,7 @@ class StatementError(Exception):
 
 @dataclass
 class Context:
+    principal: Principal
     database: str
     retention_policy: str
     now: int
@@ -41,6 +43,7 @@ class Context:
 
 
 def execute(
+    principal: Principal,
     query: str,
     database: str = "",
     retention_policy: str = "",
@@ -53,7 +56,7 @@ def execute(
         statements = parse_influxql(query, params)
     except ParseError as exc:
         raise TicklessError(INVALID, f"error parsing query: {exc}") from exc
-    context = Context(database, retention_policy, now, output.time_formatter(epoch))
+    context = Context(principal, database, retention_policy, now, output.time_formatter(epoch))
     results: list[dict[str, Any]] = []
     failed = False
     for statement_id, statement in enumerate(statements):
@@ -92,7 +95,7 @@ def run(statement: ast.Statement, context: Context) -> list[dict[str, Any]]:
 
 
 def _show_databases(_statement: ast.ShowDatabasesStatement, context: Context) -> list[dict[str, Any]]:
-    names = context.catalog.databases()
+    names = context.catalog.databases(context.principal)
     series: dict[str, Any] = {"name": "databases", "columns": ["name"]}
     if names:
         series["values"] = [[name] for name in names]
@@ -100,7 +103,9 @@ def _show_databases(_statement: ast.ShowDatabasesStatement, context: Context) ->
 
 
 def _create_database(statement: ast.CreateDatabaseStatement, context: Context) -> list[dict[str, Any]]:
+    context.principal.require("write", "buckets", org_id=context.principal.org_id)
     context.catalog.create_database(
+        context.principal,
         statement.name,
         rp_name=statement.retention_policy_name or DEFAULT_RP,
         duration=statement.retention_policy_duration or 0,
@@ -133,7 +138,7 @@ def _show_measurements(statement: ast.ShowMeasurementsStatement, context: Contex
 
 def _drop_database(statement: ast.DropDatabaseStatement, context: Context) -> list[dict[str, Any]]:
     """DROP DATABASE: forget it, then remove its points and index (influxd: no error if missing)."""
-    for rp in context.catalog.drop_database(statement.name):
+    for rp in context.catalog.drop_database(context.principal, statement.name):
         for measurement in context.index.measurements(rp.namespace):
             context.store.delete(rp.namespace, measurement)
         services.field_guard().forget(rp.namespace)
@@ -161,7 +166,7 @@ def _drop_series(statement: ast.DropSeriesStatement, context: Context) -> list[d
 
 
 def _drop_measurement(statement: ast.DropMeasurementStatement, context: Context) -> list[dict[str, Any]]:
-    rp = _policy(context, "", "")
+    rp = _policy(context, "", "", "write")
     context.store.delete(rp.namespace, statement.name)
     services.field_guard().forget(rp.namespace)
     return []
@@ -170,7 +175,7 @@ def _drop_measurement(statement: ast.DropMeasurementStatement, context: Context)
 def _delete_matching(
     context: Context, sources: list[ast.Source], tmin: int, tmax: int, condition: ast.Expr | None, what: str
 ) -> None:
-    rp = _policy(context, "", "")
+    rp = _policy(context, "", "", "write")
     names = context.index.measurements(rp.namespace)
     if sources:
         names = [
@@ -374,11 +379,16 @@ def _rows(
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _policy(context: Context, database: str, retention_policy: str) -> RetentionPolicy:
+def _policy(context: Context, database: str, retention_policy: str, action: str = "read") -> RetentionPolicy:
+    """The bucket a statement reads (or, for deletes, writes), checked against the caller's rights."""
     database = database or context.database
     if not database:
         raise StatementError("database name required")
-    return context.catalog.resolve(database, retention_policy or context.retention_policy or None)
+    rp = context.catalog.resolve(
+        context.principal, database, retention_policy or context.retention_policy or None
+    )
+    context.principal.require(action, "buckets", id=rp.namespace, org_id=rp.org_id)
+    return rp
 
 
 def _measurement_matches(source: ast.Measurement, name: str) -> bool:

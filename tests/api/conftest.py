@@ -42,10 +42,68 @@ def pump(aws, app_module):
     pump.stop()
 
 
-@pytest.fixture
-def client(app_module):
+ONBOARDING = {"username": "admin", "password": "correct-horse", "org": "acme", "bucket": "first"}
+
+
+class AuthorizedHttp:
+    """chalice.test's HTTP client, sending a token unless the test gives its own Authorization."""
+
+    def __init__(self, http, token: str | None) -> None:
+        self._http = http
+        self.token = token
+
+    def _headers(self, headers: dict | None) -> dict:
+        base = {"Authorization": f"Token {self.token}"} if self.token else {}
+        return {**base, **(headers or {})}
+
+    def get(self, path: str, headers: dict | None = None):
+        return self._http.get(path, headers=self._headers(headers))
+
+    def head(self, path: str, headers: dict | None = None):
+        return self._http.head(path, headers=self._headers(headers))
+
+    def delete(self, path: str, headers: dict | None = None):
+        return self._http.delete(path, headers=self._headers(headers))
+
+    def post(self, path: str, headers: dict | None = None, body: bytes | str = b""):
+        return self._http.post(path, headers=self._headers(headers), body=body)
+
+    def put(self, path: str, headers: dict | None = None, body: bytes | str = b""):
+        return self._http.put(path, headers=self._headers(headers), body=body)
+
+    def patch(self, path: str, headers: dict | None = None, body: bytes | str = b""):
+        return self._http.patch(path, headers=self._headers(headers), body=body)
+
+
+class TestClient:
+    def __init__(self, client, token: str | None) -> None:
+        self.http = AuthorizedHttp(client.http, token)
+        self.raw = client
+
+
+@pytest.fixture(scope="session")
+def onboarding(app_module) -> dict:
+    """Onboard once per session: the operator's user, org, bucket and token."""
+    import json
+
     with Client(app_module.app, stage_name="local") as client:
-        yield client
+        response = client.http.post(
+            "/api/v2/setup", body=json.dumps(ONBOARDING), headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 201, response.body
+        return response.json_body
+
+
+@pytest.fixture
+def client(app_module, onboarding):
+    with Client(app_module.app, stage_name="local") as client:
+        yield TestClient(client, onboarding["auth"]["token"])
+
+
+@pytest.fixture
+def anonymous(app_module):
+    with Client(app_module.app, stage_name="local") as client:
+        yield TestClient(client, None)
 
 
 @pytest.fixture

@@ -132,7 +132,7 @@ def test_oversized_body_is_413(client, database):
 
 def test_field_type_conflict_v1_is_400_partial_write(client, pump, database):
     assert write_v1(client, "t value=1 1", db=database).status_code == 204
-    response = write_v1(client, "t value=2i 2\nt value=3 3\nt other=\"s\" 4", db=database)
+    response = write_v1(client, 't value=2i 2\nt value=3 3\nt other="s" 4', db=database)
     assert response.status_code == 400
     assert response.json_body == {
         "error": 'partial write: field type conflict: input field "value" on measurement "t" '
@@ -149,10 +149,14 @@ def test_conflict_within_one_batch(client, database):
     assert "is type float, already exists as type integer dropped=1" in response.json_body["error"]
 
 
-def test_v2_write_by_virtual_bucket_name(client, pump, database):
-    response = write_v2(client, "v2m,host=x value=1 1", bucket=f"{database}/autogen", org="any")
+def test_v2_write_by_bucket_name_or_id(client, pump, database):
+    response = write_v2(client, "v2m,host=x value=1 1", bucket=f"{database}/autogen", org="acme")
     assert response.status_code == 204, response.body
-    response = write_v2(client, "v2m,host=x value=2 2000", bucket=database, org="any", precision="us")
+    buckets = client.http.get(f"/api/v2/buckets?org=acme&name={database}/autogen").json_body["buckets"]
+    org_id = buckets[0]["orgID"]
+    response = write_v2(
+        client, "v2m,host=x value=2 2000", bucket=buckets[0]["id"], orgID=org_id, precision="us"
+    )
     assert response.status_code == 204, response.body
     pump.drain()
     values = series_values(client, "SELECT value FROM v2m", database)
@@ -162,15 +166,28 @@ def test_v2_write_by_virtual_bucket_name(client, pump, database):
 @pytest.mark.parametrize(
     "body, params, status, code, message",
     [
-        ("m v=1", {"org": "o"}, 400, "invalid", "bucket is required"),
-        ("m v=1", {"org": "o", "bucket": "nope"}, 404, "not found", 'bucket "nope" not found'),
-        ("m v=1", {"org": "o", "bucket": "DB", "precision": "h"}, 400, "invalid",
-         'invalid precision "h", must be one of ns, us, ms, s'),
-        ("m v=1 x", {"org": "o", "bucket": "DB"}, 400, "invalid", "unable to parse 'm v=1 x': bad timestamp"),
+        ("m v=1", {"bucket": "DB"}, 400, "invalid", "Please provide either orgID or org"),
+        ("m v=1", {"org": "acme"}, 400, "invalid", "Please provide bucket"),
+        ("m v=1", {"org": "nope", "bucket": "DB"}, 404, "not found", 'organization name "nope" not found'),
+        ("m v=1", {"org": "acme", "bucket": "nope"}, 404, "not found", 'bucket "nope" not found'),
+        (
+            "m v=1",
+            {"org": "acme", "bucket": "DB", "precision": "h"},
+            400,
+            "invalid",
+            'invalid precision "h", must be one of ns, us, ms, s',
+        ),
+        (
+            "m v=1 x",
+            {"org": "acme", "bucket": "DB"},
+            400,
+            "invalid",
+            "unable to parse 'm v=1 x': bad timestamp",
+        ),
     ],
 )
 def test_v2_write_errors(client, database, body, params, status, code, message):
-    params = {k: (database if v == "DB" else v) for k, v in params.items()}
+    params = {k: (f"{database}/autogen" if v == "DB" else v) for k, v in params.items()}
     response = write_v2(client, body, **params)
     assert response.status_code == status
     assert response.json_body == {"code": code, "message": message}
@@ -178,8 +195,9 @@ def test_v2_write_errors(client, database, body, params, status, code, message):
 
 
 def test_v2_field_type_conflict_is_422(client, database):
-    assert write_v2(client, "c2 f=1", bucket=database, org="o").status_code == 204
-    response = write_v2(client, "c2 f=true", bucket=database, org="o")
+    bucket = f"{database}/autogen"
+    assert write_v2(client, "c2 f=1", bucket=bucket, org="acme").status_code == 204
+    response = write_v2(client, "c2 f=true", bucket=bucket, org="acme")
     assert response.status_code == 422
     assert response.json_body == {
         "code": "unprocessable entity",
@@ -190,13 +208,15 @@ def test_v2_field_type_conflict_is_422(client, database):
 
 @pytest.mark.parametrize("prefix", ["/kapacitor/v1", "/kapacitor/v1preview"])
 def test_kapacitor_write_streams_without_storing(client, pump, prefix):
-    response = client.http.post(f"{prefix}/write?db=kdb&rp=krp", body=b"k value=1 1",
-                                headers={"Content-Type": "text/plain"})
+    response = client.http.post(
+        f"{prefix}/write?db=kdb&rp=krp", body=b"k value=1 1", headers={"Content-Type": "text/plain"}
+    )
     assert response.status_code == 204
     assert response.headers["X-Kapacitor-Version"]
     batches = stream_batches(pump.endpoint_url, "kdb")
-    assert batches and all(b.destination.namespace is None and b.destination.retention_policy == "krp"
-                           for b in batches)
+    assert batches and all(
+        b.destination.namespace is None and b.destination.retention_policy == "krp" for b in batches
+    )
     bad = client.http.post(f"{prefix}/write", body=b"k value=1", headers={"Content-Type": "text/plain"})
     assert bad.status_code == 400
     assert bad.json_body == {"error": "missing required parameter db"}
@@ -223,7 +243,8 @@ def test_query_errors(client, database):
 
 def test_query_by_post_form(client, database):
     response = client.http.post(
-        "/query", body=f"q=SHOW+MEASUREMENTS&db={database}".encode(),
+        "/query",
+        body=f"q=SHOW+MEASUREMENTS&db={database}".encode(),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 200

@@ -1,0 +1,504 @@
+"""Generic resource operations (CRUD, labels, members, owners, permission checks) for every kind in
+the registry, plus the tenancy rules on top: onboarding, system buckets, sessions, credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from chalicelib.errors import CONFLICT, INVALID, NOT_FOUND, UNAUTHORIZED, TicklessError
+from chalicelib.tenancy import registry, secrets
+from chalicelib.tenancy.kinds import Doc, Kind
+from chalicelib.tenancy.permissions import (
+    Permission,
+    all_access_permissions,
+    allows,
+    ensure_subset,
+    operator_permissions,
+)
+
+SESSION_SECONDS = 60 * 60
+SYSTEM_BUCKETS = (("_tasks", 3 * 24 * 3600), ("_monitoring", 7 * 24 * 3600))
+MEMBER, OWNER = "member", "owner"
+
+
+class ResourceRepository(Protocol):
+    def get(self, kind: str, id: str) -> Doc | None: ...
+    def list(self, kind: str) -> list[Doc]: ...
+    def find(self, kind: str, scope: str, name: str) -> str | None: ...
+    def save(
+        self, kind: str, doc: Doc, *, new: bool, unique=None, old_unique=None, conflict: str = ""
+    ) -> None: ...
+    def delete(self, kind: str, id: str, unique=None) -> None: ...
+    def relate(self, relation: str, source: str, target: str) -> None: ...
+    def unrelate(self, relation: str, source: str, target: str) -> None: ...
+    def related(self, relation: str, source: str) -> list[str]: ...
+    def referring(self, relation: str, target: str) -> list[str]: ...
+    def claim_flag(self, name: str) -> bool: ...
+    def has_flag(self, name: str) -> bool: ...
+
+
+class SessionRepository(Protocol):
+    def create(self, key: str, user_id: str, lifetime_seconds: int) -> None: ...
+    def user(self, key: str) -> str | None: ...
+    def delete(self, key: str) -> None: ...
+
+
+def unauthorized(message: str = "unauthorized access") -> TicklessError:
+    return TicklessError(UNAUTHORIZED, message)
+
+
+@dataclass
+class Principal:
+    """Who is calling and what they may do."""
+
+    permissions: list[Permission]
+    user_id: str | None = None
+    org_id: str | None = None  # the token's organization: where v1 databases and buckets live
+    authorization_id: str | None = None
+    session: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def can(self, action: str, type: str, *, id: str | None = None, org_id: str | None = None) -> bool:
+        return allows(self.permissions, action, type, id=id, org_id=org_id)
+
+    def require(self, action: str, type: str, *, id: str | None = None, org_id: str | None = None) -> None:
+        if not self.can(action, type, id=id, org_id=org_id):
+            raise unauthorized(f"{action}:{_permission_path(type, id, org_id)} is unauthorized")
+
+
+def _permission_path(type: str, id: str | None, org_id: str | None) -> str:
+    path = f"{type}/{id}" if id else type
+    return f"orgs/{org_id}/{path}" if org_id else path
+
+
+def permission_type(kind: Kind) -> str:
+    return "authorizations" if kind is registry.LEGACY_AUTHORIZATIONS else kind.name
+
+
+class Tenancy:
+    def __init__(self, resources: ResourceRepository, sessions: SessionRepository) -> None:
+        self.resources = resources
+        self.sessions = sessions
+
+    # -- generic CRUD ------------------------------------------------------------------------------
+
+    def _check(self, principal: Principal, action: str, kind: Kind, doc: Doc) -> None:
+        if kind is registry.ORGS:
+            principal.require(action, "orgs", id=doc["id"])
+        elif kind is registry.USERS:
+            if not (action == "read" and principal.user_id == doc["id"]):
+                principal.require(action, "users", id=doc["id"])
+        else:
+            principal.require(action, permission_type(kind), id=doc["id"], org_id=doc.get("orgID"))
+
+    def _readable(self, principal: Principal, kind: Kind, doc: Doc) -> bool:
+        try:
+            self._check(principal, "read", kind, doc)
+        except TicklessError:
+            return False
+        return True
+
+    def fetch(self, kind: Kind, id: str) -> Doc:
+        doc = self.resources.get(kind.name, id) if secrets.is_valid_id(id) else None
+        if doc is None:
+            raise TicklessError(NOT_FOUND, f"{kind.what} not found")
+        return doc
+
+    def get(self, kind: Kind, id: str, principal: Principal) -> Doc:
+        doc = self.fetch(kind, id)
+        self._check(principal, "read", kind, doc)
+        return doc
+
+    def list(self, kind: Kind, principal: Principal, query: Mapping[str, str]) -> list[Doc]:
+        docs = self.resources.list(kind.name)
+        if kind.org_owned and query.get("org") and "orgID" not in query:
+            query = {**query, "orgID": self.find_org(query["org"])["id"]}
+        for param, attribute in kind.filters.items():
+            wanted = query.get(param)
+            if wanted is not None and not (kind.org_owned and param == "org"):
+                docs = [d for d in docs if _matches(d.get(attribute), wanted)]
+        if query.get("userID") and kind in (registry.ORGS, registry.BUCKETS):
+            member_of = set(self.resources.referring(MEMBER, query["userID"]))
+            member_of |= set(self.resources.referring(OWNER, query["userID"]))
+            docs = [d for d in docs if d["id"] in member_of]
+        return [d for d in docs if self._readable(principal, kind, d)]
+
+    def create(self, kind: Kind, body: Doc, principal: Principal, context: Doc | None = None) -> Doc:
+        if not isinstance(body, dict):
+            raise TicklessError(INVALID, "request body must be a JSON object")
+        context = dict(context or {})
+        if kind.org_owned and "orgID" not in context:
+            context["orgID"] = self.org_of(body)["id"]
+        doc = {"id": secrets.new_id(), **kind.create(body, context)}
+        self._check(principal, "write", kind, doc)
+        self._save(kind, doc, new=True)
+        return doc
+
+    def _save(self, kind: Kind, doc: Doc, *, new: bool, old: Doc | None = None) -> None:
+        unique = kind.unique_key(doc)
+        old_unique = kind.unique_key(old) if old is not None else None
+        field = kind.unique_field
+        conflict = f"{kind.what} with {field} {doc.get(field, '')} already exists"
+        self.resources.save(kind.name, doc, new=new, unique=unique, old_unique=old_unique, conflict=conflict)
+
+    def update(self, kind: Kind, id: str, patch: Doc, principal: Principal) -> Doc:
+        if not isinstance(patch, dict):
+            raise TicklessError(INVALID, "request body must be a JSON object")
+        current = self.fetch(kind, id)
+        self._check(principal, "write", kind, current)
+        updated = kind.update(current, patch)
+        self._save(kind, updated, new=False, old=current)
+        return updated
+
+    def delete(self, kind: Kind, id: str, principal: Principal) -> None:
+        doc = self.fetch(kind, id)
+        self._check(principal, "write", kind, doc)
+        if kind is registry.BUCKETS and doc.get("type") == "system":
+            raise TicklessError(INVALID, "system buckets cannot be deleted")
+        if kind is registry.ORGS:
+            for child in (
+                registry.BUCKETS,
+                registry.LABELS,
+                registry.AUTHORIZATIONS,
+                registry.DBRPS,
+                registry.LEGACY_AUTHORIZATIONS,
+            ):
+                for item in self.resources.list(child.name):
+                    if item.get("orgID") == id:
+                        self._remove(child, item)
+        self._remove(kind, doc)
+
+    def _remove(self, kind: Kind, doc: Doc) -> None:
+        if kind is registry.BUCKETS:
+            for dbrp in self.resources.list(registry.DBRPS.name):
+                if dbrp["bucketID"] == doc["id"]:
+                    self.resources.delete(registry.DBRPS.name, dbrp["id"])
+        for relation in (MEMBER, OWNER, "label"):
+            for other in self.resources.related(relation, doc["id"]):
+                self.resources.unrelate(relation, doc["id"], other)
+        self.resources.delete(kind.name, doc["id"], kind.unique_key(doc))
+
+    # -- labels, members, owners -------------------------------------------------------------------
+
+    def labels(self, kind: Kind, id: str, principal: Principal) -> list[Doc]:
+        self.get(kind, id, principal)
+        found = (
+            self.resources.get(registry.LABELS.name, label_id)
+            for label_id in self.resources.related("label", id)
+        )
+        return [label for label in found if label is not None]
+
+    def add_label(self, kind: Kind, id: str, label_id: str | None, principal: Principal) -> Doc:
+        doc = self.fetch(kind, id)
+        self._check(principal, "write", kind, doc)
+        if not label_id:
+            raise TicklessError(INVALID, "labelID is required")
+        label = self.fetch(registry.LABELS, label_id)
+        if label_id in self.resources.related("label", id):
+            raise TicklessError(CONFLICT, "label mapping already exists")
+        self.resources.relate("label", id, label_id)
+        return label
+
+    def remove_label(self, kind: Kind, id: str, label_id: str, principal: Principal) -> None:
+        doc = self.fetch(kind, id)
+        self._check(principal, "write", kind, doc)
+        if label_id not in self.resources.related("label", id):
+            raise TicklessError(NOT_FOUND, "label mapping not found")
+        self.resources.unrelate("label", id, label_id)
+
+    def members(self, kind: Kind, id: str, role: str, principal: Principal) -> list[Doc]:
+        self.get(kind, id, principal)
+        users = (
+            self.resources.get(registry.USERS.name, user_id) for user_id in self.resources.related(role, id)
+        )
+        return [{**user, "role": role} for user in users if user is not None]
+
+    def add_member(self, kind: Kind, id: str, user_id: str | None, role: str, principal: Principal) -> Doc:
+        doc = self.fetch(kind, id)
+        self._check(principal, "write", kind, doc)
+        if not user_id:
+            raise TicklessError(INVALID, "user id missing or invalid")
+        user = self.fetch(registry.USERS, user_id)
+        self.resources.relate(role, id, user_id)
+        return {**user, "role": role}
+
+    def remove_member(self, kind: Kind, id: str, user_id: str, role: str, principal: Principal) -> None:
+        doc = self.fetch(kind, id)
+        self._check(principal, "write", kind, doc)
+        self.resources.unrelate(role, id, user_id)
+
+    # -- lookups -----------------------------------------------------------------------------------
+
+    def find_org(self, name_or_id: str) -> Doc:
+        org_id = self.resources.find(registry.ORGS.name, "", name_or_id) or name_or_id
+        doc = self.resources.get(registry.ORGS.name, org_id) if secrets.is_valid_id(org_id) else None
+        if doc is None:
+            raise TicklessError(NOT_FOUND, f'organization name "{name_or_id}" not found')
+        return doc
+
+    def org_of(self, body: Mapping[str, Any]) -> Doc:
+        """The organization a request names by `orgID` or `org`."""
+        if body.get("orgID"):
+            org = (
+                self.resources.get(registry.ORGS.name, str(body["orgID"]))
+                if secrets.is_valid_id(body["orgID"])
+                else None
+            )
+            if org is None:
+                raise TicklessError(NOT_FOUND, "organization not found")
+            return org
+        if body.get("org"):
+            return self.find_org(str(body["org"]))
+        raise TicklessError(INVALID, "orgID or org is required")
+
+    def find_bucket(self, org_id: str, name_or_id: str) -> Doc | None:
+        bucket_id = self.resources.find(registry.BUCKETS.name, org_id, name_or_id)
+        doc = (
+            self.resources.get(registry.BUCKETS.name, bucket_id or name_or_id)
+            if (bucket_id or secrets.is_valid_id(name_or_id))
+            else None
+        )
+        return doc if doc is not None and doc["orgID"] == org_id else None
+
+    # -- orgs and their system buckets -------------------------------------------------------------
+
+    def create_org(self, body: Doc, principal: Principal) -> Doc:
+        org = self.create(registry.ORGS, body, principal)
+        system = Principal(operator_permissions())
+        for name, seconds in SYSTEM_BUCKETS:
+            self.create(
+                registry.BUCKETS,
+                {"name": name, "retentionRules": [{"type": "expire", "everySeconds": seconds}]},
+                system,
+                {"orgID": org["id"], "system": True},
+            )
+        if principal.user_id:
+            self.resources.relate(OWNER, org["id"], principal.user_id)
+        return org
+
+    # -- users and passwords -----------------------------------------------------------------------
+
+    def set_legacy_password(self, auth: Doc, password: str) -> None:
+        if not isinstance(password, str) or not password:
+            raise TicklessError(INVALID, "password is required")
+        auth["password"] = secrets.hash_password(password)
+        self.resources.save(registry.LEGACY_AUTHORIZATIONS.name, auth, new=False)
+
+    def set_password(self, user_id: str, password: str, principal: Principal | None) -> None:
+        user = self.fetch(registry.USERS, user_id)
+        if principal is not None and principal.user_id != user_id:
+            principal.require("write", "users", id=user_id)
+        if not isinstance(password, str):
+            raise TicklessError(INVALID, "password must be a string")
+        secrets.check_password_policy(password)
+        user["password"] = secrets.hash_password(password)
+        self.resources.save(registry.USERS.name, user, new=False)
+
+    # -- credentials -------------------------------------------------------------------------------
+
+    def authorization_for_token(self, token: str) -> Doc | None:
+        auth_id = self.resources.find(registry.AUTHORIZATIONS.name, "", token)
+        return self.resources.get(registry.AUTHORIZATIONS.name, auth_id) if auth_id else None
+
+    def principal_for_token(self, token: str) -> Principal:
+        auth = self.authorization_for_token(token)
+        if auth is None:
+            raise unauthorized()
+        return self._principal(auth)
+
+    def _principal(self, auth: Doc) -> Principal:
+        if auth.get("status") != "active":
+            raise unauthorized("authorization is inactive")
+        user_id = auth.get("userID") or None
+        if user_id:
+            user = self.resources.get(registry.USERS.name, user_id)
+            if user is None or user.get("status") != "active":
+                raise unauthorized("user is inactive")
+        return Principal(
+            [Permission.from_json(p) for p in auth["permissions"]],
+            user_id=user_id,
+            org_id=auth.get("orgID"),
+            authorization_id=auth["id"],
+        )
+
+    def principal_for_password(self, username: str, password: str) -> Principal:
+        """v1 credentials: a legacy authorization's name and password, or any name and a v2 token."""
+        legacy_id = self.resources.find(registry.LEGACY_AUTHORIZATIONS.name, "", username)
+        legacy = self.resources.get(registry.LEGACY_AUTHORIZATIONS.name, legacy_id) if legacy_id else None
+        if legacy is not None and legacy.get("password"):
+            if not secrets.verify_password(password, legacy["password"]):
+                raise unauthorized()
+            return self._principal(legacy)
+        return self.principal_for_token(password)
+
+    def signin(self, username: str, password: str) -> str:
+        user_id = self.resources.find(registry.USERS.name, "", username)
+        user = self.resources.get(registry.USERS.name, user_id) if user_id else None
+        if (
+            user is None
+            or not user.get("password")
+            or not secrets.verify_password(password, user["password"])
+        ):
+            raise unauthorized()
+        if user.get("status") != "active":
+            raise TicklessError(UNAUTHORIZED, "user is inactive")
+        key = secrets.new_token()
+        self.sessions.create(key, user["id"], SESSION_SECONDS)
+        return key
+
+    def principal_for_signin(self, username: str, password: str) -> Principal:
+        """A user's own credentials (e.g. to change their password), with their sessions' rights."""
+        user_id = self._verified_user(username, password)
+        return self._user_principal(user_id)
+
+    def _verified_user(self, username: str, password: str) -> str:
+        user_id = self.resources.find(registry.USERS.name, "", username)
+        user = self.resources.get(registry.USERS.name, user_id) if user_id else None
+        if (
+            user is None
+            or not user.get("password")
+            or not secrets.verify_password(password, user["password"])
+        ):
+            raise unauthorized()
+        if user.get("status") != "active":
+            raise unauthorized("user is inactive")
+        return user["id"]
+
+    def principal_for_session(self, key: str) -> Principal:
+        user_id = self.sessions.user(key)
+        user = self.resources.get(registry.USERS.name, user_id) if user_id else None
+        if user is None or user.get("status") != "active":
+            raise unauthorized()
+        principal = self._user_principal(user["id"])
+        principal.session = key
+        return principal
+
+    def _user_principal(self, user_id: str) -> Principal:
+        """A signed-in user may do what all their active authorizations allow."""
+        permissions: list[Permission] = []
+        org_id = None
+        for auth in self.resources.list(registry.AUTHORIZATIONS.name):
+            if auth.get("userID") == user_id and auth.get("status") == "active":
+                permissions.extend(Permission.from_json(p) for p in auth["permissions"])
+                org_id = org_id or auth.get("orgID")
+        return Principal(permissions, user_id=user_id, org_id=org_id)
+
+    def signout(self, key: str) -> None:
+        self.sessions.delete(key)
+
+    # -- authorizations ----------------------------------------------------------------------------
+
+    def create_authorization(
+        self, kind: Kind, body: Doc, principal: Principal, token: str | None = None
+    ) -> Doc:
+        if not isinstance(body, dict):
+            raise TicklessError(INVALID, "request body must be a JSON object")
+        org = self.org_of(body)
+        user_id = body.get("userID") or principal.user_id or ""
+        user = self.fetch(registry.USERS, user_id) if user_id else {"name": ""}
+        ensure_subset(registry.permissions_from(body), principal.permissions)
+        context = {
+            "orgID": org["id"],
+            "org": org["name"],
+            "userID": user_id,
+            "user": user["name"],
+            "token": token or secrets.new_token(),
+        }
+        doc = {"id": secrets.new_id(), **kind.create(body, context)}
+        principal.require("write", "authorizations", org_id=org["id"])
+        self._save(kind, doc, new=True)
+        return doc
+
+    # -- onboarding --------------------------------------------------------------------------------
+
+    def setup_allowed(self) -> bool:
+        return not self.resources.has_flag("setup")
+
+    def setup(self, body: Doc) -> Doc:
+        username, password, retention, token = _onboarding_fields(body)
+        if not self.setup_allowed() or not self.resources.claim_flag("setup"):
+            raise TicklessError(CONFLICT, "onboarding has already been completed")
+        return self._onboard(username, password, body["org"], body["bucket"], retention, token, operator=True)
+
+    def setup_user(self, body: Doc, principal: Principal) -> Doc:
+        """Onboard another user with an org, a bucket and an all-access token."""
+        username, password, retention, token = _onboarding_fields(body)
+        principal.require("write", "users")
+        principal.require("write", "orgs")
+        return self._onboard(
+            username, password, body["org"], body["bucket"], retention, token, operator=False
+        )
+
+    def _onboard(
+        self,
+        username: str,
+        password: str | None,
+        org_name: str,
+        bucket_name: str,
+        retention: int,
+        token: str,
+        *,
+        operator: bool,
+    ) -> Doc:
+        platform = Principal(operator_permissions())
+        user = self.create(registry.USERS, {"name": username}, platform)
+        if password:
+            self.set_password(user["id"], password, None)
+        owner = Principal(operator_permissions(), user_id=user["id"])
+        org = self.create_org({"name": org_name}, owner)
+        rules = [{"type": "expire", "everySeconds": retention}] if retention else []
+        bucket = self.create(
+            registry.BUCKETS, {"name": bucket_name, "retentionRules": rules}, owner, {"orgID": org["id"]}
+        )
+        granted = operator_permissions() if operator else all_access_permissions(org["id"], user["id"])
+        body = {
+            "orgID": org["id"],
+            "userID": user["id"],
+            "description": f"{username}'s Token",
+            "permissions": [p.to_json() for p in granted],
+        }
+        auth = self.create_authorization(registry.AUTHORIZATIONS, body, owner, token)
+        return {"user": user, "org": org, "bucket": bucket, "auth": auth}
+
+
+def _onboarding_fields(body: Doc) -> tuple[str, str | None, int, str]:
+    """Validate an onboarding request before anything is created."""
+    if not isinstance(body, dict):
+        raise TicklessError(INVALID, "request body must be a JSON object")
+    username = body.get("username")
+    if not isinstance(username, str) or not username:
+        raise TicklessError(INVALID, "username is required")
+    for key in ("org", "bucket"):
+        if not isinstance(body.get(key), str) or not body[key]:
+            raise TicklessError(INVALID, f"{key} is required")
+    password = body.get("password")
+    if password is not None and not isinstance(password, str):
+        raise TicklessError(INVALID, "password must be a string")
+    if password:
+        secrets.check_password_policy(password)
+    registry.check_bucket_name(body["bucket"])
+    token = body.get("token") or secrets.new_token()
+    if not isinstance(token, str):
+        raise TicklessError(INVALID, "token must be a string")
+    return username, password or None, _onboarding_retention(body), token
+
+
+def _onboarding_retention(body: Doc) -> int:
+    seconds = body.get("retentionPeriodSeconds")
+    if seconds is None and body.get("retentionPeriodHrs") is not None:
+        seconds = int(body["retentionPeriodHrs"]) * 3600
+    if seconds is None:
+        return 0
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+        raise TicklessError(INVALID, "retentionPeriodSeconds must be a non-negative integer")
+    if 0 < seconds < 3600:
+        raise TicklessError(INVALID, "expiration seconds must be greater than or equal to one hour")
+    return seconds
+
+
+def _matches(value: Any, wanted: str) -> bool:
+    if isinstance(value, bool):
+        return str(value).lower() == wanted.lower()
+    return value == wanted
