@@ -58,6 +58,7 @@ def policy(bucket: Doc, mapping: Doc) -> RetentionPolicy:
     rules = bucket.get("retentionRules") or []
     every = int(rules[0]["everySeconds"]) if rules else 0
     shard = int(rules[0].get("shardGroupDurationSeconds") or 0) if rules else 0
+    shard = shard or registry.shard_group_seconds(every)
     return RetentionPolicy(
         database=mapping["database"],
         name=mapping["retention_policy"],
@@ -144,9 +145,6 @@ class Catalog:
         elif not siblings:
             doc["default"] = True
             self.tenancy.resources.save(registry.DBRPS.name, doc, new=False)
-
-    def forget_bucket(self, bucket_id: str) -> None:
-        """Nothing to do in the catalog: mappings go with their bucket (Tenancy.delete)."""
 
     # -- v1 names -----------------------------------------------------------------------------------
 

@@ -26,7 +26,14 @@ def store() -> SeriesStore:
 
 @cache
 def tenancy() -> Tenancy:
-    return Tenancy(DynamoResources(), DynamoSessions())
+    return Tenancy(DynamoResources(), DynamoSessions(), on_bucket_removed=purge_namespace)
+
+
+def purge_namespace(namespace: str) -> None:
+    """Remove every point and index entry stored under a namespace (a removed bucket)."""
+    for measurement in index().measurements(namespace):
+        store().delete(namespace, measurement)
+    field_guard().forget(namespace)
 
 
 @cache

@@ -7,6 +7,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import declarations, paging
 from chalicelib.httpkit import ANY_CONTENT_TYPE, MAX_BODY_BYTES, json_response, renders_errors
+from chalicelib.influxdb.auth import authenticate
 from chalicelib.influxdb.errors import VERSION, VERSION_HEADERS, render_v2
 
 meta = Blueprint(__name__)
@@ -101,26 +102,27 @@ def runtime_config() -> dict:
 @meta.route("/api/v2", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def get_routes() -> Response:
-    # auth: public in InfluxDB (like /ping, /health, /ready, setup, signin, signout): no token checked.
+    # Public in InfluxDB, like /ping, /health, /ready, setup, signin and signout.
     return json_response(ROUTES, headers=VERSION_HEADERS)
 
 
 @meta.route("/api/v2/resources", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def get_resources() -> Response:
-    # auth: requires a valid token or session (401 otherwise) once authentication lands.
+    authenticate(meta.current_request)
     return json_response(list(RESOURCE_TYPES), headers=VERSION_HEADERS)
 
 
 @meta.route("/api/v2/config", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def get_config() -> Response:
-    # auth: requires an authenticated operator (InfluxDB checks operator permissions; 401 otherwise).
+    # InfluxDB serves its configuration to operators only.
+    authenticate(meta.current_request).require("read", "orgs")  # every org: an operator
     return json_response({"config": runtime_config()}, headers=VERSION_HEADERS)
 
 
 @meta.route("/api/v2/flags", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def get_flags() -> Response:
-    # auth: requires a valid token or session (401 otherwise) once authentication lands.
+    authenticate(meta.current_request)
     return json_response(FLAGS, headers=VERSION_HEADERS)

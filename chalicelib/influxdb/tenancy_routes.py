@@ -116,8 +116,6 @@ def _mount(kind: Kind) -> None:
         if method == "PATCH":
             return _ok(_render_one(kind, tenancy.update(kind, id, _body(), principal)))
         tenancy.delete(kind, id, principal)
-        if kind is registry.BUCKETS:
-            services.catalog().forget_bucket(id)
         return _no_content()
 
     tenancy_routes.route(kind.path, methods=["GET", "POST"], content_types=_JSON, name=f"{label}_collection")(

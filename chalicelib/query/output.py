@@ -98,3 +98,17 @@ def to_json(payload: Any, pretty: bool = False) -> str:
     out: list[str] = []
     _encode(payload, out)
     return "".join(out)
+
+
+def format_duration(ns: int) -> str:
+    """A duration as InfluxDB 1.x shows retention policies: `0s`, `168h0m0s`, `1h0m0s`."""
+    seconds = ns // 1_000_000_000
+    if seconds == 0:
+        return "0s"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"

@@ -17,6 +17,7 @@ from chalicelib.errors import INVALID, TicklessError
 from chalicelib.influxql import ParseError, ast, conditions
 from chalicelib.influxql import parse as parse_influxql
 from chalicelib.query import output
+from chalicelib.query.output import format_duration
 from chalicelib.storage.keys import MAX_TIME, MIN_TIME
 from chalicelib.storage.ports import IndexRepository
 from chalicelib.storage.store import SeriesStore
@@ -137,12 +138,51 @@ def _show_measurements(statement: ast.ShowMeasurementsStatement, context: Contex
 
 
 def _drop_database(statement: ast.DropDatabaseStatement, context: Context) -> list[dict[str, Any]]:
-    """DROP DATABASE: forget it, then remove its points and index (influxd: no error if missing)."""
-    for rp in context.catalog.drop_database(context.principal, statement.name):
-        for measurement in context.index.measurements(rp.namespace):
-            context.store.delete(rp.namespace, measurement)
-        services.field_guard().forget(rp.namespace)
+    """DROP DATABASE: its buckets go, and with them their points (influxd: no error if missing)."""
+    context.catalog.drop_database(context.principal, statement.name)
     return []
+
+
+def _create_retention_policy(
+    statement: ast.CreateRetentionPolicyStatement, context: Context
+) -> list[dict[str, Any]]:
+    context.catalog.create_retention_policy(
+        context.principal,
+        statement.database,
+        statement.name,
+        duration=statement.duration,
+        shard_duration=statement.shard_group_duration,
+        default=statement.default,
+    )
+    return []
+
+
+def _drop_retention_policy(
+    statement: ast.DropRetentionPolicyStatement, context: Context
+) -> list[dict[str, Any]]:
+    context.catalog.drop_retention_policy(context.principal, statement.database, statement.name)
+    return []
+
+
+def _show_retention_policies(
+    statement: ast.ShowRetentionPoliciesStatement, context: Context
+) -> list[dict[str, Any]]:
+    database = statement.database or context.database
+    if not database:
+        raise StatementError("database name required")
+    policies = context.catalog.retention_policies(context.principal, database)
+    columns = ["name", "duration", "shardGroupDuration", "replicaN", "default"]
+    values = [
+        [
+            rp.name,
+            format_duration(rp.duration),
+            format_duration(rp.shard_duration),
+            rp.replication,
+            rp.default,
+        ]
+        for rp in sorted(policies, key=lambda p: p.name)
+    ]
+    return [{"columns": columns, "values": values}]
 
 
 # -- deletes ----------------------------------------------------------------------------------------
@@ -411,6 +451,9 @@ _HANDLERS: dict[type, Callable[[Any, Context], list[dict[str, Any]]]] = {
     ast.ShowMeasurementsStatement: _show_measurements,
     ast.SelectStatement: _select,
     ast.DropDatabaseStatement: _drop_database,
+    ast.CreateRetentionPolicyStatement: _create_retention_policy,
+    ast.DropRetentionPolicyStatement: _drop_retention_policy,
+    ast.ShowRetentionPoliciesStatement: _show_retention_policies,
     ast.DeleteSeriesStatement: _delete_series,
     ast.DropSeriesStatement: _drop_series,
     ast.DropMeasurementStatement: _drop_measurement,

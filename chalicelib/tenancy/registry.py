@@ -118,12 +118,12 @@ def retention_rules(body: Doc) -> list[Doc]:
             raise TicklessError(INVALID, "expiration seconds must be greater than or equal to one hour")
         if rule.get("type", "expire") != "expire":
             raise TicklessError(INVALID, 'retention rule type must be "expire"')
-        shard = rule.get("shardGroupDurationSeconds") or _shard_group_seconds(every)
+        shard = rule.get("shardGroupDurationSeconds") or shard_group_seconds(every)
         checked.append({"type": "expire", "everySeconds": every, "shardGroupDurationSeconds": shard})
     return checked[:1]
 
 
-def _shard_group_seconds(every: int) -> int:
+def shard_group_seconds(every: int) -> int:
     if every == 0 or every > 180 * 24 * HOUR_SECONDS:
         return DEFAULT_SHARD_GROUP_SECONDS
     if every >= 2 * 24 * HOUR_SECONDS:

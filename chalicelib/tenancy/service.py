@@ -3,7 +3,7 @@ the registry, plus the tenancy rules on top: onboarding, system buckets, session
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -78,9 +78,16 @@ def permission_type(kind: Kind) -> str:
 
 
 class Tenancy:
-    def __init__(self, resources: ResourceRepository, sessions: SessionRepository) -> None:
+    def __init__(
+        self,
+        resources: ResourceRepository,
+        sessions: SessionRepository,
+        on_bucket_removed: Callable[[str], None] = lambda bucket_id: None,
+    ) -> None:
         self.resources = resources
         self.sessions = sessions
+        # Called with the ID of every bucket removed (directly or with its org), to drop its points.
+        self.on_bucket_removed = on_bucket_removed
 
     # -- generic CRUD ------------------------------------------------------------------------------
 
@@ -179,6 +186,8 @@ class Tenancy:
             for other in self.resources.related(relation, doc["id"]):
                 self.resources.unrelate(relation, doc["id"], other)
         self.resources.delete(kind.name, doc["id"], kind.unique_key(doc))
+        if kind is registry.BUCKETS:
+            self.on_bucket_removed(doc["id"])
 
     # -- labels, members, owners -------------------------------------------------------------------
 

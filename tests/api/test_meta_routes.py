@@ -1,26 +1,14 @@
 """The discovery endpoints (`/api/v2`, `/api/v2/resources`, `/api/v2/config`, `/api/v2/flags`) over
-chalice.test.Client, on an app holding only the `meta` blueprint (they touch no AWS resource), with each
-body validated against the response schema of the InfluxDB OpenAPI spec."""
+chalice.test.Client with the operator's token, each body validated against the response schema of the
+InfluxDB OpenAPI spec."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from chalice import Chalice
-from chalice.test import Client
-
-from chalicelib.influxdb.meta import meta
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "specs" / "influxdb-oss-v2.yml"
-
-
-@pytest.fixture(scope="module")
-def client():
-    app = Chalice(app_name="tickless-meta-test")
-    app.register_blueprint(meta)
-    with Client(app) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +117,14 @@ def test_flags(client):
 @pytest.mark.parametrize("path", ["/api/v2", "/api/v2/resources", "/api/v2/config", "/api/v2/flags"])
 def test_only_get(client, path):
     assert client.http.post(path, body=b"{}", headers={"Content-Type": "application/json"}).status_code == 405
+
+
+@pytest.mark.parametrize("path", ["/api/v2/resources", "/api/v2/config", "/api/v2/flags"])
+def test_need_credentials(anonymous, path):
+    response = anonymous.http.get(path)
+    assert response.status_code == 401
+    assert response.json_body == {"code": "unauthorized", "message": "unauthorized access"}
+
+
+def test_routes_are_public(anonymous):
+    assert anonymous.http.get("/api/v2").status_code == 200

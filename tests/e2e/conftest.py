@@ -4,6 +4,7 @@ The app under test is `app:app` unless TICKLESS_APP (`module:attribute`) names a
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -139,3 +140,71 @@ def stack():
     finally:
         _terminate(process)
         reader.join(5)
+
+
+# -- InfluxDB 2.x onboarding: once per stack, shared by every e2e module ----------------------------
+
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "correct-horse"
+ORG_NAME = "e2e-org"
+BUCKET_NAME = "e2e-bucket"
+
+
+@dataclass(frozen=True)
+class Onboarded:
+    """What `POST /api/v2/setup` answered: the operator token and the first user, org and bucket."""
+
+    url: str
+    token: str
+    org_id: str
+    org_name: str
+    user_id: str
+    username: str
+    bucket_id: str
+    bucket_name: str
+    auth_id: str
+    password: str = ADMIN_PASSWORD
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """`Authorization: Token <operator token>`, for plain HTTP requests."""
+        return {"Authorization": f"Token {self.token}"}
+
+
+@pytest.fixture(scope="session")
+def onboarded(stack: Stack):
+    """Onboard the stack through the official `influxdb-client` SetupService, as `influx setup` would.
+
+    InfluxDB allows onboarding once per instance, so every e2e module must use this fixture instead of
+    calling setup itself."""
+    from influxdb_client import InfluxDBClient, OnboardingRequest, SetupService
+
+    with InfluxDBClient(url=stack.url) as client:
+        setup = SetupService(client.api_client)
+        assert setup.get_setup().allowed is True
+        response = setup.post_setup(
+            OnboardingRequest(
+                username=ADMIN_USERNAME, password=ADMIN_PASSWORD, org=ORG_NAME, bucket=BUCKET_NAME
+            )
+        )
+        assert setup.get_setup().allowed is False
+    yield Onboarded(
+        url=stack.url,
+        token=response.auth.token,
+        org_id=response.org.id,
+        org_name=response.org.name,
+        user_id=response.user.id,
+        username=response.user.name,
+        bucket_id=response.bucket.id,
+        bucket_name=response.bucket.name,
+        auth_id=response.auth.id,
+    )
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def unique():
+    """`unique("bucket")` -> "bucket-7": names no other test of the session uses."""
+    return lambda prefix: f"{prefix}-{next(_counter)}"

@@ -1,0 +1,182 @@
+"""OpenAPI conformance fixtures: a local stack of its own (never the e2e suite's: onboarding happens once
+per server), onboarded once, plus one known instance of every resource kind so that operations on
+`{id}` paths are exercised with ids that exist as well as with ids that do not."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+
+from tests.e2e.conftest import REPO_ROOT, STARTUP_TIMEOUT, Stack, _free_port, _ping, _terminate
+
+SPEC = Path(os.environ.get("TICKLESS_OPENAPI_SPEC") or REPO_ROOT.parent / "shared/specs/influxdb-oss-v2.yml")
+
+# The spec serves `/legacy/authorizations*` under a path-level server `/private`; schemathesis builds
+# URLs from the base URL it is given, so those operations get this prefix added to it.
+PATH_SERVERS = {"/legacy/": "/private"}
+
+ONBOARDING = {
+    "username": "conformance-admin",
+    "password": "conformance-password",
+    "org": "conformance",
+    "bucket": "conformance-first",
+    "retentionPeriodSeconds": 0,
+}
+
+
+@functools.cache
+def load_schema() -> schemathesis.schemas.BaseSchema:
+    """The contract, loaded once per process."""
+    if not SPEC.is_file():
+        pytest.skip(f"OpenAPI spec not found at {SPEC} (set TICKLESS_OPENAPI_SPEC)", allow_module_level=True)
+    return schemathesis.openapi.from_path(str(SPEC))
+
+
+def base_url_for(url: str, path: str) -> str:
+    """The base URL for an operation of the spec, honouring its path-level `servers`."""
+    for prefix, server in PATH_SERVERS.items():
+        if path.startswith(prefix):
+            return url + server
+    return url
+
+
+@dataclass
+class Conformance:
+    """The stack under test, the operator's credentials and the ids of resources known to exist."""
+
+    url: str
+    token: str
+    onboarding: dict[str, Any]
+    setup_response: schemathesis.Response
+    ids: dict[str, str] = field(default_factory=dict)
+    session: requests.Session = field(default_factory=requests.Session)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Token {self.token}"}
+
+    def base_url(self, path: str) -> str:
+        return base_url_for(self.url, path)
+
+    def request(self, method: str, path: str, expect: int, **kwargs: Any) -> Any:
+        """A plain API call for test set-up; fails the test unless it answers `expect`."""
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        response = self.session.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+        assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json() if response.content else None
+
+    # -- resource factories, each returning the created document ----------------------------------
+
+    def org(self, name: str) -> dict:
+        return self.request("POST", "/api/v2/orgs", 201, json={"name": name})
+
+    def bucket(self, org_id: str, name: str) -> dict:
+        body = {"orgID": org_id, "name": name, "retentionRules": []}
+        return self.request("POST", "/api/v2/buckets", 201, json=body)
+
+    def label(self, org_id: str, name: str) -> dict:
+        body = {"orgID": org_id, "name": name, "properties": {"color": "ffb3b3"}}
+        return self.request("POST", "/api/v2/labels", 201, json=body)["label"]
+
+    def user(self, name: str, password: str | None = None) -> dict:
+        user = self.request("POST", "/api/v2/users", 201, json={"name": name, "status": "active"})
+        if password is not None:
+            self.request("POST", f"/api/v2/users/{user['id']}/password", 204, json={"password": password})
+        return user
+
+    def authorization(self, org_id: str, bucket_id: str) -> dict:
+        permissions = [{"action": "read", "resource": {"type": "buckets", "id": bucket_id, "orgID": org_id}}]
+        body = {"orgID": org_id, "description": "conformance", "permissions": permissions}
+        return self.request("POST", "/api/v2/authorizations", 201, json=body)
+
+    def legacy_authorization(self, org_id: str, bucket_id: str, token: str) -> dict:
+        permissions = [{"action": "read", "resource": {"type": "buckets", "id": bucket_id, "orgID": org_id}}]
+        body = {"orgID": org_id, "token": token, "description": "conformance", "permissions": permissions}
+        return self.request("POST", "/private/legacy/authorizations", 201, json=body)
+
+    def dbrp(self, org_id: str, bucket_id: str, database: str) -> dict:
+        body = {
+            "orgID": org_id,
+            "bucketID": bucket_id,
+            "database": database,
+            "retention_policy": "autogen",
+            "default": True,
+        }
+        return self.request("POST", "/api/v2/dbrps", 201, json=body)
+
+
+@pytest.fixture(scope="session")
+def conformance_stack() -> Iterator[Stack]:
+    """`python -m scripts.localstack` on free ports, as the e2e suite starts it, but a separate instance."""
+    port, moto_port = _free_port(), _free_port()
+    prefix = "tickless-conformance-"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TICKLESS_PREFIX": prefix, "LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.localstack", "--port", str(port), "--moto-port", str(moto_port)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(iter(process.stdout.readline, "")), daemon=True)
+    reader.start()
+    info = Stack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}", prefix, process, output)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while _ping(info.url) != 204:
+        if process.poll() is not None or time.monotonic() > deadline:
+            _terminate(process)
+            reader.join(5)
+            pytest.fail(f"local stack did not start; output:\n{info.output}", pytrace=False)
+        time.sleep(0.2)
+    try:
+        yield info
+    finally:
+        _terminate(process)
+        reader.join(5)
+
+
+@pytest.fixture(scope="session")
+def conformance(conformance_stack: Stack) -> Conformance:
+    """Onboard the stack once, through the spec's own `POST /api/v2/setup`, and create the known
+    resources the fuzzer mixes into `{id}` path parameters."""
+    operation = load_schema()["/api/v2/setup"]["POST"]
+    case = operation.Case(body=dict(ONBOARDING), media_type="application/json")
+    response = case.call(base_url=conformance_stack.url)
+    assert response.status_code == 201, response.text
+    onboarding = response.json()
+    state = Conformance(conformance_stack.url, onboarding["auth"]["token"], onboarding, response)
+
+    org = state.org("conformance-known")
+    bucket = state.bucket(org["id"], "known-bucket")
+    label = state.label(org["id"], "known-label")
+    user = state.user("known-user", password="known-password")
+    auth = state.authorization(org["id"], bucket["id"])
+    legacy = state.legacy_authorization(org["id"], bucket["id"], "known-legacy")
+    dbrp = state.dbrp(org["id"], bucket["id"], "known_db")
+    state.ids.update(
+        orgID=org["id"],
+        bucketID=bucket["id"],
+        labelID=label["id"],
+        userID=user["id"],
+        authID=auth["id"],
+        legacyAuthID=legacy["id"],
+        dbrpID=dbrp["id"],
+        orgName=org["name"],
+        bucketName=bucket["name"],
+        database="known_db",
+    )
+    return state
