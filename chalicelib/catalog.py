@@ -14,7 +14,7 @@ from chalicelib.errors import INVALID, NOT_FOUND, TicklessError
 from chalicelib.tenancy import registry, secrets
 from chalicelib.tenancy.kinds import Doc
 from chalicelib.tenancy.permissions import operator_permissions
-from chalicelib.tenancy.service import Principal, Tenancy
+from chalicelib.tenancy.service import Principal, Tenancy, filtered
 
 DEFAULT_RP = "autogen"
 SECOND = 1_000_000_000
@@ -108,22 +108,9 @@ class Catalog:
         else:
             raise TicklessError(INVALID, "either org or orgID must be provided")
         principal.require("read", "dbrp", org_id=org_id)
-        found = self._mappings(org_id)
-        for param, field in registry.DBRPS.filters.items():
-            if param in ("orgID",) or query.get(param) is None:
-                continue
-            wanted = query[param]
-            found = (
-                [
-                    m
-                    for m in found
-                    if str(m.get(field)).lower() == wanted.lower()
-                    if isinstance(m.get(field), bool)
-                ]
-                if param == "default"
-                else [m for m in found if m.get(field) == wanted]
-            )
-        return found
+        return filtered(
+            self._mappings(org_id), registry.DBRPS, {k: v for k, v in query.items() if k != "orgID"}
+        )
 
     def create_mapping(self, body: Doc, org_id: str, principal: Principal) -> Doc:
         doc = self.tenancy.create(registry.DBRPS, body, principal, {"orgID": org_id})

@@ -15,7 +15,10 @@ from chalicelib.tenancy.permissions import (
     all_access_permissions,
     allows,
     ensure_subset,
+    me_permissions,
+    member_permissions,
     operator_permissions,
+    owner_permissions,
 )
 
 SESSION_SECONDS = 60 * 60
@@ -122,10 +125,9 @@ class Tenancy:
         docs = self.resources.list(kind.name)
         if kind.org_owned and query.get("org") and "orgID" not in query:
             query = {**query, "orgID": self.find_org(query["org"])["id"]}
-        for param, attribute in kind.filters.items():
-            wanted = query.get(param)
-            if wanted is not None and not (kind.org_owned and param == "org"):
-                docs = [d for d in docs if _matches(d.get(attribute), wanted)]
+        if kind.org_owned:
+            query = {k: v for k, v in query.items() if k != "org"}  # resolved to orgID above
+        docs = filtered(docs, kind, query)
         if query.get("userID") and kind in (registry.ORGS, registry.BUCKETS):
             member_of = set(self.resources.referring(MEMBER, query["userID"]))
             member_of |= set(self.resources.referring(OWNER, query["userID"]))
@@ -385,9 +387,19 @@ class Tenancy:
         return principal
 
     def _user_principal(self, user_id: str) -> Principal:
-        """A signed-in user may do what all their active authorizations allow."""
-        permissions: list[Permission] = []
-        org_id = None
+        """A signed-in user may do what their org memberships and active authorizations allow, as an
+        influxd session does."""
+        permissions: list[Permission] = me_permissions(user_id)
+        owned = self.resources.referring(OWNER, user_id)
+        member_of = self.resources.referring(MEMBER, user_id)
+        orgs = [o for o in owned + member_of if self.resources.get(registry.ORGS.name, o) is not None]
+        for org in owned:
+            if org in orgs:
+                permissions.extend(owner_permissions(org))
+        for org in member_of:
+            if org in orgs:
+                permissions.extend(member_permissions(org))
+        org_id = orgs[0] if orgs else None
         for auth in self.resources.list(registry.AUTHORIZATIONS.name):
             if auth.get("userID") == user_id and auth.get("status") == "active":
                 permissions.extend(Permission.from_json(p) for p in auth["permissions"])
@@ -505,6 +517,15 @@ def _onboarding_retention(body: Doc) -> int:
     if 0 < seconds < 3600:
         raise TicklessError(INVALID, "expiration seconds must be greater than or equal to one hour")
     return seconds
+
+
+def filtered(docs: list[Doc], kind: Kind, query: Mapping[str, str]) -> list[Doc]:
+    """The documents matching every filter parameter of the kind present in the query."""
+    for param, attribute in kind.filters.items():
+        wanted = query.get(param)
+        if wanted is not None:
+            docs = [d for d in docs if _matches(d.get(attribute), wanted)]
+    return docs
 
 
 def _matches(value: Any, wanted: str) -> bool:

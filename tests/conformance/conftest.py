@@ -167,6 +167,8 @@ def conformance(conformance_stack: Stack) -> Conformance:
     auth = state.authorization(org["id"], bucket["id"])
     legacy = state.legacy_authorization(org["id"], bucket["id"], "known-legacy")
     dbrp = state.dbrp(org["id"], bucket["id"], "known_db")
+    # v1 /write and /query resolve databases in the caller's (the operator's) org.
+    state.dbrp(onboarding["org"]["id"], onboarding["bucket"]["id"], "conformance_v1")
     state.ids.update(
         orgID=org["id"],
         bucketID=bucket["id"],
@@ -177,6 +179,6 @@ def conformance(conformance_stack: Stack) -> Conformance:
         dbrpID=dbrp["id"],
         orgName=org["name"],
         bucketName=bucket["name"],
-        database="known_db",
+        database="conformance_v1",
     )
     return state

@@ -203,10 +203,17 @@ def test_token_in_u_and_p_parameters(stack, onboarded, client):
     def fetch():
         answer = requests.get(
             f"{stack.url}/query",
-            params={"db": "e2e", "u": "anyone", "p": onboarded.token, "q": "SELECT value FROM uparams"},
+            params={
+                "db": "e2e",
+                "u": "anyone",
+                "p": onboarded.token,
+                "q": "SELECT value FROM uparams",
+                "epoch": "s",
+            },
         )
         assert answer.status_code == 200, answer.text
-        return list(client.query("SELECT value FROM uparams", epoch="s").get_points())
+        series = answer.json()["results"][0].get("series", [])
+        return [dict(zip(s["columns"], v, strict=True)) for s in series for v in s["values"]]
 
     assert wait_for(fetch, 1) == [{"time": 5, "value": 1}]
     wrong = requests.post(
