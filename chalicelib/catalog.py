@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from chalicelib.errors import INVALID, NOT_FOUND, TicklessError
-from chalicelib.tenancy import registry, secrets
+from chalicelib.tenancy import registry
 from chalicelib.tenancy.kinds import Doc
-from chalicelib.tenancy.permissions import operator_permissions
 from chalicelib.tenancy.service import Principal, Tenancy, filtered
 
 DEFAULT_RP = "autogen"
@@ -36,8 +35,16 @@ class RetentionPolicy:
         return now - self.duration if self.duration else None
 
 
-def database_not_found(name: str) -> TicklessError:
-    return TicklessError(NOT_FOUND, f'database not found: "{name}"')
+class DatabaseNotFound(TicklessError):
+    """influxd words this one differently per endpoint: `/write` quotes the name, queries do not."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(NOT_FOUND, f'database not found: "{name}"')
+        self.query_message = f"database not found: {name}"
+
+
+def database_not_found(name: str) -> DatabaseNotFound:
+    return DatabaseNotFound(name)
 
 
 def virtual_mapping(bucket: Doc) -> Doc:
@@ -261,11 +268,3 @@ class Catalog:
             if rules and rules[0]["everySeconds"]:
                 out.append((bucket["id"], int(rules[0]["everySeconds"]) * SECOND))
         return out
-
-
-def system_principal(org_id: str) -> Principal:
-    """Acts for the platform itself (schedules, migrations), never for a request."""
-    return Principal(operator_permissions(), org_id=org_id)
-
-
-__all__ = ["DEFAULT_RP", "Catalog", "RetentionPolicy", "database_not_found", "secrets"]
