@@ -63,7 +63,7 @@ def _render_one(kind: Kind, doc: Doc, created: bool = False) -> Doc:
     return shown
 
 
-def _list_response(kind: Kind, docs: list[Doc]) -> Doc:
+def _list_response(kind: Kind, docs: list[Doc], path: str) -> Doc:
     query = _request().query_params or {}
     page = paging.parse_page(query)
     docs = sorted(docs, key=lambda d: d["id"])
@@ -74,7 +74,7 @@ def _list_response(kind: Kind, docs: list[Doc]) -> Doc:
     if kind is registry.DBRPS:
         return {"content": shown}
     filters = {k: v for k, v in query.items() if k not in paging.PAGING_PARAMS}
-    return {"links": paging.links(kind.path, filters, page, len(shown)), kind.list_key: shown}
+    return {"links": paging.links(path, filters, page, len(shown)), kind.list_key: shown}
 
 
 def _create(kind: Kind, body: Doc, principal: Principal) -> Doc:
@@ -91,9 +91,8 @@ def _create(kind: Kind, body: Doc, principal: Principal) -> Doc:
     return tenancy.create(kind, body, principal)
 
 
-def _mount(kind: Kind) -> None:
-    item = f"{kind.path}/{{{kind.id_param}}}"
-    label = kind.name
+def _mount(kind: Kind, path: str, label: str) -> None:
+    item = f"{path}/{{{kind.id_param}}}"
 
     @renders_errors(render_v2)
     def collection() -> Response:
@@ -102,8 +101,8 @@ def _mount(kind: Kind) -> None:
             return _ok(_render_one(kind, _create(kind, _body(), principal), created=True), 201)
         query = _request().query_params or {}
         if kind is registry.DBRPS:
-            return _ok(_list_response(kind, services.catalog().mappings(query, principal)))
-        return _ok(_list_response(kind, services.tenancy().list(kind, principal, query)))
+            return _ok(_list_response(kind, services.catalog().mappings(query, principal), path))
+        return _ok(_list_response(kind, services.tenancy().list(kind, principal, query), path))
 
     @renders_errors(render_v2)
     def one(**params: str) -> Response:
@@ -118,7 +117,7 @@ def _mount(kind: Kind) -> None:
         tenancy.delete(kind, id, principal)
         return _no_content()
 
-    tenancy_routes.route(kind.path, methods=["GET", "POST"], content_types=_JSON, name=f"{label}_collection")(
+    tenancy_routes.route(path, methods=["GET", "POST"], content_types=_JSON, name=f"{label}_collection")(
         collection
     )
     tenancy_routes.route(item, methods=["GET", "PATCH", "DELETE"], content_types=_JSON, name=f"{label}_one")(
@@ -196,24 +195,6 @@ def _member(user: Doc) -> Doc:
     return shown
 
 
-for _kind in registry.KINDS:
-    _mount(_kind)
-
-
-# -- the legacy (v1) authorizations are also served at /legacy/authorizations --------------------
-
-
-@tenancy_routes.route("/legacy/authorizations", methods=["GET", "POST"], content_types=_JSON)
-@renders_errors(render_v2)
-def legacy_collection_alias() -> Response:
-    principal = _principal()
-    kind = registry.LEGACY_AUTHORIZATIONS
-    if _request().method == "POST":
-        return _ok(kind.render(_create(kind, _body(), principal)), 201)
-    query = _request().query_params or {}
-    return _ok(_list_response(kind, services.tenancy().list(kind, principal, query)))
-
-
 def _password_from_body() -> str:
     body = _body()
     password = body.get("password") if isinstance(body, dict) else None
@@ -222,27 +203,28 @@ def _password_from_body() -> str:
     return password
 
 
-def _set_legacy_password(auth_id: str) -> Response:
-    principal = _principal()
-    tenancy = services.tenancy()
-    auth = tenancy.get(registry.LEGACY_AUTHORIZATIONS, auth_id, principal)
-    principal.require("write", "authorizations", id=auth_id, org_id=auth["orgID"])
-    tenancy.set_legacy_password(auth, _password_from_body())
-    return _no_content()
+def _mount_legacy_password(path: str, label: str) -> None:
+    @renders_errors(render_v2)
+    def set_password(authID: str) -> Response:  # Chalice passes URL parameters by name
+        principal = _principal()
+        tenancy = services.tenancy()
+        auth = tenancy.get(registry.LEGACY_AUTHORIZATIONS, authID, principal)
+        principal.require("write", "authorizations", id=authID, org_id=auth["orgID"])
+        tenancy.set_legacy_password(auth, _password_from_body())
+        return _no_content()
+
+    tenancy_routes.route(
+        f"{path}/{{authID}}/password", methods=["POST"], content_types=_JSON, name=f"{label}_password"
+    )(set_password)
 
 
-@tenancy_routes.route(
-    "/private/legacy/authorizations/{authID}/password", methods=["POST"], content_types=_JSON
-)
-@renders_errors(render_v2)
-def legacy_password(authID: str) -> Response:  # Chalice passes URL parameters by name
-    return _set_legacy_password(authID)
-
-
-@tenancy_routes.route("/legacy/authorizations/{authID}/password", methods=["POST"], content_types=_JSON)
-@renders_errors(render_v2)
-def legacy_password_alias(authID: str) -> Response:
-    return _set_legacy_password(authID)
+for _kind in registry.KINDS:
+    _mount(_kind, _kind.path, _kind.name)
+# influxd serves the legacy (v1) authorizations at both paths.
+_LEGACY_ALIAS = "/legacy/authorizations"
+_mount(registry.LEGACY_AUTHORIZATIONS, _LEGACY_ALIAS, "legacy_alias")
+for _path, _label in ((registry.LEGACY_AUTHORIZATIONS.path, "legacy"), (_LEGACY_ALIAS, "legacy_alias")):
+    _mount_legacy_password(_path, _label)
 
 
 # -- onboarding, sessions, the current user ---------------------------------------------------------
