@@ -58,6 +58,8 @@ class DynamoResources:
         return TransactWrite(connection=self._connection)
 
     def get(self, kind: str, id: str) -> dict[str, Any] | None:
+        if not id:
+            return None
         try:
             item = ResourceItem.get(f"r|{kind}", id, consistent_read=True)
         except ResourceItem.DoesNotExist:
@@ -68,6 +70,8 @@ class DynamoResources:
         return [json.loads(item.doc) for item in ResourceItem.query(f"r|{kind}", consistent_read=True)]
 
     def find(self, kind: str, scope: str, name: str) -> str | None:
+        if not name:  # DynamoDB refuses empty key values; nothing is ever stored under one
+            return None
         try:
             return ResourceItem.get(_unique_pk(kind, scope), name, consistent_read=True).ref
         except ResourceItem.DoesNotExist:
