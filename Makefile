@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) -m scripts.bench.bench_codec
 	$(PY) -m scripts.bench.bench_consumer
 	$(PY) -m scripts.bench.bench_e2e
+	$(PY) -m scripts.bench.bench_query
 
 clean:
 	rm -rf $(VENV) cdk.out infra/cdk.out .pytest_cache
