@@ -110,22 +110,50 @@ def write_v2() -> Response:
 @influxdb.route("/query", methods=["GET", "POST"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v1)
 def query_v1() -> Response:
+    import json
+
     request = influxdb.current_request
     args = params(request)
     q = args.get("q", "")
     if not q.strip():
         raise TicklessError(INVALID, 'missing required parameter "q"')
+    bound = None
+    if args.get("params"):
+        try:
+            bound = json.loads(args["params"])
+        except ValueError as exc:
+            raise TicklessError(INVALID, f"error parsing query parameters: {exc}") from exc
+        if not isinstance(bound, dict):
+            raise TicklessError(INVALID, "error parsing query parameters: expected a JSON object")
+    accept = (request.headers.get("accept") or "").lower()
+    as_csv = "application/csv" in accept or "text/csv" in accept
+    epoch = args.get("epoch") or None
     payload = v1query.execute(
         authenticate(request, v1=True),
         q,
         database=args.get("db", ""),
         retention_policy=args.get("rp", ""),
-        epoch=args.get("epoch") or None,
+        epoch=epoch or ("ns" if as_csv else None),
         now=time.time_ns(),
+        params=bound,
     )
-    pretty = args.get("pretty") == "true"
+    chunked = args.get("chunked") == "true"
+    try:
+        chunk_size = int(args.get("chunk_size") or 0)
+    except ValueError:
+        chunk_size = 0
+    parts = list(v1query.chunks(payload, chunk_size)) if chunked else [payload]
+    if as_csv:
+        body_text = "".join(v1query.to_csv(part) for part in parts)
+        content_type = "application/csv"
+    else:
+        pretty = args.get("pretty") == "true"
+        body_text = "\n".join(v1query.to_json(part, pretty=pretty) for part in parts)
+        if chunked:
+            body_text += "\n"
+        content_type = "application/json"
     return Response(
-        body=v1query.to_json(payload, pretty=pretty),
+        body=body_text,
         status_code=200,
-        headers={"Content-Type": "application/json", **VERSION_HEADERS},
+        headers={"Content-Type": content_type, **VERSION_HEADERS},
     )

@@ -112,3 +112,26 @@ def format_duration(ns: int) -> str:
     if minutes:
         return f"{minutes}m{secs}s"
     return f"{secs}s"
+
+
+def zoned_formatter(location: str):
+    """RFC3339Nano in the `tz()` zone, as influxd writes times of a query with a time zone."""
+    import zoneinfo
+
+    zone = zoneinfo.ZoneInfo(location)
+
+    def format_time(time_ns: int) -> str:
+        seconds, nanos = divmod(time_ns, 1_000_000_000)
+        moment = (_EPOCH + timedelta(seconds=seconds)).astimezone(zone)
+        text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+        if nanos:
+            text += "." + f"{nanos:09d}".rstrip("0")
+        offset = moment.utcoffset()
+        minutes = int(offset.total_seconds()) // 60 if offset else 0
+        if minutes == 0:
+            return text + "Z"
+        sign = "+" if minutes > 0 else "-"
+        hours, mins = divmod(abs(minutes), 60)
+        return f"{text}{sign}{hours:02d}:{mins:02d}"
+
+    return format_time

@@ -177,3 +177,307 @@ def test_drop_series_measurement_and_database(client, loaded):
         query(client, "SELECT * FROM cpu", db=loaded)["results"][0]["error"]
         == f'database not found: "{loaded}"'
     )
+
+
+# -- aggregates, selectors, transformations (hand-computed, InfluxDB 1.x semantics) -----------------
+
+AGG_LINES = """\
+agg,host=a v=1.0,n=1i 10000000000
+agg,host=a v=3.0,n=3i 20000000000
+agg,host=b v=5.0,n=5i 30000000000
+agg,host=a v=7.0,n=7i 70000000000
+agg,host=b v=2.0,n=2i 80000000000
+str,host=a s="x",b=true 1000000000
+"""
+W = "WHERE time >= 0 AND time < 120s"
+
+
+@pytest.fixture
+def agg(client, pump, database):
+    assert write_v1(client, AGG_LINES, db=database).status_code == 204
+    pump.drain()
+    return database
+
+
+def values_s(client, q, db):
+    result = query(client, q, db=db, epoch="s")["results"][0]
+    assert "error" not in result, result
+    return [s["values"] for s in result.get("series", [])]
+
+
+AGGREGATE_CASES = [
+    (f"SELECT count(v) FROM agg {W} GROUP BY time(60s)", [[[0, 3], [60, 2]]]),
+    (f"SELECT mean(v), sum(n) FROM agg {W} GROUP BY time(60s)", [[[0, 3, 9], [60, 4.5, 9]]]),
+    (f"SELECT max(v), min(v) FROM agg {W} GROUP BY time(60s)", [[[0, 5, 1], [60, 7, 2]]]),
+    (f"SELECT first(v), last(v) FROM agg {W} GROUP BY time(60s)", [[[0, 1, 5], [60, 7, 2]]]),
+    (f"SELECT spread(v), median(v) FROM agg {W} GROUP BY time(60s)", [[[0, 4, 3], [60, 5, 4.5]]]),
+    (f"SELECT stddev(v) FROM agg {W} GROUP BY time(60s)", [[[0, 2], [60, 3.5355339059327378]]]),
+    (f"SELECT mode(n) FROM agg {W} GROUP BY time(60s)", [[[0, 1], [60, 2]]]),
+    (f"SELECT count(v) FROM agg {W} GROUP BY time(60s), host", [[[0, 2], [60, 1]], [[0, 1], [60, 1]]]),
+    (
+        "SELECT count(v) FROM agg WHERE time >= 0 AND time < 240s GROUP BY time(60s)",
+        [[[0, 3], [60, 2], [120, 0], [180, 0]]],
+    ),
+    (
+        "SELECT mean(v) FROM agg WHERE time >= 0 AND time < 240s GROUP BY time(60s)",
+        [[[0, 3], [60, 4.5], [120, None], [180, None]]],
+    ),
+    (
+        "SELECT mean(v) FROM agg WHERE time >= 0 AND time < 240s GROUP BY time(60s) fill(none)",
+        [[[0, 3], [60, 4.5]]],
+    ),
+    (
+        "SELECT mean(v) FROM agg WHERE time >= 0 AND time < 240s GROUP BY time(60s) fill(-1)",
+        [[[0, 3], [60, 4.5], [120, -1], [180, -1]]],
+    ),
+    (
+        "SELECT mean(v) FROM agg WHERE time >= 0 AND time < 240s GROUP BY time(60s) fill(previous)",
+        [[[0, 3], [60, 4.5], [120, 4.5], [180, 4.5]]],
+    ),
+    (
+        "SELECT mean(v) FROM agg WHERE time >= 0 AND time < 100s GROUP BY time(20s) fill(linear)",
+        [[[0, 1], [20, 4], [40, 5.5], [60, 7], [80, 2]]],
+    ),
+    (f"SELECT count(v) FROM agg {W} GROUP BY time(60s, 15s)", [[[-45, 1], [15, 3], [75, 1]]]),
+    (f"SELECT count(v) FROM agg {W} GROUP BY time(60s) ORDER BY time DESC", [[[60, 2], [0, 3]]]),
+    (f"SELECT count(v) FROM agg {W} GROUP BY time(60s) LIMIT 1 OFFSET 1", [[[60, 2]]]),
+    ("SELECT count(v), mean(v) FROM agg", [[[0, 5, 3.6]]]),
+    ("SELECT count(v) FROM agg WHERE time >= 20s", [[[20, 4]]]),
+    ("SELECT mean(n), sum(n) FROM agg", [[[0, 3.6, 18]]]),
+    ("SELECT max(v) FROM agg", [[[70, 7]]]),
+    ("SELECT max(v), host FROM agg", [[[70, 7, "a"]]]),
+    ("SELECT max(v), min(v) FROM agg", [[[0, 7, 1]]]),
+    ("SELECT count(v) FROM agg WHERE time > 500s", []),
+    ("SELECT count(v) FROM agg WHERE v > 2", [[[0, 3]]]),
+    ("SELECT top(v, 2) FROM agg", [[[30, 5], [70, 7]]]),
+    ("SELECT top(v, host, 2) FROM agg", [[[30, 5, "b"], [70, 7, "a"]]]),
+    ("SELECT bottom(v, 2) FROM agg", [[[10, 1], [80, 2]]]),
+    ("SELECT percentile(v, 50) FROM agg", [[[20, 3]]]),
+    ("SELECT distinct(n) FROM agg", [[[0, 1], [0, 2], [0, 3], [0, 5], [0, 7]]]),
+    ("SELECT count(distinct(n)) FROM agg", [[[0, 5]]]),
+    ("SELECT integral(v) FROM agg", [[[0, 345]]]),
+    ("SELECT integral(v, 10s) FROM agg", [[[0, 34.5]]]),
+    ("SELECT sample(v, 10) FROM agg", [[[10, 1], [20, 3], [30, 5], [70, 7], [80, 2]]]),
+    ("SELECT mean(v) * 2 FROM agg", [[[0, 7.2]]]),
+    ("SELECT mean(*) FROM agg", [[[0, 3.6, 3.6]]]),
+    ("SELECT derivative(v) FROM agg", [[[20, 0.2], [30, 0.2], [70, 0.05], [80, -0.5]]]),
+    ("SELECT derivative(v, 10s) FROM agg", [[[20, 2], [30, 2], [70, 0.5], [80, -5]]]),
+    ("SELECT non_negative_derivative(v, 10s) FROM agg", [[[20, 2], [30, 2], [70, 0.5]]]),
+    ("SELECT difference(n) FROM agg", [[[20, 2], [30, 2], [70, 2], [80, -5]]]),
+    ("SELECT non_negative_difference(n) FROM agg", [[[20, 2], [30, 2], [70, 2]]]),
+    ("SELECT cumulative_sum(n) FROM agg", [[[10, 1], [20, 4], [30, 9], [70, 16], [80, 18]]]),
+    ("SELECT moving_average(v, 2) FROM agg", [[[20, 2], [30, 4], [70, 6], [80, 4.5]]]),
+    ("SELECT elapsed(v, 1s) FROM agg", [[[20, 10], [30, 10], [70, 40], [80, 10]]]),
+    (f"SELECT derivative(mean(v)) FROM agg {W} GROUP BY time(60s)", [[[60, 1.5]]]),
+    (
+        f"SELECT difference(sum(n)), cumulative_sum(sum(n)) FROM agg {W} GROUP BY time(60s)",
+        [[[0, None, 9], [60, 0, 18]]],
+    ),
+    ("SELECT v * 2 + 1, abs(v - 4) FROM agg WHERE host = 'a'", [[[10, 3, 3], [20, 7, 1], [70, 15, 3]]]),
+    ("SELECT n / 2, n % 2, floor(v / 2) FROM agg WHERE host = 'b'", [[[30, 2.5, 1, 2], [80, 1, 0, 1]]]),
+    ("SELECT pow(v, 2), sqrt(n) FROM agg WHERE time = 30s", [[[30, 25, 2.23606797749979]]]),
+    ("SELECT max FROM (SELECT max(v) FROM agg GROUP BY host)", [[[30, 5], [70, 7]]]),
+    ("SELECT mean(max) FROM (SELECT max(v) FROM agg GROUP BY host)", [[[0, 6]]]),
+]
+
+
+@pytest.mark.parametrize("q, expected", AGGREGATE_CASES)
+def test_aggregates_selectors_transforms(client, agg, q, expected):
+    assert values_s(client, q, agg) == expected
+
+
+def test_aggregate_shapes(client, agg):
+    series = query(client, f"SELECT mean(v), max(v) AS top_v FROM agg {W} GROUP BY time(60s), host", db=agg)
+    first = series["results"][0]["series"][0]
+    assert first["name"] == "agg" and first["tags"] == {"host": "a"}
+    assert first["columns"] == ["time", "mean", "top_v"]
+    assert first["values"][0] == ["1970-01-01T00:00:00Z", 2, 3]
+    top = query(client, "SELECT top(v, host, 1) FROM agg", db=agg)["results"][0]["series"][0]
+    assert top["columns"] == ["time", "top", "host"]
+    columns = query(client, "SELECT v, v, mean FROM agg LIMIT 1", db=agg)["results"][0]["series"][0][
+        "columns"
+    ]
+    assert columns == ["time", "v", "v_1", "mean"]
+
+
+@pytest.mark.parametrize(
+    "q, error",
+    [
+        ("SELECT mean(s) FROM str", "unsupported mean iterator type: *query.stringInterruptIterator"),
+        ("SELECT v, mean(v) FROM agg", "mixing aggregate and non-aggregate queries is not supported"),
+        (
+            "SELECT v FROM agg WHERE time > 0 GROUP BY time(1m)",
+            "GROUP BY requires at least one aggregate function",
+        ),
+        (
+            "SELECT max(v), min(v), host FROM agg",
+            "mixing multiple selector functions with tags or fields is not supported",
+        ),
+        (
+            "SELECT top(v, 1), max(v) FROM agg",
+            "selector function top() cannot be combined with other functions",
+        ),
+        ("SELECT mean() FROM agg", "invalid number of arguments for mean, expected 1, got 0"),
+        ("SELECT foo(v) FROM agg", "undefined function foo()"),
+        (
+            "SELECT derivative(v) FROM agg WHERE time > 0 GROUP BY time(1m)",
+            "aggregate function required inside the call to derivative",
+        ),
+        ("SELECT derivative(mean(v)) FROM agg", "mean aggregate requires a GROUP BY interval"),
+        ("SELECT moving_average(v, 1) FROM agg", "moving_average window must be greater than 1, got 1"),
+        ("SELECT percentile(v) FROM agg", "invalid number of arguments for percentile, expected 2, got 1"),
+        ("SELECT v FROM agg fill(none)", "fill(none) must be used with a function"),
+        (
+            "SELECT distinct(v), max(v) FROM agg",
+            "aggregate function distinct() cannot be combined with other functions or fields",
+        ),
+        ("SELECT time FROM agg", "at least 1 non-time field must be queried"),
+        ("SELECT mean(max(v)) FROM agg", "expected field argument in mean()"),
+    ],
+)
+def test_select_errors(client, agg, q, error):
+    assert query(client, q, db=agg)["results"][0] == {"statement_id": 0, "error": error}
+
+
+# -- SHOW -------------------------------------------------------------------------------------------
+
+
+def test_show_series_tag_keys_tag_values_field_keys(client, loaded):
+    assert first_series(query(client, "SHOW SERIES", db=loaded)) == [
+        {
+            "columns": ["key"],
+            "values": [["cpu,host=a,region=us"], ["cpu,host=b,region=eu"], ["cpu,host=c"], ["mem,host=a"]],
+        }
+    ]
+    assert first_series(query(client, "SHOW SERIES FROM cpu WHERE region = 'eu'", db=loaded))[0][
+        "values"
+    ] == [["cpu,host=b,region=eu"]]
+    assert first_series(query(client, "SHOW SERIES LIMIT 1 OFFSET 3", db=loaded))[0]["values"] == [
+        ["mem,host=a"]
+    ]
+    assert first_series(query(client, "SHOW TAG KEYS", db=loaded)) == [
+        {"name": "cpu", "columns": ["tagKey"], "values": [["host"], ["region"]]},
+        {"name": "mem", "columns": ["tagKey"], "values": [["host"]]},
+    ]
+    assert first_series(query(client, "SHOW TAG VALUES FROM cpu WITH KEY = host", db=loaded)) == [
+        {"name": "cpu", "columns": ["key", "value"], "values": [["host", "a"], ["host", "b"], ["host", "c"]]}
+    ]
+    got = first_series(query(client, "SHOW TAG VALUES WITH KEY IN (region) WHERE host != 'a'", db=loaded))
+    assert got == [{"name": "cpu", "columns": ["key", "value"], "values": [["region", "eu"]]}]
+    got = first_series(query(client, "SHOW TAG VALUES FROM cpu WITH KEY =~ /o/", db=loaded))
+    assert got[0]["values"] == [
+        ["host", "a"],
+        ["host", "b"],
+        ["host", "c"],
+        ["region", "eu"],
+        ["region", "us"],
+    ]
+    assert first_series(query(client, "SHOW FIELD KEYS", db=loaded)) == [
+        {
+            "name": "cpu",
+            "columns": ["fieldKey", "fieldType"],
+            "values": [["idle", "integer"], ["usage", "float"]],
+        },
+        {"name": "mem", "columns": ["fieldKey", "fieldType"], "values": [["used", "integer"]]},
+    ]
+    assert first_series(query(client, f'SHOW FIELD KEYS ON "{loaded}" FROM mem', db="")) == [
+        {"name": "mem", "columns": ["fieldKey", "fieldType"], "values": [["used", "integer"]]}
+    ]
+
+
+# -- output formats and parameters ------------------------------------------------------------------
+
+
+def test_bound_parameters(client, loaded):
+    import json
+
+    got = query(
+        client,
+        "SELECT usage FROM cpu WHERE host = $h AND time < $t",
+        db=loaded,
+        epoch="s",
+        params=json.dumps({"h": "a", "t": {"duration": "2s"}}),
+    )
+    assert got["results"][0]["series"][0]["values"] == [[1, 1.5]]
+
+
+def test_chunked_json(client, loaded):
+    from urllib.parse import urlencode
+
+    q = "SELECT usage FROM cpu; SELECT used FROM mem"
+    response = client.http.get(
+        "/query?" + urlencode({"q": q, "db": loaded, "epoch": "s", "chunked": "true", "chunk_size": "3"})
+    )
+    import json
+
+    chunks = [json.loads(line) for line in response.body.decode().splitlines()]
+    assert chunks == [
+        {
+            "results": [
+                {
+                    "statement_id": 0,
+                    "series": [
+                        {
+                            "name": "cpu",
+                            "columns": ["time", "usage"],
+                            "values": [[1, 1.5], [2, 2.5], [3, 3.5]],
+                            "partial": True,
+                        }
+                    ],
+                    "partial": True,
+                }
+            ]
+        },
+        {
+            "results": [
+                {
+                    "statement_id": 0,
+                    "series": [{"name": "cpu", "columns": ["time", "usage"], "values": [[4, 4.5]]}],
+                }
+            ]
+        },
+        {
+            "results": [
+                {
+                    "statement_id": 1,
+                    "series": [{"name": "mem", "columns": ["time", "used"], "values": [[1, 10]]}],
+                }
+            ]
+        },
+    ]
+
+
+def test_csv(client, loaded):
+    from urllib.parse import urlencode
+
+    q = "SELECT usage, idle FROM cpu WHERE time <= 2s GROUP BY host; SELECT used FROM mem"
+    response = client.http.get(
+        "/query?" + urlencode({"q": q, "db": loaded}), headers={"Accept": "application/csv"}
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/csv"
+    assert response.body.decode() == (
+        "name,tags,time,usage,idle\n"
+        "cpu,host=a,1000000000,1.5,90\n"
+        "cpu,host=b,2000000000,2.5,80\n"
+        "\n"
+        "name,tags,time,used\n"
+        "mem,,1000000000,10\n"
+    )
+    response = client.http.get(
+        "/query?" + urlencode({"q": "SELECT usage FROM cpu WHERE time <= 1s", "db": loaded, "epoch": "s"}),
+        headers={"Accept": "application/csv"},
+    )
+    assert response.body.decode() == "name,tags,time,usage\ncpu,,1,1.5\n"
+
+
+def test_select_into(client, pump, agg):
+    got = query(client, f"SELECT mean(v) AS v INTO agg_1m FROM agg {W} GROUP BY time(60s), host", db=agg)
+    assert got["results"][0]["series"] == [
+        {"name": "result", "columns": ["time", "written"], "values": [["1970-01-01T00:00:00Z", 4]]}
+    ]
+    pump.drain()
+    assert values_s(client, "SELECT v FROM agg_1m GROUP BY host", agg) == [
+        [[0, 2], [60, 7]],
+        [[0, 5], [60, 2]],
+    ]

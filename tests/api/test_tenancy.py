@@ -145,8 +145,7 @@ def test_orgs_get_system_buckets_and_bucket_lists_page(client):
 
 
 def test_system_buckets_cannot_be_deleted(client, org_id):
-    buckets = client.http.get(f"/api/v2/buckets?orgID={org_id}").json_body["buckets"]
-    system = next(b for b in buckets if b["name"] == "_tasks")
+    (system,) = client.http.get(f"/api/v2/buckets?orgID={org_id}&name=_tasks").json_body["buckets"]
     assert client.http.delete(f"/api/v2/buckets/{system['id']}").status_code == 400
 
 

@@ -1,0 +1,336 @@
+"""InfluxQL aggregates, selectors and transformations as incremental reducers.
+
+A reducer receives the points of one window (`add(time, value, aux)`, in any order) and gives the
+window's output points (`result()`): a list of `(time, value, aux)` where time None stands for the
+window's time. Selectors keep the chosen point's time and auxiliary values. Transformations
+(`Transform`) consume a time-ordered stream of points and emit points as they go.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections import Counter, deque
+from typing import Any
+
+Point = tuple[int | None, Any, Any]  # (time, value, aux)
+
+AGGREGATES = {"count", "distinct", "integral", "mean", "median", "mode", "spread", "stddev", "sum"}
+SELECTORS = {"bottom", "first", "last", "max", "min", "percentile", "sample", "top"}
+TRANSFORMS = {
+    "derivative", "non_negative_derivative", "difference", "non_negative_difference",
+    "moving_average", "cumulative_sum", "elapsed",
+}  # fmt: skip
+NUMERIC_ONLY = {
+    "mean", "median", "spread", "stddev", "sum", "integral", "percentile", "min", "max", "top", "bottom",
+    "derivative", "non_negative_derivative", "difference", "non_negative_difference", "moving_average",
+    "cumulative_sum",
+}  # fmt: skip
+# The type of a call's result given its argument's field type (None: the argument's type).
+FLOAT_RESULT = {
+    "mean",
+    "median",
+    "stddev",
+    "integral",
+    "derivative",
+    "non_negative_derivative",
+    "moving_average",
+}
+
+
+def result_type(name: str, field_type: str) -> str:
+    if name == "count" or name == "elapsed":
+        return "integer"
+    if name in FLOAT_RESULT:
+        return "float"
+    return field_type
+
+
+class Reducer:
+    def add(self, time: int, value: Any, aux: Any) -> None:
+        raise NotImplementedError
+
+    def result(self) -> list[Point]:
+        raise NotImplementedError
+
+
+class Count(Reducer):
+    def __init__(self) -> None:
+        self.n = 0
+
+    def add(self, time, value, aux):
+        self.n += 1
+
+    def result(self):
+        return [(None, self.n, None)]
+
+
+class CountDistinct(Reducer):
+    def __init__(self) -> None:
+        self.seen: set = set()
+
+    def add(self, time, value, aux):
+        self.seen.add((type(value), value))
+
+    def result(self):
+        return [(None, len(self.seen), None)]
+
+
+class Sum(Reducer):
+    def __init__(self) -> None:
+        self.total: Any = None
+
+    def add(self, time, value, aux):
+        self.total = value if self.total is None else self.total + value
+
+    def result(self):
+        total = self.total
+        if type(total) is int:
+            total = (total + (1 << 63)) % (1 << 64) - (1 << 63)
+        return [(None, total, None)]
+
+
+class Mean(Reducer):
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.n = 0
+
+    def add(self, time, value, aux):
+        self.total += value
+        self.n += 1
+
+    def result(self):
+        return [(None, self.total / self.n, None)]
+
+
+class Values(Reducer):
+    """Base of reducers needing every value of the window."""
+
+    def __init__(self) -> None:
+        self.values: list = []
+
+    def add(self, time, value, aux):
+        self.values.append(value)
+
+
+class Median(Values):
+    def result(self):
+        values = sorted(self.values)
+        n = len(values)
+        if n % 2:
+            return [(None, float(values[n // 2]), None)]
+        low, high = values[n // 2 - 1], values[n // 2]
+        return [(None, float(low) + float(high - low) / 2, None)]
+
+
+class Mode(Values):
+    def result(self):
+        counts = Counter(self.values)
+        best = max(counts.values())
+        return [(None, min(v for v, c in counts.items() if c == best), None)]
+
+
+class Spread(Reducer):
+    def __init__(self) -> None:
+        self.low: Any = None
+        self.high: Any = None
+
+    def add(self, time, value, aux):
+        if self.low is None:
+            self.low = self.high = value
+        else:
+            self.low = min(self.low, value)
+            self.high = max(self.high, value)
+
+    def result(self):
+        return [(None, self.high - self.low, None)]
+
+
+class Stddev(Values):
+    def result(self):
+        n = len(self.values)
+        if n < 2:
+            return [(None, None, None)]
+        mean = sum(float(v) for v in self.values) / n
+        variance = sum((float(v) - mean) ** 2 for v in self.values) / (n - 1)
+        return [(None, math.sqrt(variance), None)]
+
+
+class Distinct(Reducer):
+    def __init__(self) -> None:
+        self.seen: dict = {}
+
+    def add(self, time, value, aux):
+        self.seen.setdefault((type(value), value), value)
+
+    def result(self):
+        return [(None, v, None) for v in sorted(self.seen.values(), key=_sort_key)]
+
+
+def _sort_key(value: Any) -> tuple:
+    return (str(type(value)), value)
+
+
+class Integral(Reducer):
+    def __init__(self, unit: int, window: tuple[int, int] | None) -> None:
+        self.unit = unit
+        self.points: list[tuple[int, float]] = []
+
+    def add(self, time, value, aux):
+        self.points.append((time, float(value)))
+
+    def result(self):
+        points = sorted(self.points)
+        total = 0.0
+        for (t0, v0), (t1, v1) in itertools.pairwise(points):
+            total += (v0 + v1) / 2 * (t1 - t0) / self.unit
+        return [(None, total, None)]
+
+
+class First(Reducer):
+    def __init__(self) -> None:
+        self.best: Point | None = None
+
+    def add(self, time, value, aux):
+        best = self.best
+        if best is None or time < best[0]:
+            self.best = (time, value, aux)
+
+    def result(self):
+        return [self.best]
+
+
+class Last(First):
+    def add(self, time, value, aux):
+        best = self.best
+        if best is None or time > best[0]:
+            self.best = (time, value, aux)
+
+
+class Max(First):
+    def add(self, time, value, aux):
+        best = self.best
+        if best is None or value > best[1] or (value == best[1] and time < best[0]):
+            self.best = (time, value, aux)
+
+
+class Min(First):
+    def add(self, time, value, aux):
+        best = self.best
+        if best is None or value < best[1] or (value == best[1] and time < best[0]):
+            self.best = (time, value, aux)
+
+
+class Points(Reducer):
+    def __init__(self) -> None:
+        self.points: list[Point] = []
+
+    def add(self, time, value, aux):
+        self.points.append((time, value, aux))
+
+
+class Percentile(Points):
+    def __init__(self, percentile: float) -> None:
+        super().__init__()
+        self.percentile = percentile
+
+    def result(self):
+        points = sorted(self.points, key=lambda p: (p[1], p[0]))
+        i = math.floor(len(points) * self.percentile / 100 + 0.5) - 1
+        if i < 0 or i >= len(points):
+            return [(None, None, None)]
+        return [points[i]]
+
+
+class Sample(Reducer):
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.seen = 0
+        self.points: list[Point] = []
+
+    def add(self, time, value, aux):
+        self.seen += 1
+        if len(self.points) < self.n:
+            self.points.append((time, value, aux))
+        else:
+            j = random.randrange(self.seen)
+            if j < self.n:
+                self.points[j] = (time, value, aux)
+
+    def result(self):
+        return sorted(self.points, key=lambda p: p[0])
+
+
+class TopBottom(Points):
+    """top()/bottom(): the N highest (lowest) points, one per distinct tag combination when tags are
+    given (the `key` of the aux), returned in time order."""
+
+    def __init__(self, n: int, top: bool, by_tags: bool) -> None:
+        super().__init__()
+        self.n = n
+        self.top = top
+        self.by_tags = by_tags
+
+    def _rank(self, point: Point) -> tuple:
+        time, value, _ = point
+        return (-value if self.top else value, time)
+
+    def result(self):
+        points = self.points
+        if self.by_tags:
+            best: dict = {}
+            for point in points:
+                key = point[2][0]
+                if key not in best or self._rank(point) < self._rank(best[key]):
+                    best[key] = point
+            points = list(best.values())
+        chosen = sorted(points, key=self._rank)[: self.n]
+        return sorted(chosen, key=lambda p: (p[0], self._rank(p)))
+
+
+# -- transformations --------------------------------------------------------------------------------
+
+
+class Transform:
+    def __init__(self, name: str, unit: int = 0, window: int = 0, ascending: bool = True) -> None:
+        self.name = name
+        self.ascending = ascending
+        self.unit = unit
+        self.window = window
+        self.prev: tuple[int, Any] | None = None
+        self.total: Any = None
+        self.recent: deque = deque(maxlen=window or None)
+
+    def push(self, time: int, value: Any) -> list[tuple[int, Any]]:
+        """The points emitted for input point (time, value); None values are skipped."""
+        if value is None:
+            return []
+        name = self.name
+        if name == "cumulative_sum":
+            self.total = value if self.total is None else self.total + value
+            return [(time, self.total)]
+        if name == "moving_average":
+            self.recent.append(value)
+            if len(self.recent) < self.window:
+                return []
+            return [(time, sum(float(v) for v in self.recent) / self.window)]
+        prev, self.prev = self.prev, (time, value)
+        if prev is None:
+            return []
+        if name == "elapsed":
+            return [(time, (time - prev[0]) // self.unit)]
+        if name in ("difference", "non_negative_difference"):
+            diff = value - prev[1]
+            if name == "non_negative_difference" and diff < 0:
+                return []
+            return [(time, diff)]
+        # derivative
+        if time == prev[0]:
+            return []
+        elapsed = (time - prev[0]) if self.ascending else (prev[0] - time)
+        elapsed /= self.unit
+        rate = (float(value) - float(prev[1])) / elapsed
+        if name == "non_negative_derivative" and rate < 0:
+            return []
+        return [(time, rate)]

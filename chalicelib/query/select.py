@@ -1,0 +1,449 @@
+"""SELECT execution: raw queries, aggregates/selectors per GROUP BY time window with fill, and
+transformations, over measurements read block by block from the store (or over a subquery's rows).
+
+Memory: a raw query holds its output rows; an aggregate query holds one reducer per (group, window,
+call), never the points it reads (except the reducers that need every value, e.g. median)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.influxql import ast, conditions
+from chalicelib.query import functions as fn
+from chalicelib.query import plan as planner
+from chalicelib.query.context import Context, Series, StatementError, measurement_matches, page, policy
+from chalicelib.query.evaluate import evaluate
+from chalicelib.query.windows import Windows
+from chalicelib.storage.columns import SeriesColumns
+from chalicelib.storage.keys import MAX_TIME, MIN_TIME
+
+MAX_BUCKETS = 1_000_000  # influxd's max-select-buckets is unlimited by default; we refuse absurd ones
+Scan = Callable[[int, int, set[str], set[str], bool], Iterator[dict[str, SeriesColumns]]]
+
+
+@dataclass
+class Data:
+    """One measurement to read: its schema and a way to scan its points."""
+
+    name: str
+    field_types: dict[str, str]
+    tags_of: dict[str, dict[str, str]]  # series key -> tags
+    scan: Scan
+
+
+def select(statement: ast.SelectStatement, context: Context) -> list[Series]:
+    """Run a SELECT; result times in ns."""
+    interval, offset = group_by_interval(statement)
+    aggregate = planner.validate(statement, interval)
+    tmin, tmax, condition = conditions.time_range(
+        statement.condition, context.now, location=statement.location
+    )
+    if interval:
+        if tmax == MAX_TIME:
+            tmax = context.now
+        if offset == -1:
+            offset = context.now % interval
+    windows = Windows(interval, offset, statement.location)
+    results: list[Series] = []
+    for data, low in _sources(statement, context, tmin, tmax):
+        results.extend(
+            _select_data(statement, data, aggregate, windows, max(tmin, low), tmin, tmax, condition)
+        )
+    return page(results, statement.slimit, statement.soffset)
+
+
+def group_by_interval(statement: ast.SelectStatement) -> tuple[int, int]:
+    try:
+        return statement.group_by_interval()
+    except ValueError as exc:
+        raise StatementError(str(exc)) from exc
+
+
+# -- sources ---------------------------------------------------------------------------------------
+
+
+def _sources(
+    statement: ast.SelectStatement, context: Context, tmin: int, tmax: int
+) -> Iterator[tuple[Data, int]]:
+    for source in statement.sources:
+        if isinstance(source, ast.SubQuery):
+            yield from ((data, MIN_TIME) for data in _subquery(source.statement, context))
+            continue
+        assert isinstance(source, ast.Measurement)
+        rp = policy(context, source.database, source.retention_policy)
+        if source.regex is not None:
+            names = sorted(
+                n for n in context.index.measurements(rp.namespace) if measurement_matches(source, n)
+            )
+        else:
+            names = [source.name]
+        cutoff = rp.cutoff(context.now)
+        for name in names:
+            field_types = context.index.field_types(rp.namespace, name)
+            if not field_types:  # no such measurement: an empty result, as influxd gives
+                continue
+            tags_of = {e.key: dict(e.tags) for e in context.index.series(rp.namespace, name)}
+
+            def scan(lo, hi, keys, fields, descending, _ns=rp.namespace, _name=name):
+                return context.store.scan(_ns, _name, lo, hi, keys, fields, descending=descending)
+
+            yield Data(name, field_types, tags_of, scan), MIN_TIME if cutoff is None else cutoff
+
+
+def _subquery(statement: ast.SelectStatement, context: Context) -> list[Data]:
+    """The inner statement's series, as measurements of one block each (columns become fields)."""
+    inner = select(statement, context)
+    by_name: dict[str, list[Series]] = {}
+    for series in inner:
+        by_name.setdefault(series["name"], []).append(series)
+    out = []
+    for name, group in by_name.items():
+        field_types: dict[str, str] = {}
+        tags_of: dict[str, dict[str, str]] = {}
+        block: dict[str, SeriesColumns] = {}
+        for i, series in enumerate(group):
+            tags = series.get("tags", {})
+            key = f"{i:08d}"
+            tags_of[key] = tags
+            columns = series["columns"][1:]
+            cols = SeriesColumns([row[0] for row in series.get("values", [])], {})
+            for j, column in enumerate(columns):
+                values = [row[j + 1] for row in series.get("values", [])]
+                kind = next((_kind(v) for v in values if v is not None), None)
+                if kind is None:
+                    continue
+                field_types.setdefault(column, kind)
+                from chalicelib.storage.columns import Column
+
+                cols.fields[column] = Column(kind, values)
+            block[key] = cols
+        blocks = [block]
+
+        def scan(lo, hi, keys, fields, descending, _blocks=blocks):
+            for blk in _blocks:
+                out_block = {}
+                for key, cols in blk.items():
+                    if keys is not None and key not in keys:
+                        continue
+                    idx = [i for i, t in enumerate(cols.times) if lo <= t <= hi]
+                    from chalicelib.storage.columns import Column
+
+                    out_block[key] = SeriesColumns(
+                        [cols.times[i] for i in idx],
+                        {n: Column(c.type, [c.values[i] for i in idx]) for n, c in cols.fields.items()},
+                    )
+                yield out_block
+
+        out.append(Data(name, field_types, tags_of, scan))
+    return out
+
+
+def _kind(value: Any) -> str:
+    if type(value) is bool:
+        return "boolean"
+    if type(value) is int:
+        return "integer"
+    if type(value) is float:
+        return "float"
+    return "string"
+
+
+# -- one measurement --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Group:
+    rows: list = field(default_factory=list)  # raw: (time, key, values)
+    windows: dict[int, dict[int, fn.Reducer]] = field(default_factory=dict)  # window -> slot -> reducer
+    transforms: dict[int, fn.Transform] = field(default_factory=dict)  # raw transforms per slot
+    outputs: dict[int, list] = field(default_factory=dict)  # raw transform outputs per slot
+
+
+def _select_data(
+    statement: ast.SelectStatement,
+    data: Data,
+    aggregate: bool,
+    windows: Windows,
+    low: int,
+    tmin: int,
+    tmax: int,
+    condition: ast.Expr | None,
+) -> list[Series]:
+    field_types = data.field_types
+    tag_keys = sorted({k for tags in data.tags_of.values() for k in tags})
+    plan = planner.plan(statement, aggregate, windows.interval, field_types, tag_keys)
+
+    def is_field_ref(ref: ast.VarRef) -> bool:
+        if ref.type == "tag":
+            return False
+        return ref.type == "field" or ref.val in field_types or ref.val not in tag_keys
+
+    if not aggregate and not any(
+        isinstance(n, ast.VarRef) and is_field_ref(n) for c in plan.columns for n in ast.walk(c.expr)
+    ):
+        raise StatementError("statement must have at least one field in select clause")
+    group_keys = _group_keys(statement, tag_keys)
+
+    def is_tag(name: str) -> bool:
+        return name in tag_keys and name not in field_types
+
+    tag_condition, field_condition = (
+        conditions.split_condition(condition, is_tag) if condition is not None else (None, None)
+    )
+    wanted = {
+        key
+        for key, tags in data.tags_of.items()
+        if tag_condition is None or conditions.eval_condition(tag_condition, tags)
+    }
+    if not wanted:
+        return []
+    if aggregate:
+        selected = {s.field for s in plan.slots}
+    else:
+        selected = {
+            n.val
+            for c in plan.columns
+            for n in ast.walk(c.expr)
+            if isinstance(n, ast.VarRef) and is_field_ref(n)
+        }
+    selected &= set(field_types)
+    needed = set(selected)
+    if plan.aux:
+        needed |= {n.val for c in plan.columns for n in ast.walk(c.expr) if isinstance(n, ast.VarRef)} & set(
+            field_types
+        )
+        needed |= {t for s in plan.slots for t in s.tags} & set(field_types)
+    if field_condition is not None:
+        needed |= {r.val for r in ast.walk(field_condition) if isinstance(r, ast.VarRef)} & set(field_types)
+    if not selected:
+        return []
+    descending = not statement.time_ascending()
+    groups: dict[tuple[str, ...], _Group] = {}
+    for block in data.scan(low, tmax, wanted, needed, descending):
+        block_points: dict[tuple[str, ...], list] = {}
+        for key, cols in block.items():
+            tags = data.tags_of.get(key, {})
+            group = tuple(tags.get(k, "") for k in group_keys)
+            points = block_points.setdefault(group, [])
+            points.extend(_points(key, cols, tags, selected, field_condition, field_types))
+        for group, points in block_points.items():
+            points.sort(key=lambda p: (p[0], p[1]), reverse=descending)
+            state = groups.setdefault(group, _Group())
+            if aggregate:
+                _feed(plan, state, points, windows, descending)
+            else:
+                state.rows.extend(
+                    (time, key, [_raw_value(c.expr, tags, fields, is_field_ref) for c in plan.columns])
+                    for time, key, tags, fields in points
+                )
+    series = []
+    for group in sorted(groups):
+        state = groups[group]
+        if aggregate:
+            rows = _aggregate_rows(plan, state, statement, windows, tmin, tmax, descending)
+        else:
+            rows = [[time, *values] for time, _, values in state.rows]
+        rows = page(rows, statement.limit, statement.offset)
+        if not rows:
+            continue
+        item: Series = {"name": data.name}
+        if group_keys:
+            item["tags"] = dict(zip(group_keys, group, strict=True))
+        item["columns"] = [plan.time_name, *(c.name for c in plan.columns)]
+        item["values"] = rows
+        series.append(item)
+    return series
+
+
+def _group_keys(statement: ast.SelectStatement, tag_keys: list[str]) -> list[str]:
+    keys: list[str] = []
+    for dimension in statement.dimensions:
+        expr = dimension.expr
+        if isinstance(expr, ast.Wildcard):
+            keys.extend(tag_keys)
+        elif isinstance(expr, ast.VarRef):
+            keys.append(expr.val)
+        elif isinstance(expr, ast.RegexLiteral):
+            keys.extend(k for k in tag_keys if expr.compiled.search(k))
+    return sorted(set(keys))
+
+
+def _points(key, cols, tags, selected, field_condition, field_types):
+    """(time, key, tags, fields) for each point of a series carrying a selected field."""
+    columns = [(name, col.values) for name, col in cols.fields.items()]
+    for i, time in enumerate(cols.times):
+        fields = {name: values[i] for name, values in columns if values[i] is not None}
+        if not any(name in fields for name in selected):
+            continue
+        if field_condition is not None and not conditions.eval_condition(
+            field_condition, tags, fields, field_keys=field_types
+        ):
+            continue
+        yield time, key, tags, fields
+
+
+def _raw_value(expr: ast.Expr, tags, fields, is_field_ref) -> Any:
+    if isinstance(expr, ast.VarRef):
+        return fields.get(expr.val) if is_field_ref(expr) else tags.get(expr.val)
+
+    def lookup(node: ast.Expr) -> Any:
+        if isinstance(node, ast.VarRef):
+            return fields.get(node.val) if is_field_ref(node) else tags.get(node.val)
+        return None
+
+    return evaluate(expr, lookup)
+
+
+# -- aggregation -----------------------------------------------------------------------------------
+
+
+def _feed(plan: planner.Plan, state: _Group, points: list, windows: Windows, descending: bool) -> None:
+    slots = plan.slots
+    for time, _key, tags, fields in points:
+        window = windows.start(time)
+        for index, slot in enumerate(slots):
+            value = fields.get(slot.field)
+            if value is None:
+                continue
+            if not slot.name:  # a transformation of raw points
+                transform = state.transforms.get(index)
+                if transform is None:
+                    transform = state.transforms[index] = fn.Transform(
+                        slot.transform, slot.unit, slot.window, not descending
+                    )
+                out = state.outputs.setdefault(index, [])
+                out.extend((t, v, None) for t, v in transform.push(time, value))
+                continue
+            reducers = state.windows.get(window)
+            if reducers is None:
+                reducers = state.windows[window] = {}
+            reducer = reducers.get(index)
+            if reducer is None:
+                reducer = reducers[index] = slot.reducer(None)
+            aux = None
+            if plan.aux:
+                aux = (tuple(tags.get(t, fields.get(t)) for t in slot.tags), tags, fields)
+            reducer.add(time, value, aux)
+
+
+def _aggregate_rows(
+    plan: planner.Plan,
+    state: _Group,
+    statement: ast.SelectStatement,
+    windows: Windows,
+    tmin: int,
+    tmax: int,
+    descending: bool,
+) -> list[list]:
+    interval = windows.interval
+    slots = plan.slots
+    single_selector = (
+        not interval and len(slots) == 1 and slots[0].name in fn.SELECTORS and not slots[0].transform
+    )
+    present = sorted(state.windows)
+    if interval and present and statement.fill != "none":
+        first = windows.start(tmin) if tmin != MIN_TIME else present[0]
+        last = windows.start(tmax)
+        count = (last - windows.start(first)) // interval + 1
+        if count > MAX_BUCKETS:
+            raise StatementError(f"max-select-buckets limit exceeded: ({count}/{MAX_BUCKETS})")
+        order = windows.range(first, last)
+    else:
+        order = present
+    if descending:
+        order = list(reversed(order))
+    no_interval_time = 0 if tmin == MIN_TIME else tmin
+    per_slot: list[list] = []
+    for index, slot in enumerate(slots):
+        if not slot.name:
+            per_slot.append(state.outputs.get(index, []))
+            continue
+        fill = statement.fill if interval and not slot.keeps_point_time else "none"
+        fill_value = statement.fill_value
+        if fill == "null" and slot.name == "count":
+            fill, fill_value = "number", 0
+        sequence: list[tuple[int, list | None]] = []
+        for window in order:
+            reducer = state.windows.get(window, {}).get(index)
+            sequence.append((window, reducer.result() if reducer is not None else None))
+        points = _fill(sequence, fill, fill_value)
+        keep_time = slot.keeps_point_time or single_selector
+        timed = []
+        for window, (t, v, aux) in points:
+            if t is None or not keep_time:
+                t = window if interval else no_interval_time
+            timed.append((t, v, aux))
+        if slot.transform:
+            transform = fn.Transform(slot.transform, slot.unit, slot.window, not descending)
+            timed = [(t2, v2, None) for t, v, _ in timed for t2, v2 in transform.push(t, v)]
+        per_slot.append(timed)
+    return _zip(plan, per_slot, descending)
+
+
+def _fill(sequence: list[tuple[int, list | None]], fill: str, value: Any) -> list[tuple[int, tuple]]:
+    out: list[tuple[int, tuple]] = []
+    previous: Any = None
+    for i, (window, points) in enumerate(sequence):
+        if points is not None:
+            out.extend((window, p) for p in points)
+            if points and points[-1][1] is not None:
+                previous = points[-1][1]
+            continue
+        if fill == "none":
+            continue
+        if fill == "null":
+            out.append((window, (None, None, None)))
+        elif fill == "number":
+            out.append((window, (None, value, None)))
+        elif fill == "previous":
+            out.append((window, (None, previous, None)))
+        elif fill == "linear":
+            out.append((window, (None, _linear(sequence, i), None)))
+    return out
+
+
+def _linear(sequence: list[tuple[int, list | None]], i: int) -> Any:
+    before = next(((w, p[-1][1]) for w, p in reversed(sequence[:i]) if p and p[-1][1] is not None), None)
+    after = next(((w, p[0][1]) for w, p in sequence[i + 1 :] if p and p[0][1] is not None), None)
+    if before is None or after is None:
+        return None
+    (x0, y0), (x1, y1) = before, after
+    if type(y0) not in (int, float) or type(y1) not in (int, float):
+        return None
+    x = sequence[i][0]
+    m = float(y1 - y0) / float(x1 - x0)
+    result = m * float(x - x0) + float(y0)
+    return int(result) if type(y0) is int and type(y1) is int else result
+
+
+def _zip(plan: planner.Plan, per_slot: list[list], descending: bool) -> list[list]:
+    """Rows by time: the k-th point of every slot at a time forms that time's k-th row."""
+    by_time: dict[int, list[list]] = {}
+    for index, points in enumerate(per_slot):
+        for point in points:
+            slots_at = by_time.get(point[0])
+            if slots_at is None:
+                slots_at = by_time[point[0]] = [[] for _ in per_slot]
+            slots_at[index].append(point)
+    rows = []
+    for time in sorted(by_time, reverse=descending):
+        slots_at = by_time[time]
+        for k in range(max(len(s) for s in slots_at)):
+            chosen = [s[k] if k < len(s) else None for s in slots_at]
+            aux = next((p[2] for p in chosen if p is not None and p[2] is not None), None)
+
+            def lookup(expr: ast.Expr, chosen=chosen, aux=aux) -> Any:
+                if isinstance(expr, ast.Call):
+                    point = chosen[plan.slot_of[id(expr)]]
+                    return None if point is None else point[1]
+                if isinstance(expr, ast.VarRef) and aux is not None:
+                    _, tags, fields = aux
+                    if expr.type != "tag" and expr.val in fields:
+                        return fields[expr.val]
+                    return tags.get(expr.val)
+                return None
+
+            rows.append([time, *(evaluate(c.expr, lookup) for c in plan.columns)])
+    return rows
