@@ -82,14 +82,12 @@ class Catalog:
         self.tenancy = tenancy
 
     def _buckets(self, org_id: str) -> dict[str, Doc]:
-        return {
-            b["id"]: b for b in self.tenancy.resources.list(registry.BUCKETS.name) if b["orgID"] == org_id
-        }
+        return {b["id"]: b for b in self.tenancy.resources.list(registry.BUCKETS.name, org_id)}
 
     def _mappings(self, org_id: str) -> list[Doc]:
         """Explicit mappings of the org, then the virtual ones no explicit mapping shadows."""
         buckets = self._buckets(org_id)
-        explicit = [m for m in self.tenancy.resources.list(registry.DBRPS.name) if m["orgID"] == org_id]
+        explicit = self.tenancy.resources.list(registry.DBRPS.name, org_id)
         taken = {(m["database"], m["retention_policy"]) for m in explicit}
         mapped = {m["bucketID"] for m in explicit}
         virtual = [
@@ -129,7 +127,7 @@ class Catalog:
         mapping of a database is its default."""
         siblings = [
             m
-            for m in self.tenancy.resources.list(registry.DBRPS.name)
+            for m in self.tenancy.resources.list(registry.DBRPS.name, doc["orgID"])
             if m["orgID"] == doc["orgID"] and m["database"] == doc["database"] and m["id"] != doc["id"]
         ]
         if doc["default"]:

@@ -59,7 +59,7 @@ class KinesisConsumer:
     stream: str
     batch_size: int = 100
     starting_position: str = "TRIM_HORIZON"
-    max_batching_window: int = 1
+    max_batching_window: int = 0  # Lambda's default: invoke as soon as records arrive
     max_retry_attempts: int = 10
     bisect_on_error: bool = True
     report_batch_item_failures: bool = True

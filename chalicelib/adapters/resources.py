@@ -2,6 +2,8 @@
 
 Items of `resources`, told apart by the partition key:
 - `r|<kind>` / `<id>`: a resource document (JSON);
+- `o|<kind>|<orgID>` / `<id>`: a copy of an org-owned document, written in the same transaction, so
+  "the buckets of an org" is one Query however many orgs there are;
 - `u|<kind>|<scope>` / `<name>`: a unique name (scope = org ID, or "" for global names) -> id;
 - `l|<relation>|<from>` / `<to>` and `b|<relation>|<to>` / `<from>`: a relation (label, member,
   owner) and its reverse, so both "labels of a bucket" and "buckets of a user" are one Query.
@@ -66,8 +68,10 @@ class DynamoResources:
             return None
         return json.loads(item.doc)
 
-    def list(self, kind: str) -> list[dict[str, Any]]:
-        return [json.loads(item.doc) for item in ResourceItem.query(f"r|{kind}", consistent_read=True)]
+    def list(self, kind: str, org_id: str | None = None) -> list[dict[str, Any]]:
+        """Every document of a kind, or only those of one org."""
+        pk = f"o|{kind}|{org_id}" if org_id else f"r|{kind}"
+        return [json.loads(item.doc) for item in ResourceItem.query(pk, consistent_read=True)]
 
     def find(self, kind: str, scope: str, name: str) -> str | None:
         if not name:  # DynamoDB refuses empty key values; nothing is ever stored under one
@@ -89,13 +93,16 @@ class DynamoResources:
     ) -> None:
         """Create (new=True) or replace a document, claiming its unique name atomically; a name
         already taken raises `conflict` with the given message."""
-        item = ResourceItem(f"r|{kind}", doc["id"], doc=json.dumps(doc, separators=(",", ":")))
+        text = json.dumps(doc, separators=(",", ":"))
+        item = ResourceItem(f"r|{kind}", doc["id"], doc=text)
         try:
             with self._transaction() as transaction:
                 if new:
                     transaction.save(item, condition=ResourceItem.pk.does_not_exist())
                 else:
                     transaction.save(item, condition=ResourceItem.pk.exists())
+                if doc.get("orgID"):
+                    transaction.save(ResourceItem(f"o|{kind}|{doc['orgID']}", doc["id"], doc=text))
                 if unique != old_unique:
                     if unique is not None:
                         claim = ResourceItem(_unique_pk(kind, unique[0]), unique[1], ref=doc["id"])
@@ -108,9 +115,13 @@ class DynamoResources:
                 raise TicklessError(CONFLICT, conflict or f"{kind} conflict") from exc
             raise
 
-    def delete(self, kind: str, id: str, unique: tuple[str, str] | None = None) -> None:
+    def delete(
+        self, kind: str, id: str, unique: tuple[str, str] | None = None, org_id: str | None = None
+    ) -> None:
         with self._transaction() as transaction:
             transaction.delete(ResourceItem(f"r|{kind}", id))
+            if org_id:
+                transaction.delete(ResourceItem(f"o|{kind}|{org_id}", id))
             if unique is not None:
                 transaction.delete(ResourceItem(_unique_pk(kind, unique[0]), unique[1]))
 

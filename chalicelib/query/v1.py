@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from chalicelib.catalog import DatabaseNotFound
 from chalicelib.errors import INVALID, TicklessError
 from chalicelib.influxql import ParseError, ast, conditions
 from chalicelib.influxql import parse as parse_influxql
@@ -53,7 +54,8 @@ def execute(
             failed = True
             continue
         except TicklessError as exc:
-            results.append({"statement_id": statement_id, "error": exc.message})
+            message = exc.query_message if isinstance(exc, DatabaseNotFound) else exc.message
+            results.append({"statement_id": statement_id, "error": message})
             failed = True
             continue
         result: dict[str, Any] = {"statement_id": statement_id}

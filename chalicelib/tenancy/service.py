@@ -28,12 +28,12 @@ MEMBER, OWNER = "member", "owner"
 
 class ResourceRepository(Protocol):
     def get(self, kind: str, id: str) -> Doc | None: ...
-    def list(self, kind: str) -> list[Doc]: ...
+    def list(self, kind: str, org_id: str | None = None) -> list[Doc]: ...
     def find(self, kind: str, scope: str, name: str) -> str | None: ...
     def save(
         self, kind: str, doc: Doc, *, new: bool, unique=None, old_unique=None, conflict: str = ""
     ) -> None: ...
-    def delete(self, kind: str, id: str, unique=None) -> None: ...
+    def delete(self, kind: str, id: str, unique=None, org_id: str | None = None) -> None: ...
     def relate(self, relation: str, source: str, target: str) -> None: ...
     def unrelate(self, relation: str, source: str, target: str) -> None: ...
     def related(self, relation: str, source: str) -> list[str]: ...
@@ -122,11 +122,11 @@ class Tenancy:
         return doc
 
     def list(self, kind: Kind, principal: Principal, query: Mapping[str, str]) -> list[Doc]:
-        docs = self.resources.list(kind.name)
         if kind.org_owned and query.get("org") and "orgID" not in query:
             query = {**query, "orgID": self.find_org(query["org"])["id"]}
         if kind.org_owned:
             query = {k: v for k, v in query.items() if k != "org"}  # resolved to orgID above
+        docs = self.resources.list(kind.name, query.get("orgID") if kind.org_owned else None)
         docs = filtered(docs, kind, query)
         if query.get("userID") and kind in (registry.ORGS, registry.BUCKETS):
             member_of = set(self.resources.referring(MEMBER, query["userID"]))
@@ -174,20 +174,19 @@ class Tenancy:
                 registry.DBRPS,
                 registry.LEGACY_AUTHORIZATIONS,
             ):
-                for item in self.resources.list(child.name):
-                    if item.get("orgID") == id:
-                        self._remove(child, item)
+                for item in self.resources.list(child.name, id):
+                    self._remove(child, item)
         self._remove(kind, doc)
 
     def _remove(self, kind: Kind, doc: Doc) -> None:
         if kind is registry.BUCKETS:
-            for dbrp in self.resources.list(registry.DBRPS.name):
+            for dbrp in self.resources.list(registry.DBRPS.name, doc["orgID"]):
                 if dbrp["bucketID"] == doc["id"]:
-                    self.resources.delete(registry.DBRPS.name, dbrp["id"])
+                    self.resources.delete(registry.DBRPS.name, dbrp["id"], org_id=dbrp["orgID"])
         for relation in (MEMBER, OWNER, "label"):
             for other in self.resources.related(relation, doc["id"]):
                 self.resources.unrelate(relation, doc["id"], other)
-        self.resources.delete(kind.name, doc["id"], kind.unique_key(doc))
+        self.resources.delete(kind.name, doc["id"], kind.unique_key(doc), doc.get("orgID"))
         if kind is registry.BUCKETS:
             self.on_bucket_removed(doc["id"])
 

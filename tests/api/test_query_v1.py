@@ -125,7 +125,7 @@ def test_epoch(client, loaded, epoch, first):
 def test_empty_and_missing(client, loaded):
     assert query(client, "SELECT * FROM nothing_here", db=loaded) == {"results": [{"statement_id": 0}]}
     assert query(client, "SELECT * FROM cpu", db="nope") == {
-        "results": [{"statement_id": 0, "error": 'database not found: "nope"'}]
+        "results": [{"statement_id": 0, "error": "database not found: nope"}]
     }
     assert query(client, "SELECT host FROM cpu", db=loaded)["results"][0]["error"] == (
         "statement must have at least one field in select clause"
@@ -175,7 +175,7 @@ def test_drop_series_measurement_and_database(client, loaded):
     assert [loaded] not in first_series(query(client, "SHOW DATABASES"))[0].get("values", [])
     assert (
         query(client, "SELECT * FROM cpu", db=loaded)["results"][0]["error"]
-        == f'database not found: "{loaded}"'
+        == f"database not found: {loaded}"
     )
 
 

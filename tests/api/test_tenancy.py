@@ -372,7 +372,7 @@ def test_dbrp_mapping_routes_v1_names_to_a_bucket(client, org_id, pump):
     assert client.http.delete(f"/api/v2/dbrps/{mapping['id']}").status_code == 204
     assert (
         query(client, "SELECT v FROM m", db=database)["results"][0]["error"]
-        == f'database not found: "{database}"'
+        == f"database not found: {database}"
     )
 
 
