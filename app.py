@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice import Chalice, Rate
 
 from chalicelib import consumers, declarations, maintenance
+from chalicelib.influxdb.flux_routes import flux_routes
 from chalicelib.influxdb.meta import meta
 from chalicelib.influxdb.routes import influxdb
 from chalicelib.influxdb.tenancy_routes import tenancy_routes
@@ -18,6 +19,7 @@ app.api.binary_types.extend(["text/plain", "application/x-gzip", "application/gz
 app.register_blueprint(influxdb)
 app.register_blueprint(tenancy_routes)
 app.register_blueprint(meta)
+app.register_blueprint(flux_routes)
 app.register_blueprint(kapacitor)
 
 _points = declarations.kinesis_consumer("consume_points")

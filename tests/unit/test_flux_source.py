@@ -1,0 +1,75 @@
+"""An in-memory `Source` for the Flux engine's unit tests (points given as tuples), and its own check."""
+
+from __future__ import annotations
+
+from chalicelib.flux.values import FluxError
+from chalicelib.lineprotocol.serializer import series_key
+from chalicelib.points import field_type
+from chalicelib.storage.columns import from_rows
+from chalicelib.storage.ports import SeriesEntry
+
+BUCKET = {"id": "0000000000000b01", "name": "first", "orgID": "00000000000000a1", "retentionRules": []}
+
+
+class MemorySource:
+    """points: [(measurement, {tag: v}, {field: v}, time_ns)]."""
+
+    def __init__(self, points, buckets=(BUCKET,)) -> None:
+        self.buckets_ = list(buckets)
+        self.data: dict[str, dict[str, dict[str, list]]] = {}  # m -> key -> rows
+        self.tags: dict[str, dict[str, tuple]] = {}
+        self.types: dict[str, dict[str, str]] = {}
+        self.scans: list[tuple] = []
+        self.written: list[tuple[str, str]] = []
+        for m, tags, fields, t in points:
+            key = series_key(m, sorted(tags.items()))
+            self.data.setdefault(m, {}).setdefault(key, []).append((t, fields))
+            self.tags.setdefault(m, {})[key] = tuple(sorted(tags.items()))
+            for f, v in fields.items():
+                self.types.setdefault(m, {})[f] = field_type(v)
+
+    def bucket(self, name, bucket_id=None, write=False):
+        for b in self.buckets_:
+            if b["name"] == name or b["id"] == bucket_id:
+                return b
+        raise FluxError(f'could not find bucket "{name}"')
+
+    def buckets(self):
+        return self.buckets_
+
+    def measurements(self, namespace):
+        return sorted(self.data)
+
+    def series(self, namespace, measurement):
+        return [SeriesEntry(k, t) for k, t in sorted(self.tags.get(measurement, {}).items())]
+
+    def field_types(self, namespace, measurement):
+        return dict(self.types.get(measurement, {}))
+
+    def scan(self, namespace, measurement, tmin, tmax, series_keys=None, fields=None):
+        self.scans.append((measurement, tmin, tmax, sorted(series_keys or []), sorted(fields or [])))
+        block = {}
+        for key, rows in sorted(self.data.get(measurement, {}).items()):
+            if series_keys is not None and key not in series_keys:
+                continue
+            chosen = [
+                (t, {f: v for f, v in fs.items() if fields is None or f in fields})
+                for t, fs in rows
+                if tmin <= t <= tmax
+            ]
+            cols = from_rows(chosen)
+            if cols.times:
+                block[key] = cols
+        if block:
+            yield block
+
+    def write(self, bucket, lines):
+        self.written.append((bucket["name"], lines))
+
+
+def test_memory_source_scan_selects_series_fields_and_time():
+    source = MemorySource([("m", {"t": "1"}, {"a": 1.0, "b": 2}, 5), ("m", {"t": "2"}, {"a": 3.0}, 7)])
+    (block,) = source.scan("ns", "m", 0, 6, {"m,t=1"}, {"a"})
+    assert list(block) == ["m,t=1"]
+    assert block["m,t=1"].times == [5] and list(block["m,t=1"].fields) == ["a"]
+    assert source.field_types("ns", "m") == {"a": "float", "b": "integer"}
