@@ -238,8 +238,8 @@ def _split_time(expr: ast.Expr, now: int, location: str | None) -> tuple[ast.Exp
         if op in ("AND", "OR"):
             lhs, lrange = _split_time(expr.lhs, now, location)
             rhs, rrange = _split_time(expr.rhs, now, location)
-            if op == "OR" and (lrange != (None, None) or rrange != (None, None)):
-                raise ConditionError("cannot use OR with time conditions")
+            # influxd 1.x intersects the time ranges whatever the operator (OR included) and drops
+            # the time comparisons from the remaining condition.
             rng = _intersect(lrange, rrange)
             if rhs is None:
                 return lhs, rng

@@ -21,11 +21,19 @@ SELECTORS = {"bottom", "first", "last", "max", "min", "percentile", "sample", "t
 TRANSFORMS = {
     "derivative", "non_negative_derivative", "difference", "non_negative_difference",
     "moving_average", "cumulative_sum", "elapsed",
+    *("exponential_moving_average", "relative_strength_index", "chande_momentum_oscillator"),
+    "kaufmans_efficiency_ratio",
 }  # fmt: skip
+# Technical analysis transformations: (period, hold period, warmup type) arguments.
+TECHNICAL = {
+    "exponential_moving_average", "relative_strength_index", "chande_momentum_oscillator",
+    "kaufmans_efficiency_ratio",
+}  # fmt: skip
+WARMUP_TYPES = {"exponential", "simple", "none"}
 NUMERIC_ONLY = {
     "mean", "median", "spread", "stddev", "sum", "integral", "percentile", "min", "max", "top", "bottom",
     "derivative", "non_negative_derivative", "difference", "non_negative_difference", "moving_average",
-    "cumulative_sum",
+    "cumulative_sum", *TECHNICAL,
 }  # fmt: skip
 # The type of a call's result given its argument's field type (None: the argument's type).
 FLOAT_RESULT = {
@@ -36,6 +44,7 @@ FLOAT_RESULT = {
     "derivative",
     "non_negative_derivative",
     "moving_average",
+    *TECHNICAL,
 }
 
 
@@ -158,18 +167,19 @@ class Stddev(Values):
 
 
 class Distinct(Reducer):
+    """distinct(): each value once, ordered (as influxd) by the time it was first seen."""
+
     def __init__(self) -> None:
         self.seen: dict = {}
 
     def add(self, time, value, aux):
-        self.seen.setdefault((type(value), value), value)
+        key = (type(value), value)
+        known = self.seen.get(key)
+        if known is None or time < known[0]:
+            self.seen[key] = (time, value)
 
     def result(self):
-        return [(None, v, None) for v in sorted(self.seen.values(), key=_sort_key)]
-
-
-def _sort_key(value: Any) -> tuple:
-    return (str(type(value)), value)
+        return [(None, v, None) for _, v in sorted(self.seen.values(), key=lambda p: p[0])]
 
 
 class Integral(Reducer):
@@ -194,7 +204,8 @@ class First(Reducer):
 
     def add(self, time, value, aux):
         best = self.best
-        if best is None or time < best[0]:
+        # influxd breaks ties at equal times by keeping the greater value
+        if best is None or time < best[0] or (time == best[0] and value > best[1]):
             self.best = (time, value, aux)
 
     def result(self):
@@ -204,7 +215,7 @@ class First(Reducer):
 class Last(First):
     def add(self, time, value, aux):
         best = self.best
-        if best is None or time > best[0]:
+        if best is None or time > best[0] or (time == best[0] and value > best[1]):
             self.best = (time, value, aux)
 
 
@@ -292,9 +303,91 @@ class TopBottom(Points):
 # -- transformations --------------------------------------------------------------------------------
 
 
-class Transform:
-    def __init__(self, name: str, unit: int = 0, window: int = 0, ascending: bool = True) -> None:
+class _Ema:
+    """An exponential moving average over `period` points with influxd's warmups: `exponential`
+    scales alpha as 2/(n+1) over the first points (n seen so far), `simple` averages them, `none`
+    starts at the first value; afterwards alpha is `alpha` (2/(period+1) unless given)."""
+
+    def __init__(self, period: int, warmup: str, alpha: float | None = None) -> None:
+        self.period = period
+        self.warmup = warmup
+        self.alpha = 2 / (period + 1) if alpha is None else alpha
+        self.count = 0
+        self.value = 0.0
+
+    def add(self, v: float) -> float:
+        n = self.count
+        if n == 0:
+            self.value = v
+        elif n < self.period and self.warmup != "none":
+            if self.warmup == "simple":
+                self.value = (self.value * n + v) / (n + 1)
+            else:
+                self.value += (v - self.value) * 2 / (n + 2)
+        else:
+            self.value += (v - self.value) * self.alpha
+        self.count += 1
+        return self.value
+
+
+class _Technical:
+    """influxd's technical analysis transformations over a stream of float values."""
+
+    def __init__(self, name: str, period: int, hold: int, warmup: str) -> None:
         self.name = name
+        self.period = period
+        self.warmup = warmup or ("none" if name == "chande_momentum_oscillator" else "exponential")
+        if hold < 0:
+            hold = {
+                "exponential_moving_average": period - 1,
+                "relative_strength_index": period,
+                "chande_momentum_oscillator": period if self.warmup != "none" else period - 1,
+                "kaufmans_efficiency_ratio": period,
+            }[name]
+        self.hold = hold
+        self.seen = 0
+        self.ema = _Ema(period, self.warmup)
+        self.up = _Ema(period + 1, self.warmup, 1 / period)
+        self.down = _Ema(period + 1, self.warmup, 1 / period)
+        self.last = 0.0
+        self.values: deque = deque(maxlen=period + 1)
+
+    def add(self, v: float) -> float | None:
+        name = self.name
+        out: float | None
+        if name == "exponential_moving_average":
+            out = self.ema.add(v)
+        elif name == "relative_strength_index":
+            diff = v - self.last
+            self.last = v
+            up, down = self.up.add(max(diff, 0.0)), self.down.add(max(-diff, 0.0))
+            out = 100.0 if down == 0 else 100 - 100 / (1 + up / down)
+        else:
+            self.values.append(v)
+            values = list(self.values)
+            diffs = [b - a for a, b in itertools.pairwise(values)]
+            if name == "chande_momentum_oscillator":
+                up = sum(d for d in diffs if d > 0)
+                down = -sum(d for d in diffs if d < 0)
+                out = 100 * (up - down) / (up + down) if up + down else 0.0
+            else:
+                total = sum(abs(d) for d in diffs)
+                out = abs(values[-1] - values[0]) / total if total else 0.0
+        self.seen += 1
+        return out if self.seen > self.hold else None
+
+
+class Transform:
+    def __init__(
+        self,
+        name: str,
+        unit: int = 0,
+        window: int = 0,
+        ascending: bool = True,
+        technical: tuple[int, str] = (-1, ""),
+    ) -> None:
+        self.name = name
+        self.technical = _Technical(name, window, *technical) if name in TECHNICAL else None
         self.ascending = ascending
         self.unit = unit
         self.window = window
@@ -307,6 +400,9 @@ class Transform:
         if value is None:
             return []
         name = self.name
+        if self.technical is not None:
+            out = self.technical.add(float(value))
+            return [] if out is None else [(time, out)]
         if name == "cumulative_sum":
             self.total = value if self.total is None else self.total + value
             return [(time, self.total)]

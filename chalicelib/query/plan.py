@@ -28,6 +28,7 @@ class Slot:
     window: int = 0  # moving_average window
     distinct: bool = False  # count(distinct(x))
     tags: list[str] = field(default_factory=list)  # top/bottom tag arguments
+    technical: tuple[int, str] = (-1, "")  # hold period and warmup type of technical analysis calls
 
     @property
     def keeps_point_time(self) -> bool:
@@ -262,6 +263,32 @@ def _check_distinct(call: ast.Call) -> None:
         raise StatementError("expected field argument in distinct()")
 
 
+def _check_technical(call: ast.Call) -> None:
+    name, args = call.name, call.args
+    most = 3 if name == "kaufmans_efficiency_ratio" else 4
+    if not 2 <= len(args) <= most:
+        raise StatementError(
+            f"invalid number of arguments for {name}, expected at least 2 but no more than {most}, "
+            f"got {len(args)}"
+        )
+    if not isinstance(args[1], ast.IntegerLiteral):
+        raise StatementError(f"{name} period must be an integer")
+    if args[1].val < 1:
+        raise StatementError(f"{name} period must be greater than or equal to 1")
+    if len(args) >= 3:
+        if not isinstance(args[2], ast.IntegerLiteral):
+            raise StatementError(f"{name} hold period must be an integer")
+        if args[2].val < -1:
+            raise StatementError(f"{name} hold period must be greater than or equal to 0")
+    if len(args) == 4:
+        if not isinstance(args[3], ast.StringLiteral):
+            raise StatementError(f"{name} warmup type must be a string")
+        if args[3].val not in fn.WARMUP_TYPES:
+            raise StatementError(f"{name} warmup type must be one of: 'exponential' 'simple' 'none'")
+        if name == "chande_momentum_oscillator" and args[3].val != "none":
+            raise StatementError(f"{name} with warmup type {args[3].val!r} is not supported yet")
+
+
 def _check_transform(call: ast.Call, interval: int) -> None:
     name, args = call.name, call.args
     if name in ("derivative", "non_negative_derivative", "elapsed"):
@@ -279,6 +306,8 @@ def _check_transform(call: ast.Call, interval: int) -> None:
                 raise StatementError(
                     f"duration argument must be positive, got {format_influx_duration(args[1].val)}"
                 )
+    elif name in fn.TECHNICAL:
+        _check_technical(call)
     elif name == "moving_average":
         _nargs(call, 2)
         if not isinstance(args[1], ast.IntegerLiteral):
@@ -293,7 +322,7 @@ def _check_transform(call: ast.Call, interval: int) -> None:
     inner = args[0]
     if isinstance(inner, ast.Call):
         if not interval:
-            raise StatementError(f"{inner.name} aggregate requires a GROUP BY interval")
+            raise StatementError(f"{name} aggregate requires a GROUP BY interval")
         if inner.name not in KNOWN or inner.name in fn.TRANSFORMS:
             raise StatementError(f"undefined function {inner.name}()")
         _check_call(inner, interval)
@@ -313,8 +342,16 @@ def plan(
     interval: int,
     field_types: dict[str, str],
     tag_keys: list[str],
+    schema: tuple[dict[str, str], list[str]] | None = None,
+    grouped: list[str] | None = None,
 ) -> Plan:
-    """Columns and slots of `statement` against one measurement's fields and tags."""
+    """Columns and slots of `statement` against one measurement's fields and tags.
+
+    `schema` (fields, tags) is what wildcards expand to (the union over several measurements); tags
+    in `grouped` (the GROUP BY tags) are left out of wildcard expansions, as influxd does."""
+    wild_fields, wild_tags = schema if schema is not None else (field_types, tag_keys)
+    if grouped:
+        wild_tags = [t for t in wild_tags if t not in grouped]
     slots: list[Slot] = []
     slot_of: dict[int, int] = {}
     columns: list[tuple[str, str, ast.Expr]] = []  # (alias, generated name, expr)
@@ -327,7 +364,7 @@ def plan(
                 time_name = selected.alias
             continue
         if isinstance(expr, ast.Wildcard | ast.RegexLiteral):
-            for ref in _expand_refs(expr, field_types, tag_keys):
+            for ref in _expand_refs(expr, wild_fields, wild_tags):
                 columns.append(("", ref.val, ref))
             continue
         wildcard_call = _wildcard_call(expr)
@@ -429,11 +466,15 @@ def _slot(call: ast.Call, interval: int) -> Slot:
             unit = call.args[1].val if len(call.args) == 2 else (interval or 1_000_000_000)  # type: ignore[attr-defined]
         elif call.name == "elapsed":
             unit = call.args[1].val if len(call.args) == 2 else 1  # type: ignore[attr-defined]
-        elif call.name == "moving_average":
+        elif call.name == "moving_average" or call.name in fn.TECHNICAL:
             window = call.args[1].val  # type: ignore[attr-defined]
         inner = call.args[0]
         slot = _slot(inner, interval) if isinstance(inner, ast.Call) else Slot("", inner.val)  # type: ignore[attr-defined]
         slot.transform, slot.unit, slot.window = call.name, unit, window
+        if call.name in fn.TECHNICAL:
+            hold = call.args[2].val if len(call.args) >= 3 else -1  # type: ignore[attr-defined]
+            warmup = call.args[3].val if len(call.args) == 4 else ""  # type: ignore[attr-defined]
+            slot.technical = (hold, warmup)
         return slot
     arg = call.args[0]
     if call.name == "count" and isinstance(arg, ast.Call) and arg.name == "distinct":

@@ -6,6 +6,7 @@ call), never the points it reads (except the reducers that need every value, e.g
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,12 +47,36 @@ def select(statement: ast.SelectStatement, context: Context) -> list[Series]:
         if offset == -1:
             offset = context.now % interval
     windows = Windows(interval, offset, statement.location)
-    results: list[Series] = []
-    for data, low in _sources(statement, context, tmin, tmax):
-        results.extend(
-            _select_data(statement, data, aggregate, windows, max(tmin, low), tmin, tmax, condition)
+    sources = list(_sources(statement, context, tmin, tmax))
+    # `SELECT *` over several measurements: every series gets the union of their columns (as influxd)
+    schema: tuple[dict[str, str], list[str]] | None = None
+    if len(sources) > 1:
+        union_fields: dict[str, str] = {}
+        union_tags: set[str] = set()
+        for data, _ in sources:
+            for name, kind in data.field_types.items():
+                union_fields.setdefault(name, kind)
+            union_tags.update(k for tags in data.tags_of.values() for k in tags)
+        schema = union_fields, sorted(union_tags)
+    keyed: list[tuple[tuple[str, str], tuple[str, tuple[str, ...]], Series]] = []
+    for data, low in sources:
+        keyed.extend(
+            _select_data(statement, data, aggregate, windows, max(tmin, low), tmin, tmax, condition, schema)
         )
-    return page(results, statement.slimit, statement.soffset)
+    # influxd picks the SLIMIT/SOFFSET series in its tag-set order (a missing tag sorts first), then
+    # answers them by measurement name and tag values; ORDER BY time DESC reverses both orders
+    descending = not statement.time_ascending()
+    if statement.slimit or statement.soffset:
+        keyed.sort(key=lambda item: item[0], reverse=descending)
+        keyed = page(keyed, statement.slimit, statement.soffset)
+    keyed.sort(key=lambda item: item[1], reverse=descending)
+    return [series for _, _, series in keyed]
+
+
+def _tags_id(tags: dict[str, str]) -> str:
+    """influxd's ordering key of a tag set: the keys with a value, then their values, NUL-separated."""
+    keys = sorted(k for k, v in tags.items() if v)
+    return "".join(k + "\0" for k in keys) + "".join(tags[k] + "\0" for k in keys)
 
 
 def group_by_interval(statement: ast.SelectStatement) -> tuple[int, int]:
@@ -69,7 +94,8 @@ def _sources(
 ) -> Iterator[tuple[Data, int]]:
     for source in statement.sources:
         if isinstance(source, ast.SubQuery):
-            yield from ((data, MIN_TIME) for data in _subquery(source.statement, context))
+            inner = _with_outer_dimensions(source.statement, statement)
+            yield from ((data, MIN_TIME) for data in _subquery(inner, context))
             continue
         assert isinstance(source, ast.Measurement)
         rp = policy(context, source.database, source.retention_policy)
@@ -90,6 +116,19 @@ def _sources(
                 return context.store.scan(_ns, _name, lo, hi, keys, fields, descending=descending)
 
             yield Data(name, field_types, tags_of, scan), MIN_TIME if cutoff is None else cutoff
+
+
+def _with_outer_dimensions(inner: ast.SelectStatement, outer: ast.SelectStatement) -> ast.SelectStatement:
+    """influxd groups a subquery by the outer query's GROUP BY tags as well."""
+    known = {str(d.expr) for d in inner.dimensions}
+    extra = [
+        d
+        for d in outer.dimensions
+        if isinstance(d.expr, ast.VarRef | ast.Wildcard | ast.RegexLiteral) and str(d.expr) not in known
+    ]
+    if not extra:
+        return inner
+    return dataclasses.replace(inner, dimensions=[*inner.dimensions, *extra])
 
 
 def _subquery(statement: ast.SelectStatement, context: Context) -> list[Data]:
@@ -170,10 +209,14 @@ def _select_data(
     tmin: int,
     tmax: int,
     condition: ast.Expr | None,
-) -> list[Series]:
+    schema: tuple[dict[str, str], list[str]] | None = None,
+) -> list[tuple[tuple[str, str], tuple[str, tuple[str, ...]], Series]]:
     field_types = data.field_types
     tag_keys = sorted({k for tags in data.tags_of.values() for k in tags})
-    plan = planner.plan(statement, aggregate, windows.interval, field_types, tag_keys)
+    group_keys = _group_keys(statement, tag_keys)
+    plan = planner.plan(
+        statement, aggregate, windows.interval, field_types, tag_keys, schema=schema, grouped=group_keys
+    )
 
     def is_field_ref(ref: ast.VarRef) -> bool:
         if ref.type == "tag":
@@ -183,8 +226,9 @@ def _select_data(
     if not aggregate and not any(
         isinstance(n, ast.VarRef) and is_field_ref(n) for c in plan.columns for n in ast.walk(c.expr)
     ):
+        if any(isinstance(f.expr, ast.Wildcard | ast.RegexLiteral) for f in statement.fields):
+            return []  # a wildcard that matched no field (`*::tag`): an empty result, as influxd gives
         raise StatementError("statement must have at least one field in select clause")
-    group_keys = _group_keys(statement, tag_keys)
 
     def is_tag(name: str) -> bool:
         return name in tag_keys and name not in field_types
@@ -221,25 +265,30 @@ def _select_data(
         return []
     descending = not statement.time_ascending()
     groups: dict[tuple[str, ...], _Group] = {}
+
+    def consume(group: tuple[str, ...], points: list) -> None:
+        state = groups.setdefault(group, _Group())
+        if aggregate:
+            _feed(plan, state, points, windows, descending)
+        else:
+            state.rows.extend(
+                (time, key, [_raw_value(c.expr, tags, fields, is_field_ref) for c in plan.columns])
+                for time, key, tags, fields in points
+            )
+
     for block in data.scan(low, tmax, wanted, needed, descending):
         block_points: dict[tuple[str, ...], list] = {}
         for key, cols in block.items():
             tags = data.tags_of.get(key, {})
             group = tuple(tags.get(k, "") for k in group_keys)
-            points = block_points.setdefault(group, [])
-            points.extend(_points(key, cols, tags, selected, field_condition, field_types))
+            block_points.setdefault(group, []).extend(
+                _points(key, cols, tags, selected, field_condition, field_types)
+            )
         for group, points in block_points.items():
             points.sort(key=lambda p: (p[0], p[1]), reverse=descending)
-            state = groups.setdefault(group, _Group())
-            if aggregate:
-                _feed(plan, state, points, windows, descending)
-            else:
-                state.rows.extend(
-                    (time, key, [_raw_value(c.expr, tags, fields, is_field_ref) for c in plan.columns])
-                    for time, key, tags, fields in points
-                )
+            consume(group, points)
     series = []
-    for group in sorted(groups):
+    for group in groups:
         state = groups[group]
         if aggregate:
             rows = _aggregate_rows(plan, state, statement, windows, tmin, tmax, descending)
@@ -253,7 +302,8 @@ def _select_data(
             item["tags"] = dict(zip(group_keys, group, strict=True))
         item["columns"] = [plan.time_name, *(c.name for c in plan.columns)]
         item["values"] = rows
-        series.append(item)
+        tags_id = _tags_id(dict(zip(group_keys, group, strict=True)))
+        series.append(((data.name, tags_id), (data.name, group), item))
     return series
 
 
@@ -284,14 +334,29 @@ def _points(key, cols, tags, selected, field_condition, field_types):
         yield time, key, tags, fields
 
 
-def _raw_value(expr: ast.Expr, tags, fields, is_field_ref) -> Any:
-    if isinstance(expr, ast.VarRef):
-        return fields.get(expr.val) if is_field_ref(expr) else tags.get(expr.val)
+def cast(value: Any, kind: str) -> Any:
+    """A field value read through `::integer` / `::float` / `::string` / `::boolean`: integers may be
+    read as floats, any other mismatch gives null (as influxd)."""
+    if value is None or kind not in ("integer", "float", "string", "boolean"):
+        return value
+    if kind == "float":
+        if type(value) is int:
+            return float(value)
+        return value if type(value) is float else None
+    expected = {"integer": int, "string": str, "boolean": bool}[kind]
+    return value if type(value) is expected else None
 
+
+def _raw_value(expr: ast.Expr, tags, fields, is_field_ref) -> Any:
     def lookup(node: ast.Expr) -> Any:
         if isinstance(node, ast.VarRef):
-            return fields.get(node.val) if is_field_ref(node) else tags.get(node.val)
+            if is_field_ref(node):
+                return cast(fields.get(node.val), node.type)
+            return tags.get(node.val)
         return None
+
+    if isinstance(expr, ast.VarRef):
+        return lookup(expr)
 
     return evaluate(expr, lookup)
 
@@ -311,7 +376,7 @@ def _feed(plan: planner.Plan, state: _Group, points: list, windows: Windows, des
                 transform = state.transforms.get(index)
                 if transform is None:
                     transform = state.transforms[index] = fn.Transform(
-                        slot.transform, slot.unit, slot.window, not descending
+                        slot.transform, slot.unit, slot.window, not descending, slot.technical
                     )
                 out = state.outputs.setdefault(index, [])
                 out.extend((t, v, None) for t, v in transform.push(time, value))
@@ -365,7 +430,14 @@ def _aggregate_rows(
         if fill == "null" and slot.name == "count":
             fill, fill_value = "number", 0
         sequence: list[tuple[int, list | None]] = []
+        streamed = None
+        if slot.name == "integral" and interval and not descending:
+            streamed = _integral_by_window(state, index, windows, slot.unit or 1_000_000_000)
         for window in order:
+            if streamed is not None:
+                total = streamed.get(window)
+                sequence.append((window, None if total is None else [(None, total, None)]))
+                continue
             reducer = state.windows.get(window, {}).get(index)
             sequence.append((window, reducer.result() if reducer is not None else None))
         points = _fill(sequence, fill, fill_value)
@@ -376,10 +448,46 @@ def _aggregate_rows(
                 t = window if interval else no_interval_time
             timed.append((t, v, aux))
         if slot.transform:
-            transform = fn.Transform(slot.transform, slot.unit, slot.window, not descending)
+            transform = fn.Transform(slot.transform, slot.unit, slot.window, not descending, slot.technical)
             timed = [(t2, v2, None) for t, v, _ in timed for t2, v2 in transform.push(t, v)]
         per_slot.append(timed)
     return _zip(plan, per_slot, descending)
+
+
+def _integral_by_window(state: _Group, index: int, windows: Windows, unit: int) -> dict[int, float]:
+    """integral() with GROUP BY time as influxd streams it: the area up to a window's end is
+    interpolated linearly towards the next point, and the rest of that segment counts in the window
+    of that next point."""
+    points: list[tuple[int, float]] = []
+    for window in sorted(state.windows):
+        reducer = state.windows[window].get(index)
+        if isinstance(reducer, fn.Integral):
+            points.extend(reducer.points)
+    points.sort(key=lambda p: p[0])
+    out: dict[int, float] = {}
+    if not points:
+        return out
+    prev_t, prev_v = points[0]
+    start = windows.start(prev_t)
+    end = start + windows.interval
+    total = 0.0
+    for t, v in points[1:]:
+        if t == prev_t:
+            prev_v = v
+            continue
+        if t >= end:
+            if prev_t != end:
+                value = prev_v + (v - prev_v) * (end - prev_t) / (t - prev_t)
+                total += 0.5 * (value + prev_v) * (end - prev_t) / unit
+                prev_t, prev_v = end, value
+            out[start] = total
+            start = windows.start(t)
+            end = start + windows.interval
+            total = 0.0
+        total += 0.5 * (v + prev_v) * (t - prev_t) / unit
+        prev_t, prev_v = t, v
+    out[start] = total
+    return out
 
 
 def _fill(sequence: list[tuple[int, list | None]], fill: str, value: Any) -> list[tuple[int, tuple]]:

@@ -64,7 +64,7 @@ def show_tag_keys(statement: ast.ShowTagKeysStatement, context: Context) -> list
         tag_keys = page(tag_keys, statement.limit, statement.offset)
         if tag_keys:
             out.append({"name": measurement, "columns": ["tagKey"], "values": [[k] for k in tag_keys]})
-    return page(out, statement.slimit, statement.soffset)
+    return out  # influxd 1.6 ignores SLIMIT/SOFFSET here
 
 
 def _key_matches(op: str, expr: ast.Literal, key: str) -> bool:
@@ -105,3 +105,78 @@ def show_field_keys(statement: ast.ShowFieldKeysStatement, context: Context) -> 
                 }
             )
     return out
+
+
+# -- SHOW ... CARDINALITY ---------------------------------------------------------------------------
+
+
+def _count_series(total: int, exact: bool, name: str | None = None) -> Series:
+    item: Series = {"name": name} if name is not None else {}
+    item["columns"] = ["count" if exact else "cardinality estimation"]
+    item["values"] = [[total]]
+    return item
+
+
+def show_series_cardinality(statement: ast.ShowSeriesCardinalityStatement, context: Context) -> list[Series]:
+    rp = policy(context, statement.database, "")
+    names = measurements(context, rp, statement.sources)
+    if not statement.exact:
+        total = sum(len(_entries(context, rp, m, statement.condition)) for m in names)
+        return [_count_series(total, False)]
+    out = []
+    for measurement in names:
+        n = len(_entries(context, rp, measurement, statement.condition))
+        if n:
+            out.append(_count_series(n, True, measurement))
+    return page(out, statement.limit, statement.offset)
+
+
+def show_measurement_cardinality(
+    statement: ast.ShowMeasurementCardinalityStatement, context: Context
+) -> list[Series]:
+    rp = policy(context, statement.database, "")
+    names = measurements(context, rp, statement.sources)
+    if statement.condition is not None:
+        names = [n for n in names if _entries(context, rp, n, statement.condition)]
+    return [_count_series(len(names), statement.exact)]
+
+
+def show_tag_key_cardinality(statement: ast.ShowTagKeyCardinalityStatement, context: Context) -> list[Series]:
+    rp = policy(context, statement.database, "")
+    out = []
+    for measurement in measurements(context, rp, statement.sources):
+        entries = _entries(context, rp, measurement, statement.condition)
+        n = len({k for e in entries for k, _ in e.tags})
+        if n:
+            out.append(_count_series(n, True, measurement))
+    return page(out, statement.limit, statement.offset)
+
+
+def show_tag_values_cardinality(
+    statement: ast.ShowTagValuesCardinalityStatement, context: Context
+) -> list[Series]:
+    rp = policy(context, statement.database, "")
+    probe = ast.ShowTagValuesStatement(op=statement.op, tag_key_expr=statement.tag_key_expr)
+    out = []
+    for measurement in measurements(context, rp, statement.sources):
+        pairs = {
+            (key, value)
+            for e in _entries(context, rp, measurement, statement.condition)
+            for key, value in e.tags
+            if probe.key_matches(key)
+        }
+        if pairs:
+            out.append(_count_series(len(pairs), True, measurement))
+    return page(out, statement.limit, statement.offset)
+
+
+def show_field_key_cardinality(
+    statement: ast.ShowFieldKeyCardinalityStatement, context: Context
+) -> list[Series]:
+    rp = policy(context, statement.database, "")
+    out = []
+    for measurement in measurements(context, rp, statement.sources):
+        n = len(context.index.field_types(rp.namespace, measurement))
+        if n:
+            out.append(_count_series(n, True, measurement))
+    return page(out, statement.limit, statement.offset)

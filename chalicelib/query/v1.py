@@ -127,5 +127,10 @@ _HANDLERS: dict[type, Callable[[Any, Context], list[Series]]] = {
     ast.ShowTagKeysStatement: show.show_tag_keys,
     ast.ShowTagValuesStatement: show.show_tag_values,
     ast.ShowFieldKeysStatement: show.show_field_keys,
+    ast.ShowSeriesCardinalityStatement: show.show_series_cardinality,
+    ast.ShowMeasurementCardinalityStatement: show.show_measurement_cardinality,
+    ast.ShowTagKeyCardinalityStatement: show.show_tag_key_cardinality,
+    ast.ShowTagValuesCardinalityStatement: show.show_tag_values_cardinality,
+    ast.ShowFieldKeyCardinalityStatement: show.show_field_key_cardinality,
     ast.SelectStatement: _select,
 }

@@ -106,11 +106,6 @@ def test_time_range_location() -> None:
         ("time > host", "invalid operation: time and *influxql.VarRef are not compatible"),
         ("time != '2000-01-01T00:00:00Z'", "invalid time comparison operator: !="),
         ("time <> 5", "invalid time comparison operator: !="),
-        (
-            "host = 'server01' OR (time >= now() - 10m AND host = 'server02')",
-            "cannot use OR with time conditions",
-        ),
-        ("time > now() - 1h OR host = 'a'", "cannot use OR with time conditions"),
         ("value AND host = 'server01'", "invalid condition expression: value"),
         ("host = 'server01' OR (value)", "invalid condition expression: value"),
         ("time > '2262-04-11 23:47:17'", "time 2262-04-11T23:47:17Z overflows time literal"),
@@ -122,6 +117,26 @@ def test_time_range_errors(cond: str, message: str) -> None:
     with pytest.raises(ConditionError) as info:
         time_range(parse_expr(cond), NOW)
     assert str(info.value) == message == info.value.message
+
+
+@pytest.mark.parametrize(
+    ("cond", "low", "high", "rest"),
+    [
+        # influxd 1.x intersects time ranges even under OR and drops the time comparisons
+        ("time > now() - 1h OR host = 'a'", NOW - 3600 * 10**9 + 1, None, "host = 'a'"),
+        (
+            "host = 'server01' OR (time >= now() - 10m AND host = 'server02')",
+            NOW - 600 * 10**9,
+            None,
+            "host = 'server01' OR (host = 'server02')",
+        ),
+    ],
+)
+def test_time_range_or_intersects(cond: str, low: int, high: int | None, rest: str) -> None:
+    lo, hi, remaining = time_range(parse_expr(cond), NOW)
+    assert lo == low
+    assert hi == (MAX_TIME if high is None else high)
+    assert str(remaining) == rest
 
 
 TAGS = {"host": "server01", "region": "us-west", "num": "5"}

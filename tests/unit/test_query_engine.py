@@ -36,7 +36,9 @@ def reduce(reducer, points):
         (fn.Percentile(90), [(i, i) for i in range(1, 11)], [(9, 9, None)]),
         (fn.Percentile(1), [(1, 1), (2, 2)], [(None, None, None)]),
         (fn.Integral(1_000_000_000, None), [(0, 0.0), (2_000_000_000, 2.0)], [(None, 2.0, None)]),
-        (fn.Distinct(), [(1, 2), (2, 1), (3, 2)], [(None, 1, None), (None, 2, None)]),
+        (fn.Distinct(), [(1, 2), (2, 1), (3, 2)], [(None, 2, None), (None, 1, None)]),  # first seen
+        (fn.First(), [(1, 1), (1, 3), (1, 2)], [(1, 3, None)]),  # equal times: the greater value
+        (fn.Last(), [(1, 1), (1, 3), (1, 2)], [(1, 3, None)]),
     ],
 )
 def test_reducers(reducer, points, expected):
@@ -125,3 +127,26 @@ def test_chunks_split_series():
     got = list(chunks(payload, 1))
     assert got[0]["results"][0]["partial"] is True and got[0]["results"][0]["series"][0]["partial"] is True
     assert "partial" not in got[1]["results"][0]
+
+
+def _run(transform: fn.Transform, values: list[float]) -> list[tuple[int, float]]:
+    return [out for t, v in enumerate(values) for out in transform.push(t, v)]
+
+
+def test_technical_analysis_transforms():
+    values = [4.0, 2.0, 3.0, 5.0, 4.0]
+    # EMA(3): alpha scaled 2/(n+2) while warming up, then 2/(3+1); held for period-1 points
+    ema = _run(fn.Transform("exponential_moving_average", window=3), values)
+    assert [t for t, _ in ema] == [2, 3, 4]
+    e1 = 4 + (2 - 4) * 2 / 3
+    e2 = e1 + (3 - e1) * 0.5
+    assert ema[0][1] == pytest.approx(e2)
+    assert ema[1][1] == pytest.approx(e2 + (5 - e2) * 0.5)
+    # CMO(2) over the last 2 changes, from the 2nd point; KER(2) from the 3rd
+    cmo = _run(fn.Transform("chande_momentum_oscillator", window=2), values)
+    assert cmo[:3] == [(1, -100.0), (2, pytest.approx(100 * (1 - 2) / 3)), (3, 100.0)]
+    ker = _run(fn.Transform("kaufmans_efficiency_ratio", window=2), values)
+    assert ker[:2] == [(2, pytest.approx(1 / 3)), (3, 1.0)]
+    rsi = _run(fn.Transform("relative_strength_index", window=2), values)
+    assert [t for t, _ in rsi] == [2, 3, 4]
+    assert all(0 <= v <= 100 for _, v in rsi)
