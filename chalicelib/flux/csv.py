@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.errors import INVALID, TicklessError
 from chalicelib.flux.tables import Stream, Table
-from chalicelib.flux.values import format_float, format_time
+from chalicelib.flux.values import RUNTIME_ERRORS, format_float, format_time
 
 DATATYPES = {
     "float": "double",
@@ -158,16 +158,7 @@ def encode(results: list[tuple[str, Stream]], dialect: Dialect) -> Iterator[str]
                 raise
             yield encoder.encode_error(exc.message)
             return
-        except (
-            TypeError,
-            ValueError,
-            KeyError,
-            IndexError,
-            AttributeError,
-            ZeroDivisionError,
-            RecursionError,
-            OverflowError,
-        ) as exc:
+        except RUNTIME_ERRORS as exc:
             # a bug or an unchecked type mix inside a transformation: still the user's query's error
             if not encoder.written:
                 raise TicklessError(INVALID, f"runtime error: {exc}") from exc

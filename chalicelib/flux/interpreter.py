@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from chalicelib.flux import ast
 from chalicelib.flux.tables import Stream
 from chalicelib.flux.values import (
+    RUNTIME_ERRORS,
     Duration,
     FluxError,
     Time,
@@ -563,15 +564,7 @@ def execute(
         interp.run(file)
     except RecursionError as exc:
         raise FluxError("runtime error: maximum recursion depth exceeded") from exc
-    except (
-        TypeError,
-        ValueError,
-        KeyError,
-        IndexError,
-        AttributeError,
-        ZeroDivisionError,
-        OverflowError,
-    ) as exc:
+    except RUNTIME_ERRORS as exc:
         raise FluxError(f"runtime error: {exc}") from exc
     return interp.finish()
 

@@ -10,8 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.flux.values import Duration, FluxError, Time
-from chalicelib.points import UInt
+from chalicelib.flux.values import FluxError, Time, type_name
 
 COLUMN_TYPES = ("float", "int", "uint", "string", "bool", "time")
 
@@ -114,24 +113,17 @@ def key_sort_value(key: tuple) -> tuple:
     return tuple(out)
 
 
+_COLUMN_TYPES = frozenset({"bool", "uint", "int", "float", "string", "time"})
+
+
 def column_type_of(v: Any) -> str | None:
+    """The column type a value is stored as (None for null); values that cannot be columns raise."""
     if v is None:
         return None
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, UInt):
-        return "uint"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, Time):
-        return "time"
-    if isinstance(v, Duration):
-        raise FluxError("a duration cannot be stored in a table column")
-    raise FluxError(f"a value of type {type(v).__name__} cannot be stored in a table column")
+    kind = type_name(v)
+    if kind not in _COLUMN_TYPES:
+        raise FluxError(f"a {kind} value cannot be stored in a table column")
+    return kind
 
 
 def to_column_value(v: Any) -> Any:

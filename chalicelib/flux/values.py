@@ -40,6 +40,20 @@ class FluxError(TicklessError):
         super().__init__(INVALID, message)
 
 
+# Python errors a transformation can raise on an unchecked type mix or a bug; they are still the
+# query's error (`runtime error: ...`), never a 500.
+RUNTIME_ERRORS = (
+    TypeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    ZeroDivisionError,
+    RecursionError,
+    OverflowError,
+)
+
+
 @dataclass(frozen=True, order=True, slots=True)
 class Time:
     ns: int

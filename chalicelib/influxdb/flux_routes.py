@@ -20,7 +20,7 @@ from chalicelib.flux import stdlib
 from chalicelib.flux.interpreter import Context, execute
 from chalicelib.flux.parser import parse
 from chalicelib.flux.tokens import FluxSyntaxError
-from chalicelib.flux.values import parse_time
+from chalicelib.flux.values import RUNTIME_ERRORS, parse_time
 from chalicelib.httpkit import ANY_CONTENT_TYPE, body, json_response, renders_errors
 from chalicelib.influxdb.auth import authenticate
 from chalicelib.influxdb.errors import VERSION_HEADERS, render_v2
@@ -173,16 +173,7 @@ def post_query() -> Response:
     )
     try:
         results = execute(req["query"], context, req["extern"], req["params"])
-    except (
-        TypeError,
-        ValueError,
-        KeyError,
-        IndexError,
-        AttributeError,
-        ZeroDivisionError,
-        RecursionError,
-        OverflowError,
-    ) as exc:
+    except RUNTIME_ERRORS as exc:
         raise TicklessError(INVALID, f"runtime error: {exc}") from exc
     prefer = (request.headers.get("prefer") or "").lower()
     if "return-no-content" in prefer:

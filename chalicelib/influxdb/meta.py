@@ -9,6 +9,7 @@ from chalicelib import declarations, paging
 from chalicelib.httpkit import ANY_CONTENT_TYPE, MAX_BODY_BYTES, json_response, renders_errors
 from chalicelib.influxdb.auth import authenticate
 from chalicelib.influxdb.errors import VERSION, VERSION_HEADERS, render_v2
+from chalicelib.tenancy.permissions import OSS_RESOURCE_TYPES
 
 meta = Blueprint(__name__)
 
@@ -50,33 +51,6 @@ ROUTES: dict = {
     "write": "/api/v2/write",
 }
 
-# InfluxDB OSS 2.7's `AllResourceTypes`, in its order. The spec's `Resource.type` enum also lists
-# `flows`, `functions` and `subscriptions`, which exist only in InfluxDB Cloud.
-RESOURCE_TYPES: tuple[str, ...] = (
-    "authorizations",
-    "buckets",
-    "dashboards",
-    "orgs",
-    "sources",
-    "tasks",
-    "telegrafs",
-    "users",
-    "variables",
-    "scrapers",
-    "secrets",
-    "labels",
-    "views",
-    "documents",
-    "notificationRules",
-    "notificationEndpoints",
-    "checks",
-    "dbrp",
-    "notebooks",
-    "annotations",
-    "remotes",
-    "replications",
-    "instance",
-)
 
 # Feature flags: InfluxDB answers the flags its UI reads, each with its value; the UI falls back to its
 # own defaults for any flag missing here, and tickless overrides none, so the map is empty.
@@ -110,7 +84,7 @@ def get_routes() -> Response:
 @renders_errors(render_v2)
 def get_resources() -> Response:
     authenticate(meta.current_request)
-    return json_response(list(RESOURCE_TYPES), headers=VERSION_HEADERS)
+    return json_response(list(OSS_RESOURCE_TYPES), headers=VERSION_HEADERS)
 
 
 @meta.route("/api/v2/config", methods=["GET"], content_types=ANY_CONTENT_TYPE)

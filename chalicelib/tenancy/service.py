@@ -344,18 +344,9 @@ class Tenancy:
         return self.principal_for_token(password)
 
     def signin(self, username: str, password: str) -> str:
-        user_id = self.resources.find(registry.USERS.name, "", username)
-        user = self.resources.get(registry.USERS.name, user_id) if user_id else None
-        if (
-            user is None
-            or not user.get("password")
-            or not secrets.verify_password(password, user["password"])
-        ):
-            raise unauthorized()
-        if user.get("status") != "active":
-            raise TicklessError(UNAUTHORIZED, "user is inactive")
+        user_id = self._verified_user(username, password)
         key = secrets.new_token()
-        self.sessions.create(key, user["id"], SESSION_SECONDS)
+        self.sessions.create(key, user_id, SESSION_SECONDS)
         return key
 
     def principal_for_signin(self, username: str, password: str) -> Principal:
