@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 
@@ -13,7 +14,9 @@ from chalicelib.errors import FORBIDDEN, INVALID, NOT_FOUND, UNPROCESSABLE, Tick
 from chalicelib.httpkit import ANY_CONTENT_TYPE, body, json_response, params, renders_errors
 from chalicelib.influxdb.auth import authenticate
 from chalicelib.influxdb.errors import VERSION, VERSION_HEADERS, render_v1, render_v2
+from chalicelib.influxql.conditions import ConditionError, parse_time
 from chalicelib.query import v1 as v1query
+from chalicelib.query.delete import parse_predicate
 from chalicelib.storage.records import Destination
 from chalicelib.tenancy.service import Principal
 
@@ -89,22 +92,80 @@ def write_v2() -> Response:
     if precision not in V2_PRECISIONS:
         raise TicklessError(INVALID, f'invalid precision "{precision}", must be one of ns, us, ms, s')
     principal = authenticate(request)
-    if not query.get("org") and not query.get("orgID"):
-        raise TicklessError(INVALID, "Please provide either orgID or org")
-    org = services.tenancy().org_of(query)
-    name = query.get("bucket")
-    if not name:
-        raise TicklessError(INVALID, "Please provide bucket")
-    bucket = services.tenancy().find_bucket(org["id"], name)
-    if bucket is None:
-        raise TicklessError(NOT_FOUND, f'bucket "{name}" not found')
-    _require_write(principal, bucket["id"], org["id"])
+    bucket = _bucket_of(query)
+    _require_write(principal, bucket["id"], bucket["orgID"])
     mapping = virtual_mapping(bucket)
     destination = Destination(bucket["id"], mapping["database"], mapping["retention_policy"])
     result = services.writer().write(destination, body(request), precision)
     if result.conflict:
         raise TicklessError(UNPROCESSABLE, f"failure writing points to database: {result.partial_message}")
     return Response(body="", status_code=204, headers=VERSION_HEADERS)
+
+
+def _bucket_of(query: dict[str, str]) -> dict:
+    """The bucket a v2 write or delete names: `org`/`orgID`, then `bucket` (name or ID) or `bucketID`."""
+    if not query.get("org") and not query.get("orgID"):
+        raise TicklessError(INVALID, "Please provide either orgID or org")
+    org = services.tenancy().org_of(query)
+    name = query.get("bucket") or query.get("bucketID")
+    if not name:
+        raise TicklessError(INVALID, "Please provide bucket")
+    bucket = services.tenancy().find_bucket(org["id"], name)
+    if bucket is None:
+        raise TicklessError(NOT_FOUND, f'bucket "{name}" not found')
+    return bucket
+
+
+@influxdb.route("/api/v2/delete", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@renders_errors(render_v2)
+def delete_v2() -> Response:
+    """Delete points of a bucket in [start, stop] matching a predicate (InfluxDB 2's /api/v2/delete)."""
+    request = influxdb.current_request
+    principal = authenticate(request)
+    bucket = _bucket_of(request.query_params or {})
+    _require_write(principal, bucket["id"], bucket["orgID"])
+    try:
+        payload = json.loads(body(request) or b"{}")
+    except ValueError as exc:
+        raise TicklessError(INVALID, f"invalid request; error parsing request json: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise TicklessError(INVALID, "invalid request; error parsing request json: expected an object")
+    start, stop = (_rfc3339(payload.get(key), key) for key in ("start", "stop"))
+    if start > stop:
+        raise TicklessError(
+            INVALID, "invalid request; error parsing request json: start must not be after stop"
+        )
+    predicate_text = payload.get("predicate") or ""
+    if not isinstance(predicate_text, str):
+        raise TicklessError(
+            INVALID, "invalid request; error parsing request json: predicate must be a string"
+        )
+    predicate = parse_predicate(predicate_text)
+    store = services.store()
+    for measurement in store.index.measurements(bucket["id"]):
+        if not predicate.measurement_matches(measurement):
+            continue
+        keys = None
+        if predicate.has_tag_conditions:
+            entries = store.index.series(bucket["id"], measurement)
+            keys = {e.key for e in entries if predicate.tags_match(dict(e.tags))}
+            if not keys:
+                continue
+        store.delete(bucket["id"], measurement, start, stop, keys)
+    return Response(body="", status_code=204, headers=VERSION_HEADERS)
+
+
+def _rfc3339(value: object, field: str) -> int:
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return parse_time(value)
+    except (ValueError, ConditionError) as exc:
+        raise TicklessError(
+            INVALID,
+            f"invalid request; error parsing request json: invalid RFC3339Nano for field {field}, please "
+            "format your time with RFC3339Nano format, example: 2009-01-02T23:00:00Z",
+        ) from exc
 
 
 @influxdb.route("/query", methods=["GET", "POST"], content_types=ANY_CONTENT_TYPE)
