@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from chalicelib.errors import INVALID, NOT_FOUND, TicklessError
+from chalicelib.errors import CONFLICT, INVALID, NOT_FOUND, TicklessError
 from chalicelib.tenancy import registry
 from chalicelib.tenancy.kinds import Doc
 from chalicelib.tenancy.service import Principal, Tenancy, filtered
@@ -214,7 +214,7 @@ class Catalog:
         if any(
             m["database"] == database and m["retention_policy"] == rp_name for m in self._mappings(org_id)
         ):
-            raise TicklessError("conflict", "retention policy already exists")
+            raise TicklessError(CONFLICT, "retention policy already exists")
         rules = []
         if duration:
             seconds = max(duration // SECOND, 3600)

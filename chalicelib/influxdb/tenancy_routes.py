@@ -9,7 +9,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import paging, services
-from chalicelib.errors import INVALID, TicklessError
+from chalicelib.errors import INVALID, NOT_FOUND, TicklessError
 from chalicelib.httpkit import ANY_CONTENT_TYPE, json_response, renders_errors
 from chalicelib.influxdb.auth import SESSION_COOKIE, authenticate, basic_credentials, session_key
 from chalicelib.influxdb.errors import VERSION_HEADERS, render_v2
@@ -86,7 +86,7 @@ def _create(kind: Kind, body: Doc, principal: Principal) -> Doc:
     if kind is registry.DBRPS and isinstance(body, dict):
         org = tenancy.org_of(body)
         if tenancy.find_bucket(org["id"], str(body.get("bucketID", ""))) is None:
-            raise TicklessError("not found", "bucket not found")
+            raise TicklessError(NOT_FOUND, "bucket not found")
         return services.catalog().create_mapping(body, org["id"], principal)
     return tenancy.create(kind, body, principal)
 

@@ -80,6 +80,10 @@ class TestClient:
         self.http = AuthorizedHttp(client.http, token)
         self.raw = client
 
+    def with_token(self, token: str | None) -> TestClient:
+        """The same app, called with another token."""
+        return TestClient(self.raw, token)
+
 
 @pytest.fixture(scope="session")
 def onboarding(app_module) -> dict:

@@ -46,12 +46,7 @@ def new_token(client, org_id: str, permissions: list[dict], **extra) -> dict:
 
 
 def as_token(client, token: str):
-    from tests.api.conftest import AuthorizedHttp, TestClient
-
-    other = TestClient.__new__(TestClient)
-    other.http = AuthorizedHttp(client.raw.http, token)
-    other.raw = client.raw
-    return other
+    return client.with_token(token)
 
 
 def bucket_permission(action: str, bucket: dict) -> dict:
