@@ -7,10 +7,6 @@ from __future__ import annotations
 import base64
 import functools
 import os
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +17,7 @@ import requests
 import schemathesis
 import yaml
 
-from tests.e2e.conftest import REPO_ROOT, STARTUP_TIMEOUT, Stack, _free_port, _ping, _terminate
+from tests.e2e.conftest import REPO_ROOT, Stack, running_stack
 
 SPEC = Path(os.environ.get("TICKLESS_OPENAPI_SPEC") or REPO_ROOT.parent / "shared/specs/influxdb-oss-v2.yml")
 
@@ -175,34 +171,9 @@ class Conformance:
 
 @pytest.fixture(scope="session")
 def conformance_stack() -> Iterator[Stack]:
-    """`python -m scripts.localstack` on free ports, as the e2e suite starts it, but a separate instance."""
-    port, moto_port = _free_port(), _free_port()
-    prefix = "tickless-conformance-"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TICKLESS_PREFIX": prefix, "LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scripts.localstack", "--port", str(port), "--moto-port", str(moto_port)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(iter(process.stdout.readline, "")), daemon=True)
-    reader.start()
-    info = Stack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}", prefix, process, output)
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while _ping(info.url) != 204:
-        if process.poll() is not None or time.monotonic() > deadline:
-            _terminate(process)
-            reader.join(5)
-            pytest.fail(f"local stack did not start; output:\n{info.output}", pytrace=False)
-        time.sleep(0.2)
-    try:
+    """A local stack of its own, so the e2e suite's onboarding and data never meet this one's."""
+    with running_stack("tickless-conformance-", {"LOG_LEVEL": "WARNING"}) as info:
         yield info
-    finally:
-        _terminate(process)
-        reader.join(5)
 
 
 @pytest.fixture(scope="session")

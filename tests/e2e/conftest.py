@@ -14,6 +14,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,11 +106,12 @@ def _terminate(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def stack():
+@contextmanager
+def running_stack(prefix: str, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """`python -m scripts.localstack` on free ports, as `make run` starts it; stopped on exit. Every
+    suite that needs its own stack (e2e, conformance, oracle) starts it through here."""
     port, moto_port = _free_port(), _free_port()
-    prefix = os.environ.get("TICKLESS_PREFIX") or "tickless-local-"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TICKLESS_PREFIX": prefix}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TICKLESS_PREFIX": prefix, **(extra_env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "scripts.localstack", "--port", str(port), "--moto-port", str(moto_port)],
         cwd=REPO_ROOT,
@@ -140,6 +143,12 @@ def stack():
     finally:
         _terminate(process)
         reader.join(5)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    with running_stack(os.environ.get("TICKLESS_PREFIX") or "tickless-local-") as info:
+        yield info
 
 
 # -- InfluxDB 2.x onboarding: once per stack, shared by every e2e module ----------------------------

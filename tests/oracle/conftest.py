@@ -5,11 +5,6 @@ from Debian (`apt-get install influxdb`). Set INFLUXD=/path/to/influxd to use an
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from scripts.oracle.influxd import Influxd, Server, drain, influxd_binary, influxd_version, onboard_tickless
-from tests.e2e.conftest import STARTUP_TIMEOUT, Stack, _free_port, _ping, _terminate
+from tests.e2e.conftest import Stack, running_stack
 from tests.oracle import data
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -64,42 +59,9 @@ def influxd_server() -> Iterator[tuple[Server, str]]:
 @pytest.fixture(scope="session")
 def oracle_stack() -> Iterator[Stack]:
     """A local stack of the oracle's own (onboarding happens once per stack, so not the e2e one)."""
-    port, moto_port = _free_port(), _free_port()
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "TICKLESS_PREFIX": "tickless-oracle-",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "scripts.localstack",
-            "--port", str(port), "--moto-port", str(moto_port), "--log-level", "WARNING",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(iter(process.stdout.readline, "")), daemon=True)
-    reader.start()
-    info = Stack(
-        f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}", "tickless-oracle-", process, output
-    )
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while _ping(info.url) != 204:
-        if process.poll() is not None or time.monotonic() > deadline:
-            _terminate(process)
-            reader.join(5)
-            pytest.fail(f"local stack did not start; output:\n{info.output}", pytrace=False)
-        time.sleep(0.2)
-    try:
+    quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING", "LOG_LEVEL": "WARNING"}
+    with running_stack("tickless-oracle-", quiet) as info:
         yield info
-    finally:
-        _terminate(process)
-        reader.join(5)
 
 
 @pytest.fixture(scope="session")
