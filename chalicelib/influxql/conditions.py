@@ -361,7 +361,11 @@ def _arith(op: str, a: Any, b: Any) -> Any:
     if isinstance(a, int) and isinstance(b, int):
         folded = _fold_integer(op, a, b)
         return None if folded is None else folded.val  # type: ignore[union-attr]
-    a, b = float(a), float(b)
+    return float_arithmetic(op, float(a), float(b))
+
+
+def float_arithmetic(op: str, a: float, b: float) -> float | None:
+    """InfluxQL's float arithmetic: division by zero is 0, modulo by zero NaN; None for other ops."""
     if op == "+":
         return a + b
     if op == "-":

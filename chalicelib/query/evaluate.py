@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.influxql import ast
+from chalicelib.influxql.conditions import float_arithmetic
 
 MATH_FUNCTIONS = {
     "abs", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "exp", "ln", "log", "log2", "log10",
@@ -177,18 +178,7 @@ def binary(op: str, a: Any, b: Any) -> Any:
         if op == "^":
             return a ^ b
         return None
-    x, y = float(a), float(b)
-    if op == "+":
-        return x + y
-    if op == "-":
-        return x - y
-    if op == "*":
-        return x * y
-    if op == "/":
-        return 0.0 if y == 0 else x / y
-    if op == "%":
-        return math.fmod(x, y) if y != 0 else math.nan
-    return None
+    return float_arithmetic(op, float(a), float(b))
 
 
 def literal(expr: ast.Expr) -> tuple[bool, Any]:

@@ -3,6 +3,9 @@ InfluxDB 1.x answers them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from chalicelib.catalog import RetentionPolicy
 from chalicelib.influxql import ast, conditions
 from chalicelib.query.context import Context, Series, measurement_matches, measurements, page, policy
@@ -117,18 +120,27 @@ def _count_series(total: int, exact: bool, name: str | None = None) -> Series:
     return item
 
 
-def show_series_cardinality(statement: ast.ShowSeriesCardinalityStatement, context: Context) -> list[Series]:
+def _per_measurement(
+    statement: Any, context: Context, count: Callable[[RetentionPolicy, str], int]
+) -> list[Series]:
+    """One `count` series per measurement of the statement's sources with a non-zero count."""
     rp = policy(context, statement.database, "")
-    names = measurements(context, rp, statement.sources)
-    if not statement.exact:
-        total = sum(len(_entries(context, rp, m, statement.condition)) for m in names)
-        return [_count_series(total, False)]
     out = []
-    for measurement in names:
-        n = len(_entries(context, rp, measurement, statement.condition))
+    for measurement in measurements(context, rp, statement.sources):
+        n = count(rp, measurement)
         if n:
             out.append(_count_series(n, True, measurement))
     return page(out, statement.limit, statement.offset)
+
+
+def show_series_cardinality(statement: ast.ShowSeriesCardinalityStatement, context: Context) -> list[Series]:
+    def series(rp: RetentionPolicy, measurement: str) -> int:
+        return len(_entries(context, rp, measurement, statement.condition))
+
+    if statement.exact:
+        return _per_measurement(statement, context, series)
+    rp = policy(context, statement.database, "")
+    return [_count_series(sum(series(rp, m) for m in measurements(context, rp, statement.sources)), False)]
 
 
 def show_measurement_cardinality(
@@ -142,41 +154,27 @@ def show_measurement_cardinality(
 
 
 def show_tag_key_cardinality(statement: ast.ShowTagKeyCardinalityStatement, context: Context) -> list[Series]:
-    rp = policy(context, statement.database, "")
-    out = []
-    for measurement in measurements(context, rp, statement.sources):
-        entries = _entries(context, rp, measurement, statement.condition)
-        n = len({k for e in entries for k, _ in e.tags})
-        if n:
-            out.append(_count_series(n, True, measurement))
-    return page(out, statement.limit, statement.offset)
+    def tag_keys(rp: RetentionPolicy, measurement: str) -> int:
+        return len({k for e in _entries(context, rp, measurement, statement.condition) for k, _ in e.tags})
+
+    return _per_measurement(statement, context, tag_keys)
 
 
 def show_tag_values_cardinality(
     statement: ast.ShowTagValuesCardinalityStatement, context: Context
 ) -> list[Series]:
-    rp = policy(context, statement.database, "")
     probe = ast.ShowTagValuesStatement(op=statement.op, tag_key_expr=statement.tag_key_expr)
-    out = []
-    for measurement in measurements(context, rp, statement.sources):
-        pairs = {
-            (key, value)
-            for e in _entries(context, rp, measurement, statement.condition)
-            for key, value in e.tags
-            if probe.key_matches(key)
-        }
-        if pairs:
-            out.append(_count_series(len(pairs), True, measurement))
-    return page(out, statement.limit, statement.offset)
+
+    def pairs(rp: RetentionPolicy, measurement: str) -> int:
+        entries = _entries(context, rp, measurement, statement.condition)
+        return len({(k, v) for e in entries for k, v in e.tags if probe.key_matches(k)})
+
+    return _per_measurement(statement, context, pairs)
 
 
 def show_field_key_cardinality(
     statement: ast.ShowFieldKeyCardinalityStatement, context: Context
 ) -> list[Series]:
-    rp = policy(context, statement.database, "")
-    out = []
-    for measurement in measurements(context, rp, statement.sources):
-        n = len(context.index.field_types(rp.namespace, measurement))
-        if n:
-            out.append(_count_series(n, True, measurement))
-    return page(out, statement.limit, statement.offset)
+    return _per_measurement(
+        statement, context, lambda rp, measurement: len(context.index.field_types(rp.namespace, measurement))
+    )
