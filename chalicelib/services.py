@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 
 from chalicelib.adapters.dynamodb import DynamoDeadLetters, DynamoIndex, DynamoSegments
@@ -9,6 +10,7 @@ from chalicelib.adapters.kinesis import KinesisPublisher
 from chalicelib.adapters.resources import DynamoResources, DynamoSessions
 from chalicelib.catalog import Catalog
 from chalicelib.declarations import physical_name
+from chalicelib.readcache import ReadCache
 from chalicelib.storage.store import SeriesStore
 from chalicelib.tenancy.service import Tenancy
 from chalicelib.writes import FieldTypeGuard, PointWriter
@@ -16,7 +18,9 @@ from chalicelib.writes import FieldTypeGuard, PointWriter
 
 @cache
 def index() -> DynamoIndex:
-    return DynamoIndex()
+    # the index's answers are lists of immutable entries, dicts of strings: a shallow copy protects them
+    reads = ("measurements", "series", "field_types")
+    return ReadCache(DynamoIndex(), reads, copier=copy.copy)  # type: ignore[return-value]
 
 
 @cache
@@ -26,7 +30,9 @@ def store() -> SeriesStore:
 
 @cache
 def tenancy() -> Tenancy:
-    return Tenancy(DynamoResources(), DynamoSessions(), on_bucket_removed=purge_namespace)
+    resources = ReadCache(DynamoResources(), ("get", "list", "find", "related", "referring", "has_flag"))
+    sessions = ReadCache(DynamoSessions(), ("user",))
+    return Tenancy(resources, sessions, on_bucket_removed=purge_namespace)  # type: ignore[arg-type]
 
 
 def purge_namespace(namespace: str) -> None:

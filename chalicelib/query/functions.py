@@ -60,6 +60,12 @@ class Reducer:
     def add(self, time: int, value: Any, aux: Any) -> None:
         raise NotImplementedError
 
+    def add_many(self, times: list[int], values: list) -> None:
+        """Add one series' points of the window (times ascending and unique, no None values, no aux).
+        Overridden where a whole run folds faster than point by point."""
+        for time, value in zip(times, values, strict=True):
+            self.add(time, value, None)
+
     def result(self) -> list[Point]:
         raise NotImplementedError
 
@@ -70,6 +76,9 @@ class Count(Reducer):
 
     def add(self, time, value, aux):
         self.n += 1
+
+    def add_many(self, times, values):
+        self.n += len(values)
 
     def result(self):
         return [(None, self.n, None)]
@@ -93,6 +102,10 @@ class Sum(Reducer):
     def add(self, time, value, aux):
         self.total = value if self.total is None else self.total + value
 
+    def add_many(self, times, values):
+        # sum() with a start folds left to right, so the result is the point-by-point one
+        self.total = sum(values[1:], values[0]) if self.total is None else sum(values, self.total)
+
     def result(self):
         total = self.total
         if type(total) is int:
@@ -109,6 +122,10 @@ class Mean(Reducer):
         self.total += value
         self.n += 1
 
+    def add_many(self, times, values):
+        self.total = sum(values, self.total)
+        self.n += len(values)
+
     def result(self):
         return [(None, self.total / self.n, None)]
 
@@ -121,6 +138,9 @@ class Values(Reducer):
 
     def add(self, time, value, aux):
         self.values.append(value)
+
+    def add_many(self, times, values):
+        self.values.extend(values)
 
 
 class Median(Values):
@@ -151,6 +171,10 @@ class Spread(Reducer):
         else:
             self.low = min(self.low, value)
             self.high = max(self.high, value)
+
+    def add_many(self, times, values):
+        self.add(0, min(values), None)
+        self.add(0, max(values), None)
 
     def result(self):
         return [(None, self.high - self.low, None)]
@@ -208,6 +232,9 @@ class First(Reducer):
         if best is None or time < best[0] or (time == best[0] and value > best[1]):
             self.best = (time, value, aux)
 
+    def add_many(self, times, values):
+        self.add(times[0], values[0], None)
+
     def result(self):
         return [self.best]
 
@@ -218,6 +245,9 @@ class Last(First):
         if best is None or time > best[0] or (time == best[0] and value > best[1]):
             self.best = (time, value, aux)
 
+    def add_many(self, times, values):
+        self.add(times[-1], values[-1], None)
+
 
 class Max(First):
     def add(self, time, value, aux):
@@ -225,12 +255,20 @@ class Max(First):
         if best is None or value > best[1] or (value == best[1] and time < best[0]):
             self.best = (time, value, aux)
 
+    def add_many(self, times, values):
+        high = max(values)
+        self.add(times[values.index(high)], high, None)  # the earliest of equal values
+
 
 class Min(First):
     def add(self, time, value, aux):
         best = self.best
         if best is None or value < best[1] or (value == best[1] and time < best[0]):
             self.best = (time, value, aux)
+
+    def add_many(self, times, values):
+        low = min(values)
+        self.add(times[values.index(low)], low, None)  # the earliest of equal values
 
 
 class Points(Reducer):

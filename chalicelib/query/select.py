@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 from chalicelib.influxql import ast, conditions
@@ -32,6 +33,8 @@ class Data:
     field_types: dict[str, str]
     tags_of: dict[str, dict[str, str]]  # series key -> tags
     scan: Scan
+    # the store's blocks: each series' times ascending and unique (a subquery's rows need not be)
+    ordered: bool = True
 
 
 def select(statement: ast.SelectStatement, context: Context) -> list[Series]:
@@ -175,7 +178,7 @@ def _subquery(statement: ast.SelectStatement, context: Context) -> list[Data]:
                     )
                 yield out_block
 
-        out.append(Data(name, field_types, tags_of, scan))
+        out.append(Data(name, field_types, tags_of, scan, ordered=False))
     return out
 
 
@@ -276,7 +279,11 @@ def _select_data(
                 for time, key, tags, fields in points
             )
 
-    for block in data.scan(low, tmax, wanted, needed, descending):
+    if aggregate and data.ordered and _columnar(plan, field_condition):
+        for group_of, cols in _columnar_blocks(plan, data, group_keys, windows, low, tmax, wanted, needed):
+            _feed_columns(plan, groups.setdefault(group_of, _Group()), cols, windows)
+        wanted = set()  # read already
+    for block in data.scan(low, tmax, wanted, needed, descending) if wanted else ():
         block_points: dict[tuple[str, ...], list] = {}
         for key, cols in block.items():
             tags = data.tags_of.get(key, {})
@@ -305,6 +312,65 @@ def _select_data(
         tags_id = _tags_id(dict(zip(group_keys, group, strict=True)))
         series.append(((data.name, tags_id), (data.name, group), item))
     return series
+
+
+def _columnar(plan: planner.Plan, field_condition: ast.Expr | None) -> bool:
+    """Whether every call reduces plain field values per window, so a series' columns can be fed
+    a window's run at a time instead of point by point (no transform of raw points, no auxiliary
+    fields or tags, no condition on fields)."""
+    return not plan.aux and field_condition is None and all(slot.name for slot in plan.slots)
+
+
+def _columnar_blocks(
+    plan: planner.Plan,
+    data: Data,
+    group_keys: list[str],
+    windows: Windows,
+    low: int,
+    tmax: int,
+    wanted: set[str],
+    needed: set[str],
+) -> Iterator[tuple[tuple[str, ...], SeriesColumns]]:
+    """(group, columns) of each wanted series, block by block. When every call is `last` (`first`)
+    without GROUP BY time, blocks are read newest (oldest) first and a series stops being read once
+    each called field has a value: no older (newer) block can change its answer."""
+    names = {slot.name for slot in plan.slots}
+    early = not windows.interval and names in ({"last"}, {"first"})
+    remaining = set(wanted)  # the store reads the keys afresh for every block
+    fields = {slot.field for slot in plan.slots}
+    for block in data.scan(low, tmax, remaining, needed, early and names == {"last"}):
+        for key, cols in block.items():
+            tags = data.tags_of.get(key, {})
+            yield tuple(tags.get(k, "") for k in group_keys), cols
+            if early and all(_has_value(cols, name) for name in fields):
+                remaining.discard(key)
+        if early and not remaining:
+            return
+
+
+def _has_value(cols: SeriesColumns, name: str) -> bool:
+    column = cols.fields.get(name)
+    return column is not None and any(v is not None for v in column.values)
+
+
+def _feed_columns(plan: planner.Plan, state: _Group, cols: SeriesColumns, windows: Windows) -> None:
+    """Feed one series' columns of a block to its group's reducers, one window's run at a time."""
+    for index, slot in enumerate(plan.slots):
+        column = cols.fields.get(slot.field)
+        if column is None:
+            continue
+        times, values = cols.times, column.values
+        if None in values:
+            present = [v is not None for v in values]
+            times, values = list(compress(times, present)), list(compress(values, present))
+        for window, lo, hi in windows.runs(times):
+            reducers = state.windows.get(window)
+            if reducers is None:
+                reducers = state.windows[window] = {}
+            reducer = reducers.get(index)
+            if reducer is None:
+                reducer = reducers[index] = slot.reducer(None)
+            reducer.add_many(times[lo:hi], values[lo:hi])
 
 
 def _group_keys(statement: ast.SelectStatement, tag_keys: list[str]) -> list[str]:

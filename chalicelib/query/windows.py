@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import datetime as _dt
+from bisect import bisect_left
+from collections.abc import Iterator
 from functools import lru_cache
 
 from chalicelib.storage.keys import MIN_TIME
@@ -60,3 +62,26 @@ class Windows:
                 nxt = self.start(current + 2 * self.interval)
             current = nxt
         return out
+
+    def runs(self, times: list[int]) -> Iterator[tuple[int, int, int]]:
+        """(window start, lo, hi) for each run of ascending `times` in one window: times[lo:hi]."""
+        count = len(times)
+        if not self.interval:
+            if count:
+                yield 0, 0, count
+            return
+        lo = 0
+        if self.location:  # zone offsets change window lengths: place every time on its own
+            while lo < count:
+                start = self.start(times[lo])
+                hi = lo + 1
+                while hi < count and self.start(times[hi]) == start:
+                    hi += 1
+                yield start, lo, hi
+                lo = hi
+            return
+        while lo < count:
+            start = self.start(times[lo])
+            hi = max(bisect_left(times, start + self.interval, lo), lo + 1)
+            yield start, lo, hi
+            lo = hi

@@ -90,7 +90,8 @@ class SeriesStore:
         descending: bool = False,
     ) -> Iterator[dict[str, SeriesColumns]]:
         """Yield, block by block in time order, the merged columns of the wanted series with points
-        in [tmin, tmax]. Within a block every series is complete and sorted ascending."""
+        in [tmin, tmax]. Within a block every series is complete and sorted ascending. `series_keys`
+        is read afresh for every block: a caller may drop keys it needs no more between blocks."""
         if series_keys is not None and not series_keys:
             return
         partition = keys.chunk_partition(namespace, measurement)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-import time
 
 import pytest
 
@@ -141,14 +140,13 @@ def test_needs_rehash():
     assert not s.needs_rehash(STORED)
 
 
-def test_hash_and_verify_are_fast_enough():
-    start = time.perf_counter()
-    stored = s.hash_password("timing password")
-    middle = time.perf_counter()
-    assert s.verify_password("timing password", stored)
-    end = time.perf_counter()
-    assert middle - start < 0.1
-    assert end - middle < 0.1
+def test_hash_cost_stays_interactive():
+    # scrypt's work is 128 * N * r bytes of memory-hard mixing: N=2^14, r=8 (16 MiB) is the interactive
+    # setting (about 50 ms per sign-in), a cost that keeps sign-in cheap on a Lambda and is asserted
+    # here rather than timed
+    assert 128 * s.SCRYPT_N * s.SCRYPT_R == 16 * 2**20
+    assert s.SCRYPT_P == 1
+    assert not s.needs_rehash(s.hash_password("a fresh password"))
 
 
 @pytest.mark.parametrize(
