@@ -17,6 +17,7 @@ from chalicelib.tenancy.service import Principal, Tenancy, filtered
 
 DEFAULT_RP = "autogen"
 SECOND = 1_000_000_000
+HOUR = 3600 * SECOND
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +91,17 @@ class Catalog:
         explicit = self.tenancy.resources.list(registry.DBRPS.name, org_id)
         taken = {(m["database"], m["retention_policy"]) for m in explicit}
         mapped = {m["bucketID"] for m in explicit}
+        explicit = [m for m in explicit if m["bucketID"] in buckets]
+        # A database has one default: an explicit default mapping outranks a virtual `autogen`.
+        defaulted = {m["database"] for m in explicit if m["default"]}
         virtual = [
-            v
+            {**v, "default": v["default"] and v["database"] not in defaulted}
             for b in buckets.values()
             if b.get("type") != "system" and b["id"] not in mapped
             for v in [virtual_mapping(b)]
             if (v["database"], v["retention_policy"]) not in taken
         ]
-        return [m for m in explicit if m["bucketID"] in buckets] + virtual
+        return explicit + virtual
 
     @staticmethod
     def _org(principal: Principal) -> str:
@@ -144,6 +148,11 @@ class Catalog:
         self, principal: Principal, database: str, retention_policy: str | None = None
     ) -> RetentionPolicy:
         """The retention policy (bucket) a v1 request means; the database default when rp is empty."""
+        mapping, bucket = self._lookup(principal, database, retention_policy)
+        return policy(bucket, mapping)
+
+    def _lookup(self, principal: Principal, database: str, retention_policy: str | None) -> tuple[Doc, Doc]:
+        """The mapping and the bucket of a v1 (database, retention policy)."""
         if not database:
             raise TicklessError(INVALID, "database is required")
         org_id = self._org(principal)
@@ -159,7 +168,7 @@ class Catalog:
         bucket = self.tenancy.resources.get(registry.BUCKETS.name, chosen["bucketID"])
         if bucket is None:
             raise database_not_found(database)
-        return policy(bucket, chosen)
+        return chosen, bucket
 
     def databases(self, principal: Principal) -> list[str]:
         org_id = self._org(principal)
@@ -239,6 +248,52 @@ class Catalog:
             org_id,
             principal,
         )
+
+    def alter_retention_policy(
+        self,
+        principal: Principal,
+        database: str,
+        rp_name: str,
+        duration: int | None = None,
+        shard_duration: int | None = None,
+        default: bool = False,
+    ) -> RetentionPolicy:
+        """ALTER RETENTION POLICY, checked in influxd 1.x's order (meta `UpdateRetentionPolicy`):
+        DURATION and SHARD DURATION rewrite the bucket's retention rule, DEFAULT makes the mapping the
+        database's default. Durations are ns, None when not given; 0 is INF (duration) or "derive it
+        from the duration" (shard duration)."""
+        mapping, bucket = self._lookup(principal, database, rp_name)
+        current = policy(bucket, mapping)
+        if duration is not None and 0 < duration < HOUR:
+            raise TicklessError(INVALID, "retention policy duration must be at least 1h0m0s")
+        new_duration = current.duration if duration is None else duration
+        if duration is not None or shard_duration is not None:
+            bound = current.shard_duration if shard_duration is None else shard_duration
+            if 0 < new_duration < bound:
+                raise TicklessError(
+                    INVALID, "retention policy duration must be greater than the shard duration"
+                )
+            new_shard = current.shard_duration
+            if shard_duration is not None:
+                new_shard = max(shard_duration, HOUR) if shard_duration else 0
+                new_shard = new_shard or registry.shard_group_seconds(new_duration // SECOND) * SECOND
+            rule = {
+                "type": "expire",
+                "everySeconds": new_duration // SECOND,
+                "shardGroupDurationSeconds": new_shard // SECOND,
+            }
+            bucket = self.tenancy.update(
+                registry.BUCKETS, bucket["id"], {"retentionRules": [rule]}, principal
+            )
+        if default and not mapping["default"]:
+            if mapping.get("virtual"):
+                fields = ("orgID", "bucketID", "database", "retention_policy")
+                body = {**{k: mapping[k] for k in fields}, "default": True}
+                mapping = self.create_mapping(body, mapping["orgID"], principal)
+            else:
+                mapping = self.tenancy.update(registry.DBRPS, mapping["id"], {"default": True}, principal)
+                self._one_default(mapping)
+        return policy(bucket, mapping)
 
     def drop_database(self, principal: Principal, name: str) -> list[RetentionPolicy]:
         """Remove the database's buckets and mappings; returns the policies so their data can go too."""

@@ -49,6 +49,20 @@ def create_retention_policy(statement: ast.CreateRetentionPolicyStatement, conte
     return []
 
 
+def alter_retention_policy(statement: ast.AlterRetentionPolicyStatement, context: Context) -> list[Series]:
+    """REPLICATION is accepted and ignored (a bucket has no replicas), as CREATE does."""
+    context.principal.require("write", "buckets", org_id=context.principal.org_id)
+    context.catalog.alter_retention_policy(
+        context.principal,
+        statement.database,
+        statement.name,
+        duration=statement.duration,
+        shard_duration=statement.shard_group_duration,
+        default=statement.default,
+    )
+    return []
+
+
 def drop_retention_policy(statement: ast.DropRetentionPolicyStatement, context: Context) -> list[Series]:
     context.catalog.drop_retention_policy(context.principal, statement.database, statement.name)
     return []

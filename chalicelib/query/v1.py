@@ -117,6 +117,7 @@ _HANDLERS: dict[type, Callable[[Any, Context], list[Series]]] = {
     ast.CreateDatabaseStatement: admin.create_database,
     ast.DropDatabaseStatement: admin.drop_database,
     ast.CreateRetentionPolicyStatement: admin.create_retention_policy,
+    ast.AlterRetentionPolicyStatement: admin.alter_retention_policy,
     ast.DropRetentionPolicyStatement: admin.drop_retention_policy,
     ast.ShowRetentionPoliciesStatement: admin.show_retention_policies,
     ast.DeleteSeriesStatement: admin.delete_series,

@@ -341,6 +341,19 @@ ERRORS = [
     "SELECT usage_user FROM cpu GROUP BY time(1h), time(2h)",
 ]
 
+# Statements that change state would leak into the other queries (both servers share one database), so
+# only ALTERs that fail or leave every setting as it is: the suite keeps its data and SHOW answers.
+ADMIN = [
+    "ALTER RETENTION POLICY nosuchrp ON oracle DURATION 2h",
+    Query("ALTER RETENTION POLICY autogen ON nosuchdb DURATION 2h", None),
+    "ALTER RETENTION POLICY autogen ON oracle DURATION 30m",
+    "ALTER RETENTION POLICY autogen ON oracle DURATION 2h",
+    "ALTER RETENTION POLICY autogen ON oracle SHARD DURATION 2h DURATION 1h",
+    "ALTER RETENTION POLICY autogen ON oracle DEFAULT; SHOW RETENTION POLICIES",
+    "ALTER RETENTION POLICY autogen ON oracle DURATION INF SHARD DURATION 7d REPLICATION 1 DEFAULT; "
+    "SHOW RETENTION POLICIES ON oracle",
+]
+
 
 def _as_query(entry: str | Query) -> Query:
     return entry if isinstance(entry, Query) else Query(entry)
@@ -349,5 +362,5 @@ def _as_query(entry: str | Query) -> Query:
 CORPUS: list[Query] = [
     _as_query(entry)
     for entry in RAW + AGGREGATES + SELECTORS + TRANSFORMATIONS + MATH + GROUP_BY_TIME
-    + SOURCES_AND_SUBQUERIES + SHOW + ERRORS
+    + SOURCES_AND_SUBQUERIES + SHOW + ERRORS + ADMIN
 ]  # fmt: skip
