@@ -13,16 +13,22 @@ Needs `influxd` on PATH (Debian/Ubuntu: `apt-get install influxdb`).
 from __future__ import annotations
 
 import argparse
-import signal
+import csv
+import datetime
+import io
+import math
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from scripts.bench.bench_e2e import start_stack
+import requests
+
+from scripts.bench.bench_e2e import StackProcesses
 from scripts.oracle.influxd import Influxd, Server, drain, influxd_binary, influxd_version, onboard_tickless
 
 DATABASE = "bench"
+ORG = "oracle-org"  # onboard_tickless's organization
 NS = 1_000_000_000
 START = 1_609_459_200 * NS  # 2021-01-01T00:00:00Z
 STEP = 10 * NS
@@ -72,6 +78,100 @@ def queries(points: int, series: int) -> list[tuple[str, str]]:
     ]
 
 
+def flux_queries(points: int, series: int) -> list[tuple[str, str, int]]:
+    """Flux doing the work of the InfluxQL queries: (label, Flux, index of the InfluxQL query whose
+    influxd answer it must equal). influxd 1.6.7 has no Flux, so its InfluxQL time is the yardstick."""
+    end = START + (points // series) * STEP
+    whole = f"range(start: {rfc3339(START)}, stop: {rfc3339(end)})"
+    one_hour = f"range(start: {rfc3339(START)}, stop: {rfc3339(START + 3600 * NS)})"
+    source = 'from(bucket: "bench")'
+    field = 'r._measurement == "bench" and r._field == "v"'
+    return [
+        (
+            "Flux raw range read",
+            f'{source} |> {one_hour} |> filter(fn: (r) => {field} and r.host == "h000" and r.cpu == "cpu0")',
+            0,
+        ),
+        (
+            "Flux aggregateWindow(1m, mean) by host",
+            f"{source} |> {whole} |> filter(fn: (r) => {field}) "
+            '|> group(columns: ["host"]) |> aggregateWindow(every: 1m, fn: mean)',
+            1,
+        ),
+        ("Flux last per series", f"{source} |> range(start: 0) |> filter(fn: (r) => {field}) |> last()", 2),
+        (
+            "Flux schema.tagValues",
+            'import "influxdata/influxdb/schema"\n'
+            f'schema.tagValues(bucket: "bench", tag: "host", start: {rfc3339(START)})',
+            3,
+        ),
+    ]
+
+
+def flux(url: str, token: str, q: str) -> tuple[int, str]:
+    response = requests.post(
+        f"{url}/api/v2/query",
+        params={"org": ORG},
+        json={"query": q, "dialect": {"annotations": ["datatype", "group", "default"]}},
+        headers={"Authorization": f"Token {token}", "Accept": "application/csv"},
+        timeout=1800,
+    )
+    return response.status_code, response.text
+
+
+def flux_rows(text: str, window: int = 0) -> list[tuple]:
+    """(tags, time, value) of each row of annotated CSV; with `window`, _time is a window's stop and
+    becomes its start, as InfluxQL reports it."""
+    rows = []
+    header: list[str] | None = None
+    for record in csv.reader(io.StringIO(text)):
+        if not record or not any(record) or record[0].startswith("#"):
+            header = None if not record or not any(record) else header
+            continue
+        if header is None:
+            header = record
+            continue
+        row = dict(zip(header, record, strict=False))
+        tags = ",".join(f"{k}={row[k]}" for k in ("cpu", "host") if k in row and "_time" in row)
+        time_ns = _ns(row["_time"]) - window if "_time" in row else None
+        value = row.get("_value", "")
+        rows.append((tags, time_ns, float(value) if time_ns is not None and value else value or None))
+    return sorted(rows, key=repr)
+
+
+def influxql_rows(body: Any, window: int = 0) -> list[tuple]:
+    """The same (tags, time, value) rows from an InfluxQL answer (SHOW TAG VALUES: the values)."""
+    rows = []
+    for result in body.get("results", []):
+        for series in result.get("series", []):
+            tags = ",".join(f"{k}={v}" for k, v in sorted(series.get("tags", {}).items()))
+            for values in series.get("values", []):
+                if series["columns"] == ["key", "value"]:
+                    rows.append(("", None, values[1]))
+                else:
+                    rows.append((tags, values[0], values[1]))
+    return sorted(rows, key=repr)
+
+
+def _ns(text: str) -> int:
+    moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return int(moment.timestamp()) * NS + moment.microsecond * 1000
+
+
+def same_rows(ours: list[tuple], theirs: list[tuple]) -> str:
+    if len(ours) != len(theirs):
+        return f"no: {len(ours)} rows, influxd {len(theirs)}"
+    for mine, base in zip(ours, theirs, strict=True):
+        close = (
+            isinstance(mine[2], float)
+            and isinstance(base[2], float)
+            and math.isclose(mine[2], base[2], rel_tol=1e-9)
+        )
+        if mine[:2] != base[:2] or (mine[2] != base[2] and not close):
+            return f"no: {mine} vs {base}"
+    return "yes"
+
+
 def load(server: Server, bodies: list[str], threads: int) -> float:
     start = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
@@ -110,6 +210,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10_000, help="lines per HTTP write")
     parser.add_argument("--threads", type=int, default=4, help="concurrent writes")
     parser.add_argument("--repeat", type=int, default=3, help="runs per query; the best counts")
+    parser.add_argument(
+        "--shared-aws",
+        action="store_true",
+        help="run moto inside the app's process, as `make run` does (default: its own process, as "
+        "DynamoDB and Kinesis are separate services on AWS)",
+    )
     args = parser.parse_args()
 
     binary = influxd_binary()
@@ -125,7 +231,8 @@ def main() -> None:
     )
     print(f"influxd: {influxd_version(binary)}")
 
-    process, url = start_stack()
+    stack = StackProcesses(separate_aws=not args.shared_aws)
+    url = stack.url
     try:
         with Influxd(binary) as influxd:
             tickless = onboard_tickless(url, bucket=DATABASE)
@@ -146,8 +253,10 @@ def main() -> None:
             print()
             print("| query | rows | influxd (s) | tickless (s) | tickless/influxd | same answer |")
             print("|---|---|---|---|---|---|")
+            baseline: list[tuple[float, Any]] = []
             for label, q in queries(points, args.series):
                 base, base_status, base_body = timed(influxd, q, args.repeat)
+                baseline.append((base, base_body))
                 ours, our_status, our_body = timed(tickless, q, args.repeat)
                 error = error_of(our_status, our_body)
                 if error:
@@ -157,12 +266,24 @@ def main() -> None:
                     diff = first_difference([base_status, base_body], [our_status, our_body])
                     same = "yes" if diff is None else f"no: {diff[:60]}"
                 print(f"| {label} | {rows(base_body):,} | {base:.4f} | {ours:.4f} | {ratio} | {same} |")
+            token = tickless.headers["Authorization"].removeprefix("Token ")
+            for label, q, index in flux_queries(points, args.series):
+                base, base_body = baseline[index]
+                best, status, text = float("inf"), 0, ""
+                for _ in range(args.repeat):
+                    start = time.perf_counter()
+                    status, text = flux(url, token, q)
+                    best = min(best, time.perf_counter() - start)
+                if status != 200:
+                    ratio, same = "n/a", f"no: HTTP {status} `{text[:80]}`"
+                else:
+                    ratio = f"{best / base:,.1f}x"
+                    window = 60 * NS if "aggregateWindow" in q else 0
+                    same = same_rows(flux_rows(text, window), influxql_rows(base_body))
+                figures = f"{rows(base_body):,} | {base:.4f} (InfluxQL) | {best:.4f} | {ratio}"
+                print(f"| {label} | {figures} | {same} |")
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(15)
-        except Exception:
-            process.kill()
+        stack.stop()
 
 
 if __name__ == "__main__":

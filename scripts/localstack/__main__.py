@@ -37,6 +37,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="port of the moto server (default: a free port, env MOTO_PORT)",
     )
     parser.add_argument(
+        "--aws-endpoint",
+        default=os.environ.get("TICKLESS_AWS_ENDPOINT"),
+        help="use the AWS APIs served there (e.g. a stack started with --aws-only) instead of "
+        "starting moto in this process (env TICKLESS_AWS_ENDPOINT)",
+    )
+    parser.add_argument(
+        "--aws-only",
+        action="store_true",
+        help="serve only moto with the provisioned resources, for an app process started with "
+        "--aws-endpoint (on AWS, DynamoDB and Kinesis are not in the function's process either)",
+    )
+    parser.add_argument(
         "--prefix",
         default=os.environ.get("TICKLESS_PREFIX"),
         help="resource name prefix (default tickless-local-, env TICKLESS_PREFIX)",
@@ -81,16 +93,23 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         moto_port=args.moto_port,
+        aws_endpoint=args.aws_endpoint,
         prefix=args.prefix,
         stage=args.stage,
         schedule_speedup=args.schedule_speedup,
+        serve_http=not args.aws_only,
+        run_pump=not args.aws_only,
     )
     stack.start()
     try:
-        print(f"InfluxDB API:  {stack.url}/", flush=True)
-        print(f"Kapacitor API: {stack.kapacitor_url}", flush=True)
+        if not args.aws_only:
+            print(f"InfluxDB API:  {stack.url}/", flush=True)
+            print(f"Kapacitor API: {stack.kapacitor_url}", flush=True)
         print(f"AWS (moto):    {stack.moto_url}  (prefix {os.environ.get('TICKLESS_PREFIX')})", flush=True)
-        print(f"Local stack ready; control: {stack.url}/_localstack/stats. Ctrl-C to stop.", flush=True)
+        if args.aws_only:
+            print("AWS only; start the app with --aws-endpoint. Ctrl-C to stop.", flush=True)
+        else:
+            print(f"Local stack ready; control: {stack.url}/_localstack/stats. Ctrl-C to stop.", flush=True)
         while not stopping.wait(1.0):
             pass
     finally:

@@ -60,6 +60,9 @@ def stage_environment(project_dir: str | Path = ".", stage: str = "local") -> di
 
 class _Handler(ChaliceRequestHandler):
     control: Callable[[str, str, dict[str, list[str]]], tuple[int, dict[str, Any] | None]] | None = None
+    # Headers and body leave in two writes; with Nagle's algorithm the body waits for the client's
+    # delayed ACK of the headers (40 ms on Linux) on a keep-alive connection.
+    disable_nagle_algorithm = True
 
     def _generic_handle(self) -> None:
         parts = urlsplit(self.path)

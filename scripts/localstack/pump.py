@@ -145,6 +145,7 @@ class EventPump:
         region: str | None = None,
         stage: str = "local",
         poll_interval: float = 0.05,
+        idle_poll_interval: float = 1.0,
         retry_delay: float = 0.05,
         sqs_wait_seconds: int = 1,
         shard_refresh_interval: float = 2.0,
@@ -162,6 +163,9 @@ class EventPump:
         self.region = region or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
         self.stage = stage
         self.poll_interval = poll_interval
+        # Lambda polls a shard with nothing new about once a second; drain() wakes idle shards at once
+        self.idle_poll_interval = idle_poll_interval
+        self._wakeup = threading.Condition()
         self.retry_delay = retry_delay
         self.sqs_wait_seconds = sqs_wait_seconds
         self.shard_refresh_interval = shard_refresh_interval
@@ -260,6 +264,17 @@ class EventPump:
         """Sleep unless stopping; True when the pump is stopping."""
         return self._stop.wait(seconds)
 
+    def wait_idle(self) -> bool:
+        """Sleep as an idle shard poller does, unless drain() or stop() wakes it; True when stopping."""
+        with self._wakeup:
+            if not self._stop.is_set():
+                self._wakeup.wait(self.idle_poll_interval)
+        return self._stop.is_set()
+
+    def _wake_idle(self) -> None:
+        with self._wakeup:
+            self._wakeup.notify_all()
+
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
@@ -297,6 +312,7 @@ class EventPump:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop polling and wait for in-flight invocations to finish."""
         self._stop.set()
+        self._wake_idle()
         deadline = time.monotonic() + timeout
         with self._lock:
             threads = [*self._threads, *(w.thread for w in self._workers)]
@@ -324,6 +340,7 @@ class EventPump:
                 return True
             if time.monotonic() > deadline:
                 raise TimeoutError(f"event pump not drained after {timeout}s: {', '.join(busy)}")
+            self._wake_idle()
             time.sleep(self.poll_interval / 2)
 
     def stats(self, name: str | None = None) -> HandlerStats:
@@ -541,7 +558,9 @@ class _ShardWorker(_Worker):
                     return  # a closed shard read to its end: children take over
                 if fetched == 0:
                     self.caught_up_at = poll_started
-                pump.wait(pump.poll_interval)
+                    pump.wait_idle()
+                else:
+                    pump.wait(pump.poll_interval)
                 continue
             collecting = (
                 not closed

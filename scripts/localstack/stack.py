@@ -39,7 +39,9 @@ class LocalStack:
 
     `app`: a Chalice object or a `module:attribute` spec (default env TICKLESS_APP or `app:app`),
     imported only after the AWS environment points at moto. `port=0` / `moto_port=None` pick free
-    ports. `prefix` defaults to env TICKLESS_PREFIX, then the stage's config, then `tickless-local-`."""
+    ports. `prefix` defaults to env TICKLESS_PREFIX, then the stage's config, then `tickless-local-`.
+    `aws_endpoint`: use AWS APIs already served there (a moto server in another process, as
+    `--aws-only` starts one) instead of starting moto in this process."""
 
     def __init__(
         self,
@@ -49,6 +51,7 @@ class LocalStack:
         host: str = "127.0.0.1",
         port: int = 8086,
         moto_port: int | None = None,
+        aws_endpoint: str | None = None,
         prefix: str | None = None,
         region: str = DEFAULT_REGION,
         project_dir: str | Path = ".",
@@ -63,6 +66,7 @@ class LocalStack:
         self.host = host
         self.port = port
         self.moto_port = moto_port
+        self.aws_endpoint = aws_endpoint
         self.prefix = prefix
         self.region = region
         self.project_dir = Path(project_dir).resolve()
@@ -91,6 +95,8 @@ class LocalStack:
 
     @property
     def moto_url(self) -> str:
+        if self.aws_endpoint:
+            return self.aws_endpoint
         assert self.moto is not None, "not started"
         return self.moto.endpoint_url
 
@@ -105,12 +111,16 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
-        self.moto = MotoServer(self.host, self.moto_port).start()
-        configure_environment(self.moto.endpoint_url, prefix=self.prefix, region=self.region)
+        if not self.aws_endpoint:
+            self.moto = MotoServer(self.host, self.moto_port).start()
+        endpoint = self.moto_url
+        configure_environment(endpoint, prefix=self.prefix, region=self.region)
         for key, value in stage_environment(self.project_dir, self.stage).items():
             os.environ.setdefault(key, value)
         os.environ.setdefault(PREFIX_ENV, DEFAULT_PREFIX)
-        self.provisioned = provision(self.moto.endpoint_url, region=self.region)
+        self.provisioned = provision(endpoint, region=self.region)
+        if not self.run_pump and not self.serve_http:
+            return  # AWS only: the app runs in another process
         # Only now, with the environment pointing at moto: the app resolves resource names at import.
         if isinstance(self.app_spec, str):
             self.app, module = load_app(self.app_spec, self.project_dir)
@@ -120,7 +130,7 @@ class LocalStack:
         if self.run_pump:
             options = {"schedule_speedup": self.schedule_speedup, "stage": self.stage, **self.pump_options}
             self.pump = EventPump(
-                self.app, handlers, endpoint_url=self.moto.endpoint_url, region=self.region, **options
+                self.app, handlers, endpoint_url=endpoint, region=self.region, **options
             ).start()
         if self.serve_http:
             self.http = HTTPServer(
