@@ -195,6 +195,9 @@ def literal(expr: ast.Expr) -> tuple[bool, Any]:
 
 def evaluate(expr: ast.Expr, lookup: Callable[[ast.Expr], Any]) -> Any:
     """The value of `expr`; `lookup` answers variable references and aggregate calls."""
+    kind = type(expr)
+    if kind is ast.VarRef or (kind is ast.Call and expr.name not in MATH_FUNCTIONS):  # type: ignore[attr-defined]
+        return lookup(expr)  # the usual column: one field or one call, once per row
     if isinstance(expr, ast.ParenExpr):
         return evaluate(expr.expr, lookup)
     if isinstance(expr, ast.BinaryExpr):

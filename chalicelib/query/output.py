@@ -82,6 +82,9 @@ def _encode(value: Any, out: list[str]) -> None:
             _encode(item, out)
         out.append("}")
     elif isinstance(value, list | tuple):
+        if not any(isinstance(item, dict | list | tuple) for item in value):  # a row of values
+            out.append("[" + ",".join(map(_scalar, value)) + "]")
+            return
         out.append("[")
         for i, item in enumerate(value):
             if i:

@@ -561,7 +561,10 @@ def _fill(sequence: list[tuple[int, list | None]], fill: str, value: Any) -> lis
     previous: Any = None
     for i, (window, points) in enumerate(sequence):
         if points is not None:
-            out.extend((window, p) for p in points)
+            if len(points) == 1:
+                out.append((window, points[0]))
+            else:
+                out.extend((window, p) for p in points)
             if points and points[-1][1] is not None:
                 previous = points[-1][1]
             continue

@@ -80,8 +80,11 @@ class Windows:
                 yield start, lo, hi
                 lo = hi
             return
+        interval, offset = self.interval, self.offset
         while lo < count:
-            start = self.start(times[lo])
-            hi = max(bisect_left(times, start + self.interval, lo), lo + 1)
+            shifted = times[lo] - offset
+            floor = shifted - shifted % interval  # self.start() without a zone, inlined
+            start = floor + offset if floor > MIN_TIME else self.start(times[lo])
+            hi = max(bisect_left(times, start + interval, lo), lo + 1)
             yield start, lo, hi
             lo = hi
