@@ -38,3 +38,8 @@ def consume_points(event):
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def enforce_retention(event):
     maintenance.enforce_retention()
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def compact_segments(event):
+    return maintenance.compact_segments(event.context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from functools import cache
 
-from chalicelib.adapters.dynamodb import DynamoDeadLetters, DynamoIndex, DynamoSegments
+from chalicelib.adapters.dynamodb import DynamoCompactionLog, DynamoDeadLetters, DynamoIndex, DynamoSegments
 from chalicelib.adapters.kinesis import KinesisPublisher
 from chalicelib.adapters.resources import DynamoResources, DynamoSessions
 from chalicelib.catalog import Catalog
@@ -25,7 +25,7 @@ def index() -> DynamoIndex:
 
 @cache
 def store() -> SeriesStore:
-    return SeriesStore(DynamoSegments(), index())
+    return SeriesStore(DynamoSegments(), index(), DynamoCompactionLog())
 
 
 @cache

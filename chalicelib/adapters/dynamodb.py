@@ -7,6 +7,7 @@ Table names come from chalicelib.declarations; the endpoint comes from the envir
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
@@ -15,7 +16,8 @@ from pynamodb.exceptions import DeleteError, PutError
 from pynamodb.models import Model
 
 from chalicelib.declarations import physical_name
-from chalicelib.storage.ports import Segment, SeriesEntry
+from chalicelib.storage import keys
+from chalicelib.storage.ports import DirtyBlock, Segment, SeriesEntry
 
 
 def _condition_failed(exc: PutError | DeleteError) -> bool:
@@ -157,6 +159,52 @@ class DynamoIndex:
                 for item in SeriesIndexItem.query(pk, attributes_to_get=["pk", "sk"]):
                     batch.delete(item)
             batch.delete(SeriesIndexItem(_measurements_pk(namespace), measurement))
+
+
+_COMPACTION_SHARDS = 4  # marks spread over a few partitions: every consumer batch writes some
+
+
+class CompactionMarkItem(Model):
+    """In the `series` table: `~compact|<n>` / `<block key>|<partition>` -> when it was last written."""
+
+    class Meta:
+        table_name = physical_name("series")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    at = NumberAttribute()
+
+
+def _compaction_pk(partition: str) -> str:
+    return f"~compact|{zlib.crc32(partition.encode()) % _COMPACTION_SHARDS}"
+
+
+class DynamoCompactionLog:
+    """CompactionLog on the `series` table."""
+
+    def mark(self, blocks: Iterable[tuple[str, int]], written: float) -> None:
+        with CompactionMarkItem.batch_write() as batch:
+            for partition, block in blocks:
+                sk = f"{keys.block_key(block)}|{partition}"
+                batch.save(CompactionMarkItem(_compaction_pk(partition), sk, at=written))
+
+    def dirty(self) -> Iterator[DirtyBlock]:
+        for shard in range(_COMPACTION_SHARDS):
+            for item in CompactionMarkItem.query(f"~compact|{shard}"):
+                block, _, partition = item.sk.partition("|")
+                yield DirtyBlock(partition, keys.block_from_key(block), float(item.at))
+
+    def clear(self, block: DirtyBlock) -> bool:
+        sk = f"{keys.block_key(block.block)}|{block.partition}"
+        try:
+            CompactionMarkItem(_compaction_pk(block.partition), sk).delete(
+                condition=CompactionMarkItem.at == block.written
+            )
+        except DeleteError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
 
 
 class DeadLetterItem(Model):

@@ -40,6 +40,21 @@ def segment_sort_key(block: int, sequence: str, part: int) -> str:
     return f"{block_key(block)}#{sequence_key(sequence)}#{part:04d}"
 
 
+def compacted_sort_key(block: int, sequence_part: str, part: int) -> str:
+    """The key of a compacted segment: right after the newest segment it merged (`c` sorts after the
+    digits of part numbers), before any segment written later, so newest-write-wins still holds."""
+    return f"{block_key(block)}#{sequence_part}#c{part:04d}"
+
+
+def sequence_part(sort_key: str) -> str:
+    """The (length-prefixed) sequence of a segment's sort key."""
+    return sort_key.split("#", 2)[1]
+
+
+def is_compacted(sort_key: str) -> bool:
+    return sort_key.rsplit("#", 1)[1].startswith("c")
+
+
 def chunk_partition(namespace: str, measurement: str) -> str:
     return f"{namespace}|{measurement}"
 

@@ -60,3 +60,22 @@ class IndexRepository(Protocol):
 
     def remove_measurement(self, namespace: str, measurement: str) -> None:
         """Forget the measurement, its series and its fields."""
+
+
+@dataclass(frozen=True, slots=True)
+class DirtyBlock:
+    """A time block of a partition that received segments since it was last compacted."""
+
+    partition: str
+    block: int
+    written: float  # epoch seconds of the last write recorded
+
+
+class CompactionLog(Protocol):
+    def mark(self, blocks: Iterable[tuple[str, int]], written: float) -> None:
+        """Record that these (partition, block) pairs received segments at `written`."""
+
+    def dirty(self) -> Iterator[DirtyBlock]: ...
+
+    def clear(self, block: DirtyBlock) -> bool:
+        """Forget the mark unless a write was recorded after `block.written`; False if one was."""

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 
 from chalicelib.storage import codec, columns, keys
 from chalicelib.storage.columns import SeriesColumns
-from chalicelib.storage.ports import IndexRepository, Segment, SegmentRepository, SeriesEntry
+from chalicelib.storage.ports import (
+    CompactionLog,
+    IndexRepository,
+    Segment,
+    SegmentRepository,
+    SeriesEntry,
+)
 from chalicelib.storage.records import PointBatch
 
 MAX_SEGMENT_BYTES = 350_000  # DynamoDB items stop at 400 KB, keys and attributes included
@@ -24,9 +30,12 @@ _KNOWN_SERIES_SECONDS = 300.0
 
 
 class SeriesStore:
-    def __init__(self, segments: SegmentRepository, index: IndexRepository) -> None:
+    def __init__(
+        self, segments: SegmentRepository, index: IndexRepository, compaction: CompactionLog
+    ) -> None:
         self.segments = segments
         self.index = index
+        self.compaction = compaction
         # Series already written to the index by this process: skips rewriting index items on every
         # point. Only an optimisation; index writes are idempotent.
         self._known: OrderedDict[tuple[str, str], float] = OrderedDict()
@@ -58,6 +67,8 @@ class SeriesStore:
         for measurement, entries in new_series.items():
             self.index.add_series(namespace, measurement, entries)
         self.segments.put(segments)
+        # After the put: a crash in between redelivers the record, which puts and marks again.
+        self.compaction.mark({(s.partition, keys.block_from_key(s.sort_key)) for s in segments}, time.time())
         for entries in new_series.values():
             for entry in entries:
                 self._remember((namespace, entry.key))
@@ -134,6 +145,57 @@ class SeriesStore:
                 merged[key] = cols
         return merged
 
+    # -- compaction --------------------------------------------------------------------------------
+
+    def compact_dirty(self, quiet_seconds: float, keep_going: Callable[[], bool] = lambda: True) -> int:
+        """Compact the blocks that received segments but none for `quiet_seconds` (a block still being
+        written would be compacted again and again), while `keep_going()`. Returns segments merged."""
+        merged = 0
+        horizon = time.time() - quiet_seconds
+        for dirty in self.compaction.dirty():
+            if not keep_going():
+                break
+            if dirty.written > horizon:
+                continue
+            removed = self.compact(dirty.partition, dirty.block)
+            if removed is not None:
+                self.compaction.clear(dirty)
+                merged += removed
+        return merged
+
+    def compact(self, partition: str, block: int) -> int | None:
+        """Merge a block's segments into as few as fit in an item, keyed right after the newest one
+        merged, then remove the merged ones. Reads see the same points throughout: the merge is what
+        newest-write-wins gives, and it sorts after everything it replaces. Returns the segments
+        removed, or None when a concurrent delete rewrote one (the merge is undone: it may hold points
+        that delete removed; the block stays marked for a later attempt)."""
+        first = keys.block_key(block)
+        found = list(self.segments.query(partition, first, first + "~", keys.MIN_TIME, keys.MAX_TIME))
+        if not found:
+            return 0
+        newest = keys.sequence_part(found[-1].sort_key)
+        if all(keys.is_compacted(s.sort_key) and keys.sequence_part(s.sort_key) == newest for s in found):
+            return 0  # compacted already, nothing written since
+        parts: dict[str, list[SeriesColumns]] = {}
+        for segment in found:
+            for key, cols in codec.decode_segment(segment.data).items():
+                parts.setdefault(key, []).append(cols)
+        merged = {key: columns.merge(parts[key]) for key in sorted(parts)}
+        compacted = [
+            _segment(partition, keys.compacted_sort_key(block, newest, part), data)
+            for part, data in enumerate(_encode_bounded(merged))
+        ]
+        self.segments.put(compacted)
+        written = {s.sort_key for s in compacted}
+        for old in found:
+            if old.sort_key in written:  # overwritten by the put itself
+                continue
+            if not self.segments.replace(old, None):
+                previous = {s.sort_key for s in found}
+                self.segments.delete(partition, sorted(written - previous))
+                return None
+        return len(found)
+
     # -- deletes and retention ---------------------------------------------------------------------
 
     def delete(
@@ -147,6 +209,21 @@ class SeriesStore:
         """Remove the points of the given series (None: all) in [tmin, tmax]. Returns points removed.
         Segments are rewritten with a version check, so a concurrent rewrite makes us retry."""
         partition = keys.chunk_partition(namespace, measurement)
+        removed = 0
+        while True:  # again until a pass finds nothing: a compaction may have copied points meanwhile
+            found = self._delete_pass(partition, tmin, tmax, series_keys)
+            removed += found
+            if not found:
+                break
+        if tmin <= keys.MIN_TIME and tmax >= keys.MAX_TIME:
+            if series_keys is None:
+                self.index.remove_measurement(namespace, measurement)
+            else:
+                self.index.remove_series(namespace, measurement, series_keys)
+            self.forget(namespace)
+        return removed
+
+    def _delete_pass(self, partition: str, tmin: int, tmax: int, series_keys: Collection[str] | None) -> int:
         first, last = keys.sort_key_range(tmin, tmax)
         removed = 0
         for segment in list(self.segments.query(partition, first, last, tmin, tmax)):
@@ -164,12 +241,6 @@ class SeriesStore:
                 segment = fresh[0]
             else:
                 raise RuntimeError(f"segment {segment.sort_key} kept changing during a delete")
-        if tmin <= keys.MIN_TIME and tmax >= keys.MAX_TIME:
-            if series_keys is None:
-                self.index.remove_measurement(namespace, measurement)
-            else:
-                self.index.remove_series(namespace, measurement, series_keys)
-            self.forget(namespace)
         return removed
 
     def expire(self, namespace: str, before: int) -> int:

@@ -28,9 +28,9 @@ class StackProcesses:
     a process of its own, as DynamoDB and Kinesis are separate services on AWS; otherwise moto shares
     the app's interpreter (and its GIL), as in `make run`."""
 
-    def __init__(self, separate_aws: bool = False) -> None:
+    def __init__(self, separate_aws: bool = False, env: dict[str, str] | None = None) -> None:
         self.processes: list[subprocess.Popen] = []
-        env = {**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING"}
+        env = {**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", **(env or {})}
         options = ["--log-level", "WARNING"]
         try:
             if separate_aws:

@@ -95,7 +95,7 @@ def flux_queries(points: int, series: int) -> list[tuple[str, str, int]]:
         (
             "Flux aggregateWindow(1m, mean) by host",
             f"{source} |> {whole} |> filter(fn: (r) => {field}) "
-            '|> group(columns: ["host"]) |> aggregateWindow(every: 1m, fn: mean)',
+            '|> group(columns: ["host"]) |> aggregateWindow(every: 1m, fn: mean, timeSrc: "_start")',
             1,
         ),
         ("Flux last per series", f"{source} |> range(start: 0) |> filter(fn: (r) => {field}) |> last()", 2),
@@ -119,43 +119,52 @@ def flux(url: str, token: str, q: str) -> tuple[int, str]:
     return response.status_code, response.text
 
 
-def flux_rows(text: str, window: int = 0) -> list[tuple]:
-    """(tags, time, value) of each row of annotated CSV; with `window`, _time is a window's stop and
-    becomes its start, as InfluxQL reports it."""
+def flux_rows(text: str, tag_keys: list[str]) -> list[tuple]:
+    """(tags, time, value) of each row of annotated CSV, with the tags InfluxQL grouped by."""
     rows = []
     header: list[str] | None = None
     for record in csv.reader(io.StringIO(text)):
-        if not record or not any(record) or record[0].startswith("#"):
-            header = None if not record or not any(record) else header
+        if not any(record):  # a blank line ends a table
+            header = None
+            continue
+        if record[0].startswith("#"):
             continue
         if header is None:
             header = record
             continue
         row = dict(zip(header, record, strict=False))
-        tags = ",".join(f"{k}={row[k]}" for k in ("cpu", "host") if k in row and "_time" in row)
-        time_ns = _ns(row["_time"]) - window if "_time" in row else None
-        value = row.get("_value", "")
-        rows.append((tags, time_ns, float(value) if time_ns is not None and value else value or None))
+        tags = ",".join(f"{k}={row[k]}" for k in tag_keys if k in row)
+        value = row.get("_value") or None
+        if "_time" in row:
+            rows.append((tags, _ns(row["_time"]), None if value is None else float(value)))
+        else:
+            rows.append((tags, None, value))
     return sorted(rows, key=repr)
 
 
-def influxql_rows(body: Any, window: int = 0) -> list[tuple]:
-    """The same (tags, time, value) rows from an InfluxQL answer (SHOW TAG VALUES: the values)."""
+def influxql_rows(body: Any) -> tuple[list[tuple], list[str]]:
+    """The same (tags, time, value) rows from an InfluxQL answer (SHOW TAG VALUES: the values), and
+    the tag keys its series are grouped by."""
     rows = []
+    tag_keys: set[str] = set()
     for result in body.get("results", []):
         for series in result.get("series", []):
-            tags = ",".join(f"{k}={v}" for k, v in sorted(series.get("tags", {}).items()))
+            tags = series.get("tags", {})
+            tag_keys.update(tags)
+            label = ",".join(f"{k}={v}" for k, v in sorted(tags.items()))
             for values in series.get("values", []):
                 if series["columns"] == ["key", "value"]:
                     rows.append(("", None, values[1]))
                 else:
-                    rows.append((tags, values[0], values[1]))
-    return sorted(rows, key=repr)
+                    rows.append((label, values[0], None if values[1] is None else float(values[1])))
+    return sorted(rows, key=repr), sorted(tag_keys)
 
 
 def _ns(text: str) -> int:
-    moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return int(moment.timestamp()) * NS + moment.microsecond * 1000
+    """RFC3339 with up to nanosecond digits, in UTC as Flux writes it."""
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    moment = datetime.datetime.fromisoformat(whole).replace(tzinfo=datetime.UTC)
+    return int(moment.timestamp()) * NS + int(fraction.ljust(9, "0") or 0)
 
 
 def same_rows(ours: list[tuple], theirs: list[tuple]) -> str:
@@ -201,6 +210,39 @@ def rows(body: Any) -> int:
     return sum(len(s.get("values", [])) for r in body.get("results", []) for s in r.get("series", []))
 
 
+def table(tickless: Server, token: str, points: int, args: argparse.Namespace, baseline: list) -> None:
+    """Time every query on tickless and print it against influxd's time and answer (`baseline`)."""
+    from tests.oracle.test_influxql_oracle import first_difference
+
+    print("| query | rows | influxd (s) | tickless (s) | tickless/influxd | same answer |")
+    print("|---|---|---|---|---|---|")
+    for (label, q), measured in zip(queries(points, args.series), baseline, strict=True):
+        base, base_status, base_body = measured
+        ours, our_status, our_body = timed(tickless, q, args.repeat)
+        error = error_of(our_status, our_body)
+        if error:
+            ratio, same = "n/a", f"no: tickless error `{error}`"
+        else:
+            ratio = f"{ours / base:,.1f}x"
+            diff = first_difference([base_status, base_body], [our_status, our_body])
+            same = "yes" if diff is None else f"no: {diff[:60]}"
+        print(f"| {label} | {rows(base_body):,} | {base:.4f} | {ours:.4f} | {ratio} | {same} |")
+    for label, q, index in flux_queries(points, args.series):
+        base, _, base_body = baseline[index]
+        best, status, text = float("inf"), 0, ""
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            status, text = flux(tickless.url, token, q)
+            best = min(best, time.perf_counter() - start)
+        if status != 200:
+            ratio, same = "n/a", f"no: HTTP {status} `{text[:80]}`"
+        else:
+            ratio = f"{best / base:,.1f}x"
+            expected, tag_keys = influxql_rows(base_body)
+            same = same_rows(flux_rows(text, tag_keys), expected)
+        print(f"| {label} | {rows(base_body):,} | {base:.4f} (InfluxQL) | {best:.4f} | {ratio} | {same} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -221,7 +263,6 @@ def main() -> None:
     binary = influxd_binary()
     if binary is None:
         sys.exit("influxd is not on PATH (Debian/Ubuntu: apt-get install influxdb)")
-    from tests.oracle.test_influxql_oracle import first_difference
 
     bodies = batches(args.points, args.series, args.batch)
     points = sum(body.count("\n") for body in bodies)
@@ -231,7 +272,8 @@ def main() -> None:
     )
     print(f"influxd: {influxd_version(binary)}")
 
-    stack = StackProcesses(separate_aws=not args.shared_aws)
+    # every block is compacted when asked, however recently written (the schedule waits for quiet)
+    stack = StackProcesses(separate_aws=not args.shared_aws, env={"TICKLESS_COMPACTION_QUIET_SECONDS": "0"})
     url = stack.url
     try:
         with Influxd(binary) as influxd:
@@ -250,38 +292,17 @@ def main() -> None:
                 f"({points / stored:,.0f} points/s)"
             )
 
-            print()
-            print("| query | rows | influxd (s) | tickless (s) | tickless/influxd | same answer |")
-            print("|---|---|---|---|---|---|")
-            baseline: list[tuple[float, Any]] = []
-            for label, q in queries(points, args.series):
-                base, base_status, base_body = timed(influxd, q, args.repeat)
-                baseline.append((base, base_body))
-                ours, our_status, our_body = timed(tickless, q, args.repeat)
-                error = error_of(our_status, our_body)
-                if error:
-                    ratio, same = "n/a", f"no: tickless error `{error}`"
-                else:
-                    ratio = f"{ours / base:,.1f}x"
-                    diff = first_difference([base_status, base_body], [our_status, our_body])
-                    same = "yes" if diff is None else f"no: {diff[:60]}"
-                print(f"| {label} | {rows(base_body):,} | {base:.4f} | {ours:.4f} | {ratio} | {same} |")
+            baseline = [timed(influxd, q, args.repeat) for _, q in queries(points, args.series)]
             token = tickless.headers["Authorization"].removeprefix("Token ")
-            for label, q, index in flux_queries(points, args.series):
-                base, base_body = baseline[index]
-                best, status, text = float("inf"), 0, ""
-                for _ in range(args.repeat):
-                    start = time.perf_counter()
-                    status, text = flux(url, token, q)
-                    best = min(best, time.perf_counter() - start)
-                if status != 200:
-                    ratio, same = "n/a", f"no: HTTP {status} `{text[:80]}`"
-                else:
-                    ratio = f"{best / base:,.1f}x"
-                    window = 60 * NS if "aggregateWindow" in q else 0
-                    same = same_rows(flux_rows(text, window), influxql_rows(base_body))
-                figures = f"{rows(base_body):,} | {base:.4f} (InfluxQL) | {best:.4f} | {ratio}"
-                print(f"| {label} | {figures} | {same} |")
+            print("\nAs written (segments as the consumer stored them):\n")
+            table(tickless, token, points, args, baseline)
+            start = time.perf_counter()
+            response = requests.post(f"{url}/_localstack/schedules/compact_segments", timeout=3600)
+            assert response.status_code == 200, response.text
+            merged = response.json()["result"]
+            print(f"\ncompact_segments: {merged:,} segments merged in {time.perf_counter() - start:.1f} s\n")
+            print("Compacted:\n")
+            table(tickless, token, points, args, baseline)
     finally:
         stack.stop()
 

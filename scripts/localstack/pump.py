@@ -387,7 +387,15 @@ class EventPump:
             if not self.stopping:
                 self._tick(config.name, rule_arn, fire_at)
 
-    def _tick(self, name: str, rule_arn: str, moment: float) -> None:
+    def run_schedule(self, name: str) -> tuple[bool, Any]:
+        """Invoke a scheduled handler now, as its rule would (`aws events` cannot be hurried on moto
+        either); (True, result) or (False, exception)."""
+        if not any(isinstance(c, ScheduledEventConfig) and c.name == name for c in self.app.event_sources):
+            return False, LookupError(f"no scheduled handler {name!r}")
+        rule_arn = f"arn:aws:events:{self.region}:{ACCOUNT_ID}:rule/{self.function_name(name)}"
+        return self._tick(name, rule_arn, time.time())
+
+    def _tick(self, name: str, rule_arn: str, moment: float) -> tuple[bool, Any]:
         event = {
             "version": "0",
             "id": str(uuid.uuid4()),
@@ -400,7 +408,7 @@ class EventPump:
             "detail": {},
         }
         self.count(name, ticks=1)
-        self.invoke(name, event)
+        return self.invoke(name, event)
 
 
 # -- Kinesis -------------------------------------------------------------------------------------

@@ -178,6 +178,13 @@ class LocalStack:
             if self.pump is None:
                 return 200, {"handlers": {}, "totals": {}}
             return 200, {"handlers": self.pump.all_stats(), "totals": asdict(self.pump.stats())}
+        if name.startswith("schedules/") and method == "POST":
+            if self.pump is None:
+                return 404, {"error": "the event pump is not running"}
+            ok, result = self.pump.run_schedule(name.removeprefix("schedules/"))
+            if not ok:
+                return 404 if isinstance(result, LookupError) else 500, {"error": str(result)}
+            return 200, {"result": result if isinstance(result, int | float | str | None) else repr(result)}
         if name == "resources" and method == "GET":
             return 200, {"moto": self.moto_url, **asdict(self.provisioned)}
         return 404, {"error": f"unknown control endpoint {method} {path}"}

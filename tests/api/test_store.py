@@ -17,10 +17,10 @@ HOUR = keys.BLOCK_NS
 
 @pytest.fixture
 def store(aws):
-    from chalicelib.adapters.dynamodb import DynamoIndex, DynamoSegments
+    from chalicelib.adapters.dynamodb import DynamoCompactionLog, DynamoIndex, DynamoSegments
     from chalicelib.storage.store import SeriesStore
 
-    return SeriesStore(DynamoSegments(), DynamoIndex())
+    return SeriesStore(DynamoSegments(), DynamoIndex(), DynamoCompactionLog())
 
 
 @pytest.fixture
@@ -151,3 +151,116 @@ def test_expire_removes_whole_blocks_before_the_cutoff(store, ns):
     store.ingest("1", batch(ns, ("a", [(t, {"v": 1.0}) for t in range(0, 5 * HOUR, HOUR)])))
     assert store.expire(ns, before=3 * HOUR + 5) == 3
     assert [t for t, _ in read(store, ns)["cpu,host=a"]] == [3 * HOUR, 4 * HOUR]
+
+
+# -- compaction ------------------------------------------------------------------------------------
+
+
+def segment_keys(ns: str, measurement: str = "cpu") -> list[str]:
+    from chalicelib.adapters.dynamodb import ChunkItem
+
+    return [item.sk for item in ChunkItem.query(f"{ns}|{measurement}")]
+
+
+def marks(store, ns: str) -> list:
+    return sorted((d.partition, d.block) for d in store.compaction.dirty() if d.partition.startswith(ns))
+
+
+def test_compaction_merges_a_blocks_segments_into_one_and_reads_do_not_change(store, ns):
+    rng = random.Random(5)
+    for sequence in range(10, 30):  # twenty records, each a few points of each series, rewrites included
+        rows = {
+            h: [
+                (rng.randrange(b * HOUR, (b + 1) * HOUR, 10**11), {"v": rng.random(), "n": sequence})
+                for b in (0, 1)
+            ]
+            for h in "abc"
+        }
+        store.ingest(str(sequence), batch(ns, *rows.items()))
+    before = read(store, ns)
+    assert len(segment_keys(ns)) == 40  # two hour blocks per record
+    assert marks(store, ns) == [(f"{ns}|cpu", 0), (f"{ns}|cpu", 1)]
+
+    assert store.compact_dirty(quiet_seconds=0) >= 40  # other tests' blocks are marked too
+    assert read(store, ns) == before
+    assert [keys.is_compacted(k) for k in segment_keys(ns)] == [True, True]
+    assert marks(store, ns) == []
+    assert store.compact(f"{ns}|cpu", 0) == 0  # nothing new: left as it is
+
+
+def test_writes_after_compaction_still_win_and_are_compacted_again(store, ns):
+    store.ingest("100", batch(ns, ("a", [(1, {"v": 1.0, "w": 1}), (2, {"v": 2.0})])))
+    store.ingest("101", batch(ns, ("a", [(1, {"v": 3.0})])))
+    store.compact_dirty(quiet_seconds=0)
+    store.ingest("102", batch(ns, ("a", [(2, {"v": 9.0})])))
+    store.ingest("100", batch(ns, ("a", [(1, {"v": 1.0, "w": 1}), (2, {"v": 2.0})])))  # a late redelivery
+    expected = {"cpu,host=a": [(1, {"v": 3.0, "w": 1}), (2, {"v": 9.0})]}
+    assert read(store, ns) == expected
+    assert store.compact(f"{ns}|cpu", 0) == 3
+    assert read(store, ns) == expected
+    assert len(segment_keys(ns)) == 1
+
+
+def test_a_recently_written_block_waits_for_quiet(store, ns):
+    store.ingest("1", batch(ns, ("a", [(1, {"v": 1.0})])))
+    store.ingest("2", batch(ns, ("a", [(2, {"v": 1.0})])))
+    store.compact_dirty(quiet_seconds=3600)
+    assert len(segment_keys(ns)) == 2
+    assert marks(store, ns) == [(f"{ns}|cpu", 0)]
+
+
+def test_a_mark_rewritten_during_compaction_stays(store, ns):
+    from chalicelib.storage.ports import DirtyBlock
+
+    store.ingest("1", batch(ns, ("a", [(1, {"v": 1.0})])))
+    (seen,) = [d for d in store.compaction.dirty() if d.partition.startswith(ns)]
+    store.compaction.mark([(seen.partition, seen.block)], seen.written + 1)  # a write lands meanwhile
+    assert store.compaction.clear(seen) is False
+    assert store.compaction.clear(DirtyBlock(seen.partition, seen.block, seen.written + 1)) is True
+
+
+def test_a_delete_racing_compaction_undoes_the_merge(store, ns):
+    store.ingest("1", batch(ns, ("a", [(1, {"v": 1.0}), (2, {"v": 2.0})])))
+    store.ingest("2", batch(ns, ("a", [(3, {"v": 3.0})])))
+    segments = store.segments
+    original_put = segments.put
+
+    def put_then_delete(new):  # the delete lands after compaction read the segments
+        original_put(new)
+        segments.put = original_put
+        store._delete_pass(f"{ns}|cpu", 2, 2, None)
+
+    segments.put = put_then_delete
+    assert store.compact(f"{ns}|cpu", 0) is None
+    assert read(store, ns) == {"cpu,host=a": [(1, {"v": 1.0}), (3, {"v": 3.0})]}
+    assert not any(keys.is_compacted(k) for k in segment_keys(ns))
+
+
+def test_delete_also_removes_points_a_compaction_copied(store, ns):
+    store.ingest("1", batch(ns, ("a", [(1, {"v": 1.0}), (2, {"v": 2.0})])))
+    store.ingest("2", batch(ns, ("a", [(3, {"v": 3.0})])))
+    original_pass = store._delete_pass
+    calls = []
+
+    def pass_then_compact(*args):  # a compaction copies the block between the delete's passes
+        removed = original_pass(*args)
+        if not calls:
+            store.segments.put(_compacted_copy(store, ns))
+        calls.append(removed)
+        return removed
+
+    store._delete_pass = pass_then_compact
+    store.delete(ns, "cpu", 2, 2)
+    assert read(store, ns) == {"cpu,host=a": [(1, {"v": 1.0}), (3, {"v": 3.0})]}
+    assert calls[-1] == 0 and len(calls) >= 2
+
+
+def _compacted_copy(store, ns):
+    """A compacted segment holding the points as they were before the delete."""
+    from chalicelib.storage import codec
+    from chalicelib.storage.columns import from_rows
+    from chalicelib.storage.store import _segment
+
+    rows = [(1, {"v": 1.0}), (2, {"v": 2.0}), (3, {"v": 3.0})]
+    data = codec.encode_segment({"cpu,host=a": from_rows(rows)})
+    return [_segment(f"{ns}|cpu", keys.compacted_sort_key(0, keys.sequence_key("2"), 0), data)]
