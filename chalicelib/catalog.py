@@ -19,6 +19,30 @@ DEFAULT_RP = "autogen"
 SECOND = 1_000_000_000
 HOUR = 3600 * SECOND
 
+# influxd 1.6.7's meta errors, word for word
+INVALID_NAME = "invalid name"
+DURATION_TOO_LOW = "retention policy duration must be at least 1h0m0s"
+INCOMPATIBLE_DURATIONS = "retention policy duration must be greater than the shard duration"
+POLICY_EXISTS = "retention policy already exists"
+POLICY_CONFLICT = "retention policy conflicts with an existing policy"
+
+
+def valid_name(name: str) -> bool:
+    """influxd's `meta.ValidName` for database and retention policy names."""
+    return name.isprintable() and name not in ("", ".", "..") and "/" not in name and "\\" not in name
+
+
+def normalised_shard_duration(shard: int, duration: int) -> int:
+    """influxd's `normalisedShardDuration` (ns): 0 derives it from the duration, under 1h is 1h."""
+    if not shard:
+        return registry.shard_group_seconds(duration // SECOND) * SECOND
+    return max(shard, HOUR)
+
+
+def _check_durations(duration: int, shard: int) -> None:
+    if 0 < duration < shard:
+        raise TicklessError(INVALID, INCOMPATIBLE_DURATIONS)
+
 
 @dataclass(frozen=True, slots=True)
 class RetentionPolicy:
@@ -196,17 +220,45 @@ class Catalog:
         self,
         principal: Principal,
         name: str,
-        rp_name: str = DEFAULT_RP,
-        duration: int = 0,
+        rp_name: str = "",
+        duration: int | None = None,
         shard_duration: int = 0,
-        replication: int = 1,
+        replication: int | None = None,
+        with_policy: bool = False,
     ) -> None:
-        """CREATE DATABASE: a bucket `<db>/<rp>` and its default mapping; a no-op if the database
-        exists, as in InfluxDB 1.x."""
+        """CREATE DATABASE [WITH ...], as influxd 1.6.7 (`CreateDatabaseWithRetentionPolicy`): a new
+        database gets a bucket `<db>/<rp>` and its default mapping. An existing one is left alone,
+        except that a WITH clause must then describe its default policy (None: option not given),
+        or the statement fails."""
         org_id = self._org(principal)
-        if any(m["database"] == name for m in self._mappings(org_id)):
+        rp_name = rp_name or DEFAULT_RP
+        if not valid_name(name) or not valid_name(rp_name):
+            raise TicklessError(INVALID, INVALID_NAME)
+        if duration is not None and 0 < duration < HOUR:
+            raise TicklessError(INVALID, DURATION_TOO_LOW)
+        existing = [m for m in self._mappings(org_id) if m["database"] == name]
+        if not existing:
+            self._new_policy(principal, name, rp_name, duration or 0, shard_duration, default=True)
             return
-        self.create_retention_policy(principal, name, rp_name, duration, shard_duration, default=True)
+        if not with_policy:
+            return
+        buckets = self._buckets(org_id)
+        current = next(
+            (
+                policy(buckets[m["bucketID"]], m)
+                for m in existing
+                if m["retention_policy"] == rp_name and m["bucketID"] in buckets
+            ),
+            None,
+        )
+        if (
+            current is None
+            or (duration is not None and duration != current.duration)
+            or (replication is not None and replication != current.replication)
+            or normalised_shard_duration(shard_duration, current.duration) != current.shard_duration
+            or not current.default
+        ):
+            raise TicklessError(CONFLICT, POLICY_CONFLICT)
 
     def create_retention_policy(
         self,
@@ -216,21 +268,59 @@ class Catalog:
         duration: int = 0,
         shard_duration: int = 0,
         default: bool = False,
+        replication: int = 1,
     ) -> None:
+        """CREATE RETENTION POLICY, checked in influxd 1.6.7's order (meta `CreateRetentionPolicy`):
+        the name, the duration's 1h floor, the shard duration against the duration, the database; an
+        existing policy of that name is an error unless the statement describes it exactly."""
+        if not valid_name(rp_name):
+            raise TicklessError(INVALID, INVALID_NAME)
+        if 0 < duration < HOUR:
+            raise TicklessError(INVALID, DURATION_TOO_LOW)
+        shard = normalised_shard_duration(shard_duration, duration)
+        _check_durations(duration, shard)
         org_id = self._org(principal)
-        if not database or not rp_name:
-            raise TicklessError(INVALID, "database and retention policy names are required")
-        if any(
-            m["database"] == database and m["retention_policy"] == rp_name for m in self._mappings(org_id)
-        ):
-            raise TicklessError(CONFLICT, "retention policy already exists")
+        mappings = [m for m in self._mappings(org_id) if m["database"] == database]
+        if not mappings:
+            raise database_not_found(database)
+        buckets = self._buckets(org_id)
+        for mapping in mappings:
+            if mapping["retention_policy"] != rp_name or mapping["bucketID"] not in buckets:
+                continue
+            current = policy(buckets[mapping["bucketID"]], mapping)
+            if (current.duration, current.shard_duration, current.replication) != (
+                duration,
+                shard,
+                replication,
+            ):
+                raise TicklessError(CONFLICT, POLICY_EXISTS)
+            if default and not current.default:
+                raise TicklessError(CONFLICT, POLICY_CONFLICT)
+            return
+        self._new_policy(principal, database, rp_name, duration, shard_duration, default)
+
+    def _new_policy(
+        self,
+        principal: Principal,
+        database: str,
+        rp_name: str,
+        duration: int,
+        shard_duration: int,
+        default: bool,
+    ) -> None:
+        """A bucket `<db>/<rp>` with the policy's retention rule, and its DBRP mapping."""
+        shard = normalised_shard_duration(shard_duration, duration)
+        _check_durations(duration, shard)
+        org_id = self._org(principal)
         rules = []
-        if duration:
-            seconds = max(duration // SECOND, 3600)
-            rule = {"type": "expire", "everySeconds": seconds}
-            if shard_duration:
-                rule["shardGroupDurationSeconds"] = shard_duration // SECOND
-            rules.append(rule)
+        if duration or shard_duration:
+            rules.append(
+                {
+                    "type": "expire",
+                    "everySeconds": duration // SECOND,
+                    "shardGroupDurationSeconds": shard // SECOND,
+                }
+            )
         bucket = self.tenancy.create(
             registry.BUCKETS,
             {"name": f"{database}/{rp_name}", "retentionRules": rules},
@@ -265,18 +355,14 @@ class Catalog:
         mapping, bucket = self._lookup(principal, database, rp_name)
         current = policy(bucket, mapping)
         if duration is not None and 0 < duration < HOUR:
-            raise TicklessError(INVALID, "retention policy duration must be at least 1h0m0s")
+            raise TicklessError(INVALID, DURATION_TOO_LOW)
         new_duration = current.duration if duration is None else duration
         if duration is not None or shard_duration is not None:
             bound = current.shard_duration if shard_duration is None else shard_duration
-            if 0 < new_duration < bound:
-                raise TicklessError(
-                    INVALID, "retention policy duration must be greater than the shard duration"
-                )
+            _check_durations(new_duration, bound)
             new_shard = current.shard_duration
             if shard_duration is not None:
-                new_shard = max(shard_duration, HOUR) if shard_duration else 0
-                new_shard = new_shard or registry.shard_group_seconds(new_duration // SECOND) * SECOND
+                new_shard = normalised_shard_duration(shard_duration, new_duration)
             rule = {
                 "type": "expire",
                 "everySeconds": new_duration // SECOND,

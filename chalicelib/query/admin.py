@@ -24,9 +24,10 @@ def create_database(statement: ast.CreateDatabaseStatement, context: Context) ->
         context.principal,
         statement.name,
         rp_name=statement.retention_policy_name or DEFAULT_RP,
-        duration=statement.retention_policy_duration or 0,
+        duration=statement.retention_policy_duration,
         shard_duration=statement.retention_policy_shard_group_duration or 0,
-        replication=statement.retention_policy_replication or 1,
+        replication=statement.retention_policy_replication,
+        with_policy=statement.retention_policy_create,
     )
     return []
 
@@ -38,6 +39,8 @@ def drop_database(statement: ast.DropDatabaseStatement, context: Context) -> lis
 
 
 def create_retention_policy(statement: ast.CreateRetentionPolicyStatement, context: Context) -> list[Series]:
+    """REPLICATION is compared with an existing policy's (always 1) but not kept for a new one."""
+    context.principal.require("write", "buckets", org_id=context.principal.org_id)
     context.catalog.create_retention_policy(
         context.principal,
         statement.database,
@@ -45,6 +48,7 @@ def create_retention_policy(statement: ast.CreateRetentionPolicyStatement, conte
         duration=statement.duration,
         shard_duration=statement.shard_group_duration,
         default=statement.default,
+        replication=statement.replication,
     )
     return []
 

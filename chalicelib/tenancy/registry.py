@@ -124,7 +124,9 @@ def retention_rules(body: Doc) -> list[Doc]:
 
 
 def shard_group_seconds(every: int) -> int:
-    if every == 0 or every > 180 * 24 * HOUR_SECONDS:
+    """The default shard group duration of a retention period, as influxd's `shardGroupDuration`:
+    under 2 days 1h, under 180 days 1 day, else (and for 0, infinite) 7 days."""
+    if every == 0 or every >= 180 * 24 * HOUR_SECONDS:
         return DEFAULT_SHARD_GROUP_SECONDS
     if every >= 2 * 24 * HOUR_SECONDS:
         return 24 * HOUR_SECONDS

@@ -1,6 +1,7 @@
 """ALTER RETENTION POLICY on the v1 /query endpoint: answers and error texts as influxd 1.6.7 gives
 them (checked against a real one), the change seen by SHOW RETENTION POLICIES, /api/v2/buckets and
-/api/v2/dbrps."""
+/api/v2/dbrps. Then the same checks for CREATE RETENTION POLICY and CREATE DATABASE ... WITH, and the
+shard group duration a retention period gets by default."""
 
 from __future__ import annotations
 
@@ -195,3 +196,186 @@ def test_needs_write_permission_on_the_orgs_buckets(client, org_id, database):
         f"write:orgs/{org_id}/buckets is unauthorized"
     )
     assert policies(client, database) == [["autogen", "0s", "168h0m0s", 1, True]]
+
+
+# -- CREATE RETENTION POLICY / CREATE DATABASE WITH: the same checks, as influxd 1.6.7 answers them -----
+
+EXISTS = "retention policy already exists"
+CONFLICT = "retention policy conflicts with an existing policy"
+
+
+def databases(client) -> list[str]:
+    return [name for (name,) in query(client, "SHOW DATABASES")["results"][0]["series"][0]["values"]]
+
+
+@pytest.mark.parametrize(
+    "duration, shown, shard",
+    [
+        ("1h", "1h0m0s", "1h0m0s"),
+        ("47h59m", "47h59m0s", "1h0m0s"),
+        ("2d", "48h0m0s", "24h0m0s"),
+        ("179d23h", "4319h0m0s", "24h0m0s"),
+        ("180d", "4320h0m0s", "168h0m0s"),  # influxd: from 180 days on, 7-day shard groups
+        ("181d", "4344h0m0s", "168h0m0s"),
+        ("INF", "0s", "168h0m0s"),
+        ("0s", "0s", "168h0m0s"),
+    ],
+)
+def test_create_derives_the_shard_duration(client, database, duration, shown, shard):
+    assert query(client, f"CREATE RETENTION POLICY rp ON {database} DURATION {duration} REPLICATION 1") == OK
+    assert policies(client, database)[1] == ["rp", shown, shard, 1, False]
+
+
+def test_bucket_of_180_days_gets_7_day_shard_groups(client, org_id):
+    made = new_bucket(
+        client, org_id, unique("half-year"), retentionRules=[{"type": "expire", "everySeconds": 180 * 86400}]
+    )
+    assert made["retentionRules"][0]["shardGroupDurationSeconds"] == 7 * 86400
+
+
+@pytest.mark.parametrize(
+    "options, duration, shard",
+    [
+        ("DURATION 2h REPLICATION 1 SHARD DURATION 2h", "2h0m0s", "2h0m0s"),  # equal is fine
+        ("DURATION 2h REPLICATION 1 SHARD DURATION 30m", "2h0m0s", "1h0m0s"),  # raised to 1h
+        ("DURATION 1h REPLICATION 1 SHARD DURATION 1ns", "1h0m0s", "1h0m0s"),
+        ("DURATION INF REPLICATION 1 SHARD DURATION 30m", "0s", "1h0m0s"),
+        ("DURATION 0s REPLICATION 1 SHARD DURATION 3d", "0s", "72h0m0s"),
+        ("DURATION 2h REPLICATION 1 SHARD DURATION 0s", "2h0m0s", "1h0m0s"),  # derived
+    ],
+)
+def test_create_shard_duration_is_normalised(client, database, options, duration, shard):
+    assert query(client, f"CREATE RETENTION POLICY rp ON {database} {options}") == OK
+    assert policies(client, database)[1] == ["rp", duration, shard, 1, False]
+
+
+@pytest.mark.parametrize(
+    "q, message",
+    [
+        ("CREATE RETENTION POLICY rp ON {db} DURATION 30m REPLICATION 1", TOO_SHORT),
+        ("CREATE RETENTION POLICY rp ON {db} DURATION 59m59s REPLICATION 1 DEFAULT", TOO_SHORT),
+        ("CREATE RETENTION POLICY rp ON {db} DURATION 1s REPLICATION 1 SHARD DURATION 2h", TOO_SHORT),
+        ("CREATE RETENTION POLICY rp ON {db} DURATION 2h REPLICATION 1 SHARD DURATION 3h", INCOMPATIBLE),
+        ("CREATE RETENTION POLICY rp ON {db} DURATION 3d REPLICATION 1 SHARD DURATION 1w", INCOMPATIBLE),
+        # the durations are checked before the database
+        ("CREATE RETENTION POLICY rp ON nosuchdb DURATION 30m REPLICATION 1", TOO_SHORT),
+        ("CREATE RETENTION POLICY rp ON nosuchdb DURATION 2h REPLICATION 1 SHARD DURATION 3h", INCOMPATIBLE),
+        ("CREATE RETENTION POLICY rp ON nosuchdb DURATION 2h REPLICATION 1", "database not found: nosuchdb"),
+        ('CREATE RETENTION POLICY rp ON "" DURATION 2h REPLICATION 1', "database not found: "),
+        # and the name before them
+        ('CREATE RETENTION POLICY ".." ON nosuchdb DURATION 1m REPLICATION 1', "invalid name"),
+        ('CREATE RETENTION POLICY "a/b" ON {db} DURATION 1h REPLICATION 1', "invalid name"),
+        ('CREATE RETENTION POLICY "" ON {db} DURATION 1h REPLICATION 1', "invalid name"),
+        # an existing policy: the same settings are a no-op, others an error
+        ("CREATE RETENTION POLICY rp2 ON {db} DURATION 2d REPLICATION 1", EXISTS),
+        ("CREATE RETENTION POLICY rp2 ON {db} DURATION 3d REPLICATION 2", EXISTS),
+        ("CREATE RETENTION POLICY rp2 ON {db} DURATION 3d REPLICATION 1 SHARD DURATION 2d", EXISTS),
+        ("CREATE RETENTION POLICY rp2 ON {db} DURATION 3d REPLICATION 1 DEFAULT", CONFLICT),
+        ("CREATE RETENTION POLICY rp2 ON {db} DURATION 30m REPLICATION 1", TOO_SHORT),
+        ("CREATE RETENTION POLICY rp2 ON {db} DURATION 3d REPLICATION 1 SHARD DURATION 4d", INCOMPATIBLE),
+    ],
+)
+def test_create_errors_change_nothing(client, with_rp2, q, message):
+    before = policies(client, with_rp2)
+    assert error(client, q.format(db=with_rp2)) == message
+    assert policies(client, with_rp2) == before
+    assert "nosuchdb" not in databases(client)
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "CREATE RETENTION POLICY rp2 ON {db} DURATION 3d REPLICATION 1",
+        "CREATE RETENTION POLICY rp2 ON {db} DURATION 72h REPLICATION 1 SHARD DURATION 1d",
+        "CREATE RETENTION POLICY rp2 ON {db} DURATION 3d REPLICATION 1 SHARD DURATION 0s",
+        "CREATE RETENTION POLICY autogen ON {db} DURATION INF REPLICATION 1 DEFAULT",
+        "CREATE RETENTION POLICY autogen ON {db} DURATION 0s REPLICATION 1 SHARD DURATION 7d",
+    ],
+)
+def test_create_an_identical_policy_is_a_no_op(client, with_rp2, q):
+    before = policies(client, with_rp2)
+    assert query(client, q.format(db=with_rp2)) == OK
+    assert policies(client, with_rp2) == before
+
+
+def test_create_with_shard_under_an_hour_matches_its_normalised_self(client, database):
+    create = f"CREATE RETENTION POLICY rp ON {database} DURATION 2h REPLICATION 1 SHARD DURATION"
+    assert query(client, f"{create} 30m") == OK
+    assert query(client, f"{create} 59m") == OK
+    assert query(client, f"{create} 1h") == OK
+    assert error(client, f"{create} 2h") == EXISTS
+    assert policies(client, database)[1] == ["rp", "2h0m0s", "1h0m0s", 1, False]
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ("WITH DURATION 30m", TOO_SHORT),
+        ("WITH DURATION 59m NAME brief", TOO_SHORT),
+        ("WITH DURATION 2h SHARD DURATION 3h", INCOMPATIBLE),
+        ("WITH DURATION 1d SHARD DURATION 1w", INCOMPATIBLE),
+        ('WITH NAME "a/b"', "invalid name"),
+    ],
+)
+def test_create_database_with_a_bad_policy_creates_nothing(client, options, message):
+    name = unique("baddb")
+    assert error(client, f"CREATE DATABASE {name} {options}") == message
+    assert name not in databases(client)
+
+
+@pytest.mark.parametrize(
+    "name", ['""', '"."', '".."', '"a/b"', '"a\\\\b"', '"a\tb"', '"a/b" WITH DURATION 1m']
+)
+def test_create_database_errors_on_names(client, name):
+    assert error(client, f"CREATE DATABASE {name}") == "invalid name"
+
+
+@pytest.mark.parametrize(
+    "options, policy",
+    [
+        ("WITH DURATION 1h", ["autogen", "1h0m0s", "1h0m0s", 1, True]),
+        ("WITH SHARD DURATION 30m", ["autogen", "0s", "1h0m0s", 1, True]),
+        ("WITH DURATION 2h SHARD DURATION 30m NAME two", ["two", "2h0m0s", "1h0m0s", 1, True]),
+        ("WITH DURATION 180d NAME r", ["r", "4320h0m0s", "168h0m0s", 1, True]),
+        ('WITH NAME ""', ["autogen", "0s", "168h0m0s", 1, True]),
+    ],
+)
+def test_create_database_with_a_policy(client, options, policy):
+    name = unique("withdb")
+    assert query(client, f"CREATE DATABASE {name} {options}") == OK
+    assert policies(client, name) == [policy]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "",
+        "WITH DURATION 0s",
+        "WITH DURATION INF REPLICATION 1 SHARD DURATION 7d NAME autogen",
+        "WITH SHARD DURATION 1w",
+        "WITH REPLICATION 1",
+        "WITH NAME autogen",
+    ],
+)
+def test_create_existing_database_that_matches_its_default_policy(client, with_rp2, options):
+    before = policies(client, with_rp2)
+    assert query(client, f"CREATE DATABASE {with_rp2} {options}") == OK
+    assert policies(client, with_rp2) == before
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ("WITH DURATION 30m", TOO_SHORT),
+        ("WITH DURATION 2h", CONFLICT),
+        ("WITH DURATION 2h SHARD DURATION 3h", CONFLICT),  # the existing policy is compared first
+        ("WITH SHARD DURATION 30m", CONFLICT),
+        ("WITH REPLICATION 2", CONFLICT),
+        ("WITH NAME other", CONFLICT),
+        ("WITH DURATION 3d NAME rp2", CONFLICT),  # rp2 matches but is not the default
+    ],
+)
+def test_create_existing_database_with_another_policy(client, with_rp2, options, message):
+    before = policies(client, with_rp2)
+    assert error(client, f"CREATE DATABASE {with_rp2} {options}") == message
+    assert policies(client, with_rp2) == before
