@@ -5,11 +5,16 @@ and tags is evaluated once per (series, field) of the index, so the scan asks th
 matching series keys and fields. Such a conjunct is then true of every row read and is not evaluated
 again. Storage tables: one per series and field, group key `_start,_stop,_field,_measurement` + tags,
 columns `_start,_stop,_time,_value,_field,_measurement`, then the tags sorted, in series key order.
+
+`first()`/`last()` right after the read scan oldest/newest blocks first and stop per series (`edge`);
+the schema functions list series and fields from the index where it answers as the points would
+(`listing`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from itertools import compress
 from typing import Any
 
 from chalicelib.flux import ast
@@ -18,6 +23,7 @@ from chalicelib.flux.tables import FIELD_COLUMN_TYPES, Stream, Table
 from chalicelib.flux.values import FluxError
 
 NOT_PUSHABLE = {"_time", "_value", "_start", "_stop"}
+STORAGE_KEY = {"_start", "_stop", "_field", "_measurement"}
 
 
 class FromStream(Stream):
@@ -66,17 +72,68 @@ class FromStream(Stream):
         return wanted
 
     def _read(self) -> list[Table]:
+        self._check_bounded()
+        tables: list[Table] = []
+        for measurement, entries, _, wanted in self._plans():
+            tables.extend(self._tables_of(measurement, entries, wanted))
+        return tables
+
+    def edge(self, name: str) -> Stream:
+        """`first()` (`last()`) of every storage table, read oldest (newest) block first: a series stops
+        being read once each of its wanted fields has a value, and the scan stops when none is left."""
+
+        def produce() -> list[Table]:
+            if self._tables is not None:  # read whole already (the stream is used elsewhere too)
+                return [t.take([0 if name == "first" else t.n - 1]) for t in self._tables if t.n]
+            self._check_bounded()
+            tables: list[Table] = []
+            for measurement, entries, _, wanted in self._plans():
+                tables.extend(self._tables_of(measurement, entries, wanted, edge=name))
+            return tables
+
+        return Stream(produce)
+
+    def listing(self, need: str) -> Iterator[tuple[str, dict[str, str], list[str]]]:
+        """(measurement, tags, fields) of the series and fields the read selects, for the schema
+        functions. From the series index where it answers as the points would, save for time: the index
+        lists every series present in the bucket, whatever the range. From the points otherwise: when
+        a predicate reads `_field` and the answer depends on which series carry which fields (the index
+        keeps fields per measurement). `need`: "series" (measurements, tag keys and values) or
+        "fields" (field keys)."""
+        self._check_bounded()
+        for measurement, entries, field_types, wanted in self._plans():
+            if self._index_answers(need, field_types):
+                tags_of = {e.key: e.tags for e in entries}
+                for key, fields in wanted.items():
+                    yield measurement, dict(tags_of[key]), fields
+                continue
+            for t in self._tables_of(measurement, entries, wanted):
+                tags = {k: t.keyvals[k] for k in t.key if k not in STORAGE_KEY}
+                yield measurement, tags, [t.keyvals["_field"]]
+
+    def _index_answers(self, need: str, field_types: dict[str, str]) -> bool:
+        if len(field_types) <= 1:  # every series of the measurement carries its one field
+            return True
+        refs: set[str] = set().union(*(_refs(p) for p in self.predicates))
+        if need == "fields":  # only measurement and field predicates: the fields of the measurement
+            return refs <= {"_measurement", "_field"}
+        return "_field" not in refs  # no field predicates: every series of the measurement
+
+    def _check_bounded(self) -> None:
         if self.start is None or self.stop is None:
             raise FluxError(
                 f'cannot submit unbounded read to "{self.bucket["name"]}"; '
                 "try bounding 'from' with a call to 'range'"
             )
+
+    def _plans(self) -> Iterator[tuple[str, list, dict[str, str], dict[str, list[str]]]]:
+        """(measurement, index entries, field types, wanted fields by series key) of each measurement
+        of which the predicates select something, in name order."""
+        assert self.start is not None and self.stop is not None
+        if self.stop <= self.start:
+            return
         source = self.interp.context.source
         ns = self.bucket["id"]
-        start, stop = self.start, self.stop
-        tables: list[Table] = []
-        if stop <= start:
-            return tables
         for measurement in sorted(source.measurements(ns)):
             # a measurement-only predicate rules a measurement out before its series are listed
             probe = {"_measurement": measurement}
@@ -85,45 +142,118 @@ class FromStream(Stream):
             field_types = source.field_types(ns, measurement)
             entries = source.series(ns, measurement)
             wanted = self.selected(measurement, entries, field_types)
-            if not wanted:
+            if wanted:
+                yield measurement, entries, field_types, wanted
+
+    def _tables_of(
+        self, measurement: str, entries: list, wanted: dict[str, list[str]], edge: str | None = None
+    ) -> list[Table]:
+        """The storage tables of one measurement; with `edge` ("first"/"last"), only that row of each."""
+        assert self.start is not None and self.stop is not None
+        start, stop = self.start, self.stop
+        if edge is None:
+            acc = self._accumulate(measurement, wanted)
+        else:
+            acc = self._edges(measurement, wanted, edge == "last")
+        tags_of = {e.key: dict(e.tags) for e in entries}
+        tables: list[Table] = []
+        for key, f in sorted(acc):
+            times, values, kind = acc[(key, f)]
+            if not times:
                 continue
-            tags_of = {e.key: dict(e.tags) for e in entries}
-            all_fields = set().union(*wanted.values())
-            acc: dict[tuple[str, str], tuple[list, list, list]] = {}
-            for block in source.scan(ns, measurement, start, stop - 1, set(wanted), all_fields):
+            tags = tags_of.get(key, {})
+            tag_names = sorted(tags)
+            n = len(times)
+            columns = [
+                ("_start", "time"),
+                ("_stop", "time"),
+                ("_time", "time"),
+                ("_value", FIELD_COLUMN_TYPES.get(kind, "string")),
+                ("_field", "string"),
+                ("_measurement", "string"),
+            ] + [(t, "string") for t in tag_names]
+            data = [[start] * n, [stop] * n, times, values, [f] * n, [measurement] * n]
+            data += [[tags[t]] * n for t in tag_names]
+            keyvals = {"_start": start, "_stop": stop, "_field": f, "_measurement": measurement}
+            keyvals.update(tags)
+            key_names = ["_start", "_stop", "_field", "_measurement", *tag_names]
+            tables.append(Table(columns, data, key_names, keyvals))
+        return tables
+
+    def _accumulate(self, measurement: str, wanted: dict[str, list[str]]) -> dict[tuple[str, str], tuple]:
+        """(series key, field) -> (times, values, field type) of every non-null value in range."""
+        assert self.start is not None and self.stop is not None
+        source = self.interp.context.source
+        all_fields = set().union(*wanted.values())
+        acc: dict[tuple[str, str], tuple[list, list, str]] = {}
+        scan = source.scan(self.bucket["id"], measurement, self.start, self.stop - 1, set(wanted), all_fields)
+        for block in scan:
+            for key, cols in block.items():
+                for f in wanted.get(key, ()):
+                    column = cols.fields.get(f)
+                    if column is None:
+                        continue
+                    values = column.values
+                    found = acc.get((key, f))
+                    if found is None:
+                        found = acc[(key, f)] = ([], [], column.type)
+                    elif found[2] != column.type:
+                        found = acc[(key, f)] = (found[0], found[1], column.type)
+                    if None in values:
+                        present = [v is not None for v in values]
+                        found[0].extend(compress(cols.times, present))
+                        found[1].extend(compress(values, present))
+                    else:
+                        found[0].extend(cols.times)
+                        found[1].extend(values)
+        return acc
+
+    def _edges(
+        self, measurement: str, wanted: dict[str, list[str]], last: bool
+    ) -> dict[tuple[str, str], tuple]:
+        """(series key, field) -> ([time], [value], field type) of the first (last) non-null value in
+        range. Blocks come oldest (newest) first, each complete for the series it holds, so the first
+        block with a value of a series' field has its answer; the store reads `remaining` afresh for
+        every block, so a series whose fields are all answered is not read again."""
+        assert self.start is not None and self.stop is not None
+        source = self.interp.context.source
+        missing = {key: set(fields) for key, fields in wanted.items()}
+        remaining = set(wanted)
+        acc: dict[tuple[str, str], tuple[list, list, str]] = {}
+        scan = source.scan(
+            self.bucket["id"],
+            measurement,
+            self.start,
+            self.stop - 1,
+            remaining,
+            set().union(*wanted.values()),
+            descending=last,
+        )
+        try:
+            for block in scan:
                 for key, cols in block.items():
-                    for f in wanted.get(key, ()):
+                    fields = missing.get(key)
+                    if not fields:
+                        continue
+                    for f in list(fields):
                         column = cols.fields.get(f)
                         if column is None:
                             continue
-                        times, values, kind = acc.setdefault((key, f), ([], [], [column.type]))
-                        kind[0] = column.type
-                        for t, v in zip(cols.times, column.values, strict=True):
-                            if v is not None:
-                                times.append(t)
-                                values.append(v)
-            for key, f in sorted(acc):
-                times, values, kind = acc[(key, f)]
-                if not times:
-                    continue
-                tags = tags_of.get(key, {})
-                tag_names = sorted(tags)
-                n = len(times)
-                columns = [
-                    ("_start", "time"),
-                    ("_stop", "time"),
-                    ("_time", "time"),
-                    ("_value", FIELD_COLUMN_TYPES.get(kind[0], "string")),
-                    ("_field", "string"),
-                    ("_measurement", "string"),
-                ] + [(t, "string") for t in tag_names]
-                data = [[start] * n, [stop] * n, times, values, [f] * n, [measurement] * n]
-                data += [[tags[t]] * n for t in tag_names]
-                keyvals = {"_start": start, "_stop": stop, "_field": f, "_measurement": measurement}
-                keyvals.update(tags)
-                key_names = ["_start", "_stop", "_field", "_measurement", *tag_names]
-                tables.append(Table(columns, data, key_names, keyvals))
-        return tables
+                        values = column.values
+                        order = range(len(values) - 1, -1, -1) if last else range(len(values))
+                        i = next((i for i in order if values[i] is not None), None)
+                        if i is not None:
+                            acc[(key, f)] = ([cols.times[i]], [values[i]], column.type)
+                            fields.discard(f)
+                    if not fields:
+                        remaining.discard(key)
+                if not remaining:
+                    break
+        finally:
+            close = getattr(scan, "close", None)
+            if close is not None:
+                close()
+        return acc
 
 
 def _refs(predicate: Callable[[dict], Any]) -> set[str]:

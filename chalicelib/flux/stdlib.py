@@ -698,6 +698,9 @@ SELECTORS = ("first", "last", "min", "max")
 
 def _selector(name: str):
     def impl(interp: Interpreter, tables, column="_value"):
+        if name in ("first", "last") and column == "_value" and isinstance(tables, reads.FromStream):
+            return tables.edge(name)  # read only until each series has its answer
+
         def apply(t: Table) -> Table:
             i = _select_row(t, column, name)
             return t.take([] if i is None else [i])
@@ -1775,25 +1778,41 @@ def _value_table(values: list[str]) -> list[Table]:
     return [Table([("_value", "string")], [values], [], {})]
 
 
-def _series_keys(tables: list[Table]) -> tuple[list[str], dict[str, set[str]]]:
+def _schema_series(
+    interp, bucket, start, stop, predicate, need: str
+) -> tuple[list[str], dict[str, set[str]]]:
+    """The group key columns (less `_start`, `_stop`) of the storage tables the read selects, and the
+    values of each. Answered from the series index when the predicate reads only measurement, fields
+    and tags (see `FromStream.listing`), else from the points."""
+    stream = _schema_read(interp, bucket, start, stop, predicate)
+    if isinstance(stream, reads.FromStream):
+        rows = stream.listing(need)
+    else:
+        rows = (
+            (
+                t.keyvals["_measurement"],
+                {k: t.keyvals[k] for k in t.key if k not in reads.STORAGE_KEY},
+                [t.keyvals["_field"]],
+            )
+            for t in stream.tables()
+            if t.n
+        )
     keys: set[str] = set()
     values: dict[str, set[str]] = {}
-    for t in tables:
-        if t.n == 0:
-            continue
-        for k in t.key:
-            if k in ("_start", "_stop"):
-                continue
+    for measurement, tags, fields in rows:
+        keys.update(("_field", "_measurement"))
+        values.setdefault("_measurement", set()).add(measurement)
+        values.setdefault("_field", set()).update(fields)
+        for k, v in tags.items():
             keys.add(k)
-            v = t.keyvals.get(k)
-            if isinstance(v, str):
-                values.setdefault(k, set()).add(v)
+            values.setdefault(k, set()).add(v)
     return sorted(keys), values
 
 
 def _tag_values(interp, bucket, tag, predicate=None, start=None, stop=None):
     def produce():
-        _, values = _series_keys(_schema_read(interp, bucket, start, stop, predicate).tables())
+        need = "fields" if tag == "_field" else "series"
+        _, values = _schema_series(interp, bucket, start, stop, predicate, need)
         return _value_table(sorted(values.get(tag, ())))
 
     return Stream(produce)
@@ -1801,7 +1820,7 @@ def _tag_values(interp, bucket, tag, predicate=None, start=None, stop=None):
 
 def _tag_keys(interp, bucket, predicate=None, start=None, stop=None):
     def produce():
-        keys, _ = _series_keys(_schema_read(interp, bucket, start, stop, predicate).tables())
+        keys, _ = _schema_series(interp, bucket, start, stop, predicate, "series")
         head = [k for k in ("_field", "_measurement") if k in keys]
         return _value_table(["_start", "_stop", *head, *[k for k in keys if k not in head]])
 

@@ -60,8 +60,10 @@ class StoreSource:
     def field_types(self, namespace: str, measurement: str) -> dict[str, str]:
         return services.index().field_types(namespace, measurement)
 
-    def scan(self, namespace, measurement, tmin, tmax, series_keys=None, fields=None) -> Iterator[dict]:
-        return services.store().scan(namespace, measurement, tmin, tmax, series_keys, fields)
+    def scan(
+        self, namespace, measurement, tmin, tmax, series_keys=None, fields=None, descending=False
+    ) -> Iterator[dict]:
+        return services.store().scan(namespace, measurement, tmin, tmax, series_keys, fields, descending)
 
     def write(self, bucket: dict, lines: str) -> None:
         mapping = virtual_mapping(bucket)

@@ -327,6 +327,72 @@ def test_suggestions(client):
     assert missing.json_body == {"code": "not found", "message": "function nope not found"}
 
 
+HOURS_STOP = "1970-01-01T03:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def hours(module_client, pump, onboarding) -> str:
+    """A bucket of its own with points over three hourly blocks; `n` is missing from the newest."""
+    name = f"flux{next(_buckets)}-{uuid.uuid4().hex[:8]}"
+    response = module_client.http.post(
+        "/api/v2/buckets",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"name": name, "orgID": onboarding["org"]["id"], "retentionRules": []}),
+    )
+    assert response.status_code == 201, response.body
+    hour = 3600 * S
+    body = "\n".join(
+        [
+            f"cpu,host=a usage=1,n=1i {hour // 2}",
+            f"cpu,host=a usage=2,n=2i {hour + 60 * S}",
+            f"cpu,host=a usage=3 {2 * hour + 60 * S}",
+            f"cpu,host=b usage=4 {hour + 30 * S}",
+            f"cpu,host=b usage=5 {hour + 90 * S}",
+            f"mem,host=c free=6i {2 * hour}",
+        ]
+    )
+    written = write_v2(module_client, body, org="acme", bucket=name)
+    assert written.status_code == 204, written.body
+    pump.drain()
+    yield name
+    module_client.http.delete(f"/api/v2/buckets/{response.json_body['id']}")
+
+
+@pytest.mark.parametrize("selector", ["first()", "last()"])
+@pytest.mark.parametrize(
+    "where", ["r._measurement =~ /./", 'r._field == "n"', 'r.host == "b" or r._measurement == "mem"']
+)
+def test_first_and_last_read_from_the_store_edge_equal_the_general_path(client, hours, selector, where):
+    read = f'from(bucket: "{hours}") |> range(start: 0, stop: {HOURS_STOP}) |> filter(fn: (r) => {where})'
+    pushed = csv_text(flux(client, f"{read} |> {selector}"))
+    general = csv_text(flux(client, f"{read} |> filter(fn: (r) => exists r._value) |> {selector}"))
+    assert pushed == general
+    assert ",,0," in pushed
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        'schema.tagValues(bucket: "{b}", tag: "host"{p})',
+        'schema.tagKeys(bucket: "{b}"{p})',
+        'schema.fieldKeys(bucket: "{b}"{p})',
+        'schema.tagValues(bucket: "{b}", tag: "_measurement"{p})',
+    ],
+)
+@pytest.mark.parametrize("predicate", [None, 'r._measurement == "cpu"', 'r.host != "a"', 'r._field == "n"'])
+def test_schema_from_the_index_equals_the_points_over_http(client, hours, call, predicate):
+    def query(body: str | None) -> str:
+        p = f", predicate: (r) => {body}" if body else ""
+        return 'import "influxdata/influxdb/schema"\n' + call.format(
+            b=hours, p=f"{p}, start: 0, stop: {HOURS_STOP}"
+        )
+
+    index = csv_text(flux(client, query(predicate)))
+    points = csv_text(flux(client, query(f"({predicate or 'true'}) and exists r._value")))
+    assert index == points
+    assert ",,0," in index
+
+
 def test_to_writes_through_the_write_path(client, pump, cpu):
     # last in the module: it adds a measurement to the shared bucket
     q = f'''from(bucket: "{cpu}") |> range(start: 0, stop: 60) |> filter(fn: (r) => r._field == "usage")

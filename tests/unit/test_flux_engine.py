@@ -429,13 +429,19 @@ def test_buckets_and_schema_functions(source):
         for line in run(source, v1 + 'v1.measurements(bucket: "first", start: 0)').splitlines()[1:]
         if line
     ] == ["cpu", "mem"]
-    # a time range without points yields nothing
+    # answered from the series index, which is not bounded by time: a range without points still lists
+    # the series present in the bucket; a predicate on values reads the points, so it is exact
+    empty_range = "start: 2000-01-01T00:00:00Z, stop: 2000-01-02T00:00:00Z"
+    assert values(f'schema.measurements(bucket: "first", {empty_range})') == ["cpu", "mem"]
     assert (
         values(
-            'schema.measurements(bucket: "first", start: 2000-01-01T00:00:00Z, stop: 2000-01-02T00:00:00Z)'
+            f'schema.tagValues(bucket: "first", tag: "host", {empty_range}, predicate: (r) => r._value > 0)'
         )
         == []
     )
+    assert values(
+        'schema.tagValues(bucket: "first", tag: "host", start: 0, predicate: (r) => r._value > 40)'
+    ) == ["b"]
 
 
 def test_to_writes_line_protocol(source):
