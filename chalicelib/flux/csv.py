@@ -69,6 +69,7 @@ class ResultEncoder:
         self.dialect = dialect
         self.w = Writer(dialect)
         self.written = False
+        self._times: dict[int | None, str] = {}  # time -> its text, for this encoding
 
     def encode(self, name: str, stream: Stream) -> Iterator[str]:
         """The CSV of one result (the blank line ending it included)."""
@@ -85,11 +86,11 @@ class ResultEncoder:
                     chunk.append("\r\n")
                 chunk.append(self._schema(table, name, table_id, empty))
             prefix = self.w.sep.join(["", "" if annotated_default else name, str(table_id)])
-            encoders = [self._encoder(table, i) for i in range(len(cols))]
-            sep = self.w.sep
-            for row in zip(*table.data, strict=True):
-                fields = [enc(v) if callable(enc) else enc for enc, v in zip(encoders, row, strict=True)]
-                chunk.append(prefix + sep + sep.join(fields) + "\r\n")
+            n = table.n
+            if n:  # column by column, then rows joined whole
+                texts = [self._texts(table, i) for i in range(len(cols))]
+                chunk.append("\r\n".join(map(self.w.sep.join, zip([prefix] * n, *texts, strict=True))))
+                chunk.append("\r\n")
             text = "".join(chunk)  # built whole first: an encoding error leaves nothing half written
             self.written = True
             yield text
@@ -97,15 +98,28 @@ class ResultEncoder:
             last_empty = empty
         yield "\r\n"
 
-    def _encoder(self, table: Table, i: int):
-        """A column's text per value: a constant string for a group key column, else a function."""
+    def _texts(self, table: Table, i: int) -> list[str]:
+        """A column's text, value by value (one string repeated for a group key column)."""
         name, kind = table.columns[i]
         values = table.data[i]
         if name in table.key and table.n and all(v == values[0] for v in values):
-            return self.w.quote(encode_value(values[0], kind))
+            return [self.w.quote(encode_value(values[0], kind))] * table.n
         if kind == "string" or self.w.sep not in ",;\t|":
-            return lambda v: self.w.quote(encode_value(v, kind)) if v is not None else ""
-        return lambda v: encode_value(v, kind) if v is not None else ""
+            return [self.w.quote(encode_value(v, kind)) if v is not None else "" for v in values]
+        if kind == "time":  # window times repeat from table to table: each is formatted once
+            known = self._times
+            if len(known) > 100_000:
+                known.clear()
+            out = []
+            for v in values:
+                text = known.get(v)
+                if text is None:
+                    text = known[v] = format_time(v) if v is not None else ""
+                out.append(text)
+            return out
+        if kind == "float" and None not in values:
+            return list(map(format_float, values))
+        return [encode_value(v, kind) if v is not None else "" for v in values]
 
     def _schema(self, table: Table, name: str, table_id: int, empty: bool) -> str:
         out = []

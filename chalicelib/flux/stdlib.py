@@ -8,7 +8,9 @@ from __future__ import annotations
 import bisect
 import math
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import islice
+from operator import le
 from typing import Any
 
 from chalicelib.flux import reads
@@ -780,14 +782,18 @@ def _bounds(t: Table, time_col: str) -> tuple[int, int] | None:
     if "_start" in t.key and "_stop" in t.key and t.keyvals.get("_start") is not None:
         return t.keyvals["_start"], t.keyvals["_stop"]
     if t.has("_start") and t.has("_stop"):
-        starts = [v for v in t.col("_start") if v is not None]
-        stops = [v for v in t.col("_stop") if v is not None]
+        starts, stops = _present(t.col("_start")), _present(t.col("_stop"))
         if starts and stops:
             return min(starts), max(stops)
-    times = [v for v in t.col(time_col) if v is not None] if t.has(time_col) else []
+    times = _present(t.col(time_col)) if t.has(time_col) else []
     if not times:
         return None
     return min(times), max(times) + 1
+
+
+def _present(values: list) -> list:
+    """The values that are not null (the list itself when none is)."""
+    return values if None not in values else [v for v in values if v is not None]
 
 
 def windows(
@@ -829,12 +835,26 @@ def windows(
     return out
 
 
-def _time_order(t: Table, time_col: str) -> tuple[list[int], list[int]]:
+def _time_order(t: Table, time_col: str) -> tuple[list[int] | None, list[int]]:
+    """The indexes of the rows with a time, in time order (stable), and their times; None for the
+    indexes when that is every row as it stands (the common case: storage tables are in time order)."""
     times = t.col(time_col)
-    idx = [i for i in range(t.n) if times[i] is not None]
-    if any(times[idx[i]] > times[idx[i + 1]] for i in range(len(idx) - 1)):
-        idx.sort(key=lambda i: times[i])
-    return idx, [times[i] for i in idx]
+    idx: list[int] | None = None
+    if None in times:
+        idx = [i for i, v in enumerate(times) if v is not None]
+    ordered = _in_order(times, idx)
+    if all(map(le, ordered, islice(ordered, 1, None))):
+        return idx, ordered
+    idx = sorted(range(len(times)) if idx is None else idx, key=times.__getitem__)  # runs merge fast
+    return idx, _in_order(times, idx)
+
+
+def _rows(idx: list[int] | None, lo: int, hi: int) -> Iterable[int]:
+    return range(lo, hi) if idx is None else idx[lo:hi]
+
+
+def _in_order(column: list, idx: list[int] | None) -> list:
+    return column if idx is None else list(map(column.__getitem__, idx))
 
 
 @universe("window", "every period offset timeColumn startColumn stopColumn createEmpty location")
@@ -869,7 +889,7 @@ def window_(
                 lo, hi = bisect.bisect_left(times, ws), bisect.bisect_left(times, we)
                 if lo == hi and not createEmpty:
                     continue
-                w = t.take(idx[lo:hi])
+                w = t.take(_rows(idx, lo, hi))
                 for name, v in ((startColumn, ws), (stopColumn, we)):
                     if w.has(name):
                         w.data[w.index(name)] = [v] * w.n
@@ -968,15 +988,21 @@ def _fast_window(t, b, fname, column, time_src, time_dst, create_empty, every, p
     value_kind = AGG_TYPES.get(fname, kind)
     columns = _window_columns(t, column, value_kind, time_dst)
     idx, times = _time_order(t, "_time")
-    col = t.col(column)
+    col = _in_order(t.col(column), idx)
+    nulls = None in col
     rows_time, rows_value = [], []
     agg = AGGREGATES.get(fname)
+    lo = 0
+    fsum = math.fsum
     for ws, we in windows(b[0], b[1], every, period, offset):
-        lo, hi = bisect.bisect_left(times, ws), bisect.bisect_left(times, we)
-        values = [col[i] for i in idx[lo:hi] if col[i] is not None]
+        lo = bisect.bisect_left(times, ws, lo)  # windows ascend: search from the last one on
+        hi = bisect.bisect_left(times, we, lo)
+        values = col[lo:hi] if not nulls else [v for v in col[lo:hi] if v is not None]
         if not values and not create_empty:
             continue
-        if agg is not None:
+        if fname == "mean":  # the common case, inlined
+            v = fsum(values) / len(values) if values else None
+        elif agg is not None:
             v = agg(values, kind)
         elif not values:
             v = None
@@ -1009,7 +1035,7 @@ def _generic_window(interp, t, b, fn, column, time_src, time_dst, create_empty, 
         lo, hi = bisect.bisect_left(times, ws), bisect.bisect_left(times, we)
         if lo == hi and not create_empty:
             continue
-        w = t.take(idx[lo:hi])
+        w = t.take(_rows(idx, lo, hi))
         for name, v in (("_start", ws), ("_stop", we)):
             if w.has(name):
                 w.data[w.index(name)] = [v] * w.n

@@ -134,16 +134,27 @@ def parse_time(text: str) -> int:
     return seconds * 1_000_000_000 + ns
 
 
+_DATES: dict[int, str] = {}  # day since the epoch -> "YYYY-MM-DDT", for format_time
+
+
 def format_time(ns: int) -> str:
     """RFC 3339 with nanoseconds, trailing zeros trimmed (Go's time.RFC3339Nano)."""
     seconds, frac = divmod(ns, 1_000_000_000)
-    try:
-        base = "%04d-%02d-%02dT%02d:%02d:%02d" % time.gmtime(seconds)[:6]  # noqa: UP031 -- the fast path
-    except (OverflowError, ValueError, OSError):
-        return str(ns)
+    day, second = divmod(seconds, 86_400)
+    date = _DATES.get(day)
+    if date is None:
+        try:
+            date = "%04d-%02d-%02dT" % time.gmtime(day * 86_400)[:3]  # noqa: UP031 -- the fast path
+        except (OverflowError, ValueError, OSError):
+            return str(ns)
+        if len(_DATES) > 100_000:
+            _DATES.clear()
+        _DATES[day] = date
+    hour, second = divmod(second, 3600)
+    minute, second = divmod(second, 60)
     if frac:
-        return f"{base}.{frac:09d}".rstrip("0") + "Z"
-    return base + "Z"
+        return f"{date}{hour:02d}:{minute:02d}:{second:02d}.{frac:09d}".rstrip("0") + "Z"
+    return f"{date}{hour:02d}:{minute:02d}:{second:02d}Z"
 
 
 def add_duration(ns: int, d: Duration, scale: int = 1) -> int:
@@ -162,6 +173,11 @@ def add_duration(ns: int, d: Duration, scale: int = 1) -> int:
 
 def format_float(v: float) -> str:
     """Go's strconv.FormatFloat(v, 'f', -1, 64): shortest round-trip digits, never an exponent."""
+    text = repr(v)  # shortest round-trip digits too; an exponent, inf and nan take the long way
+    if "e" not in text and "n" not in text:
+        if text.endswith(".0"):
+            return text[:-2] if text != "-0.0" else "-0"
+        return text
     if math.isnan(v):
         return "NaN"
     if math.isinf(v):

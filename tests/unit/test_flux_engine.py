@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import TicklessError
-from chalicelib.flux import ast
+from chalicelib.flux import ast, stdlib
 from chalicelib.flux.csv import Dialect, encode
 from chalicelib.flux.interpreter import Context, execute
+from chalicelib.flux.tables import Table
+from chalicelib.flux.values import Duration
 from tests.unit.test_flux_source import MemorySource
 
 S = 1_000_000_000
@@ -348,6 +350,68 @@ def test_conversions(source):
         "#datatype,string,long,long,double,string,boolean,unsignedLong",
         ",result,table,a,b,c,d,e",
         ",_result,0,7,2,1.5,true,3",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fn", "values"),
+    [
+        ("mean", ["4", "1"]),
+        ("first", ["3", "1"]),
+        ("last", ["5", "1"]),
+        ("max", ["5", "1"]),
+        ("count", ["2", "1"]),
+    ],
+)
+def test_aggregate_window_over_rows_out_of_time_order(source, fn, values):
+    q = (
+        'import "array"\narray.from(rows: [{_time: 1970-01-01T00:00:30Z, _value: 1.0}, '
+        "{_time: 1970-01-01T00:00:10Z, _value: 3.0}, {_time: 1970-01-01T00:00:15Z, _value: 5.0}]) "
+        f"|> aggregateWindow(every: 20s, fn: {fn})"
+    )
+    out = run(source, q)
+    assert [line.split(",")[-1] for line in out.splitlines()[1:] if line] == values
+    # no range: windows cover the span of the times, the last one clipped after the newest
+    assert [line.split(",")[3] for line in out.splitlines()[1:] if line] == [
+        t(20),
+        t(30)[:-1] + ".000000001Z",
+    ]
+
+
+def test_built_in_window_aggregates_skip_null_values_and_rows_without_time():
+    table = Table(
+        [("_time", "time"), ("_value", "float")],
+        [[30 * S, 10 * S, None, 12 * S, 15 * S], [1.0, 3.0, 9.0, None, 5.0]],
+    )
+    assert stdlib._time_order(table, "_time") == ([1, 3, 4, 0], [10 * S, 12 * S, 15 * S, 30 * S])
+    every = Duration(0, 20 * S)
+    got = {
+        fn: stdlib._fast_window(
+            table, (0, 40 * S), fn, "_value", "_stop", "_time", True, every, every, Duration()
+        )
+        for fn in ("mean", "first", "last", "count", "min")
+    }
+    assert got["mean"].col("_time") == [20 * S, 40 * S]
+    assert {fn: t.col("_value") for fn, t in got.items()} == {
+        "mean": [4.0, 1.0],
+        "first": [3.0, 1.0],
+        "last": [5.0, 1.0],
+        "count": [2, 1],
+        "min": [3.0, 1.0],
+    }
+
+
+def test_window_keeps_rows_out_of_time_order_in_time_order(source):
+    q = (
+        'import "array"\narray.from(rows: [{_time: 1970-01-01T00:00:30Z, _value: 1}, '
+        "{_time: 1970-01-01T00:00:15Z, _value: 5}, {_time: 1970-01-01T00:00:10Z, _value: 3}]) "
+        '|> window(every: 20s) |> keep(columns: ["_time", "_value"])'
+    )
+    assert run(source, q) == rows(
+        ",result,table,_time,_value",
+        f",_result,0,{t(10)},3",
+        f",_result,0,{t(15)},5",
+        f",_result,1,{t(30)},1",
     )
 
 
