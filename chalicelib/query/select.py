@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress
+from operator import itemgetter
 from typing import Any
 
 from chalicelib.influxql import ast, conditions
@@ -597,6 +598,11 @@ def _linear(sequence: list[tuple[int, list | None]], i: int) -> Any:
 
 def _zip(plan: planner.Plan, per_slot: list[list], descending: bool) -> list[list]:
     """Rows by time: the k-th point of every slot at a time forms that time's k-th row."""
+    if len(per_slot) == 1 and all(plan.slot_of.get(id(c.expr)) == 0 for c in plan.columns):
+        # one call, shown as it is: its points are the rows (a stable sort keeps ties in order)
+        width = len(plan.columns)
+        ordered = sorted(per_slot[0], key=itemgetter(0), reverse=descending)
+        return [[time, *([value] * width)] for time, value, _ in ordered]
     by_time: dict[int, list[list]] = {}
     for index, points in enumerate(per_slot):
         for point in points:
