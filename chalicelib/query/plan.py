@@ -16,6 +16,13 @@ from chalicelib.query.evaluate import MATH_FUNCTIONS, check_math_call
 KNOWN = fn.AGGREGATES | fn.SELECTORS | fn.TRANSFORMS
 
 
+_SIMPLE_REDUCERS: dict[str, type[fn.Reducer]] = {
+    "sum": fn.Sum, "mean": fn.Mean, "median": fn.Median, "mode": fn.Mode, "spread": fn.Spread,
+    "stddev": fn.Stddev, "distinct": fn.Distinct, "first": fn.First, "last": fn.Last,
+    "max": fn.Max, "min": fn.Min,
+}  # fmt: skip
+
+
 @dataclass
 class Slot:
     """One function call of the statement, fed with one field's points."""
@@ -38,13 +45,9 @@ class Slot:
         name = self.name
         if name == "count":
             return fn.CountDistinct() if self.distinct else fn.Count()
-        simple = {
-            "sum": fn.Sum, "mean": fn.Mean, "median": fn.Median, "mode": fn.Mode, "spread": fn.Spread,
-            "stddev": fn.Stddev, "distinct": fn.Distinct, "first": fn.First, "last": fn.Last,
-            "max": fn.Max, "min": fn.Min,
-        }  # fmt: skip
-        if name in simple:
-            return simple[name]()
+        simple = _SIMPLE_REDUCERS.get(name)
+        if simple is not None:
+            return simple()
         if name == "integral":
             return fn.Integral(self.unit or 1_000_000_000, window)
         if name == "percentile":

@@ -364,10 +364,11 @@ def _feed_columns(plan: planner.Plan, state: _Group, cols: SeriesColumns, window
         if None in values:
             present = [v is not None for v in values]
             times, values = list(compress(times, present)), list(compress(values, present))
+        by_window = state.windows
         for window, lo, hi in windows.runs(times):
-            reducers = state.windows.get(window)
+            reducers = by_window.get(window)
             if reducers is None:
-                reducers = state.windows[window] = {}
+                reducers = by_window[window] = {}
             reducer = reducers.get(index)
             if reducer is None:
                 reducer = reducers[index] = slot.reducer(None)
