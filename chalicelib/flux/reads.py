@@ -7,6 +7,8 @@ again. Storage tables: one per series and field, group key `_start,_stop,_field,
 columns `_start,_stop,_time,_value,_field,_measurement`, then the tags sorted, in series key order.
 
 `first()`/`last()` right after the read scan oldest/newest blocks first and stop per series (`edge`);
+`count`/`sum`/`mean`/`min`/`max` (and `aggregateWindow` with them) fold each table block by block as the
+store streams it, without holding its points (`folded`, with `folds`);
 the schema functions list series and fields from the index where it answers as the points would
 (`listing`).
 """
@@ -149,8 +151,6 @@ class FromStream(Stream):
         self, measurement: str, entries: list, wanted: dict[str, list[str]], edge: str | None = None
     ) -> list[Table]:
         """The storage tables of one measurement; with `edge` ("first"/"last"), only that row of each."""
-        assert self.start is not None and self.stop is not None
-        start, stop = self.start, self.stop
         if edge is None:
             acc = self._accumulate(measurement, wanted)
         else:
@@ -159,26 +159,91 @@ class FromStream(Stream):
         tables: list[Table] = []
         for key, f in sorted(acc):
             times, values, kind = acc[(key, f)]
-            if not times:
-                continue
-            tags = tags_of.get(key, {})
-            tag_names = sorted(tags)
-            n = len(times)
-            columns = [
-                ("_start", "time"),
-                ("_stop", "time"),
-                ("_time", "time"),
-                ("_value", FIELD_COLUMN_TYPES.get(kind, "string")),
-                ("_field", "string"),
-                ("_measurement", "string"),
-            ] + [(t, "string") for t in tag_names]
-            data = [[start] * n, [stop] * n, times, values, [f] * n, [measurement] * n]
-            data += [[tags[t]] * n for t in tag_names]
-            keyvals = {"_start": start, "_stop": stop, "_field": f, "_measurement": measurement}
-            keyvals.update(tags)
-            key_names = ["_start", "_stop", "_field", "_measurement", *tag_names]
-            tables.append(Table(columns, data, key_names, keyvals))
+            if times:
+                tables.append(self._storage_table(measurement, tags_of.get(key, {}), f, times, values, kind))
         return tables
+
+    def _storage_table(
+        self, measurement: str, tags: dict[str, str], f: str, times: list, values: list, kind: str
+    ) -> Table:
+        assert self.start is not None and self.stop is not None
+        start, stop = self.start, self.stop
+        tag_names = sorted(tags)
+        n = len(times)
+        columns = [
+            ("_start", "time"),
+            ("_stop", "time"),
+            ("_time", "time"),
+            ("_value", FIELD_COLUMN_TYPES.get(kind, "string")),
+            ("_field", "string"),
+            ("_measurement", "string"),
+        ] + [(t, "string") for t in tag_names]
+        data = [[start] * n, [stop] * n, times, values, [f] * n, [measurement] * n]
+        data += [[tags[t]] * n for t in tag_names]
+        keyvals = {"_start": start, "_stop": stop, "_field": f, "_measurement": measurement}
+        keyvals.update(tags)
+        key_names = ["_start", "_stop", "_field", "_measurement", *tag_names]
+        return Table(columns, data, key_names, keyvals)
+
+    def folded(
+        self,
+        make: Callable[[], Any],
+        finish: Callable[[Table, Any], Table | None],
+        general: Callable[[list[Table]], list[Table]],
+    ) -> Stream:
+        """An aggregate of every storage table folded as the store streams its blocks, never holding a
+        table's points: `make()` gives a table's fold (`add(times, values, column type)` with the
+        non-null values of a block in time order, `n` the values added so far), `finish(table, fold)` the
+        result, `table` being the storage table without rows. Tables without a value are left out, as
+        the read leaves them out. `general` answers from the tables when they were read whole already."""
+
+        def produce() -> list[Table]:
+            if self._tables is not None:  # read whole already (the stream is used elsewhere too)
+                return general(self._tables)
+            self._check_bounded()
+            out: list[Table] = []
+            for measurement, entries, _, wanted in self._plans():
+                folds = self._fold(measurement, wanted, make)
+                tags_of = {e.key: dict(e.tags) for e in entries}
+                for key, f in sorted(folds):
+                    fold, kind = folds[(key, f)]
+                    if not fold.n:
+                        continue
+                    template = self._storage_table(measurement, tags_of.get(key, {}), f, [], [], kind)
+                    result = finish(template, fold)
+                    if result is not None:
+                        out.append(result)
+            return out
+
+        return Stream(produce)
+
+    def _fold(
+        self, measurement: str, wanted: dict[str, list[str]], make: Callable[[], Any]
+    ) -> dict[tuple[str, str], list]:
+        """(series key, field) -> [fold, field type] of the values in range, block by block."""
+        assert self.start is not None and self.stop is not None
+        source = self.interp.context.source
+        all_fields = set().union(*wanted.values())
+        folds: dict[tuple[str, str], list] = {}
+        scan = source.scan(self.bucket["id"], measurement, self.start, self.stop - 1, set(wanted), all_fields)
+        for block in scan:
+            for key, cols in block.items():
+                for f in wanted.get(key, ()):
+                    column = cols.fields.get(f)
+                    if column is None:
+                        continue
+                    found = folds.get((key, f))
+                    if found is None:
+                        found = folds[(key, f)] = [make(), column.type]
+                    found[1] = column.type
+                    values, times = column.values, cols.times
+                    if None in values:
+                        present = [v is not None for v in values]
+                        times = list(compress(times, present))
+                        values = list(compress(values, present))
+                    if values:
+                        found[0].add(times, values, FIELD_COLUMN_TYPES.get(column.type, "string"))
+        return folds
 
     def _accumulate(self, measurement: str, wanted: dict[str, list[str]]) -> dict[tuple[str, str], tuple]:
         """(series key, field) -> (times, values, field type) of every non-null value in range."""

@@ -13,7 +13,7 @@ from itertools import islice
 from operator import le
 from typing import Any
 
-from chalicelib.flux import reads
+from chalicelib.flux import folds, reads
 from chalicelib.flux.interpreter import Closure, Function, Interpreter, builtin
 from chalicelib.flux.tables import (
     Stream,
@@ -644,6 +644,13 @@ def _aggregate(name: str):
             f = lambda v, k: agg_stddev(v, k, mode)  # noqa: E731
         else:
             f = fn
+        if name in folds.FOLDS and column == "_value" and isinstance(tables, reads.FromStream):
+            # folded block by block as the store streams the read: the tables are never held whole
+            return tables.folded(
+                folds.FOLDS[name],
+                lambda t, fold: aggregate_table(t, column, name, lambda v, k: fold.result(k)),
+                lambda ts: [aggregate_table(t, column, name, f) for t in ts],
+            )
         return per_table(tables, name, lambda t: aggregate_table(t, column, name, f))
 
     params = "column mode" if name == "stddev" else "column method" if name == "median" else "column"
@@ -698,6 +705,12 @@ def _select_row(t: Table, column: str, name: str) -> int | None:
 SELECTORS = ("first", "last", "min", "max")
 
 
+def _selected_row(t: Table, fold: folds.Extreme) -> Table:
+    """The one row `min()`/`max()` select of a storage table (`t` without rows) from its fold."""
+    picked = {"_time": fold.time, "_value": fold.best}
+    return t.with_data([[picked[n] if n in picked else t.keyvals.get(n)] for n in t.names()])
+
+
 def _selector(name: str):
     def impl(interp: Interpreter, tables, column="_value"):
         if name in ("first", "last") and column == "_value" and isinstance(tables, reads.FromStream):
@@ -707,6 +720,8 @@ def _selector(name: str):
             i = _select_row(t, column, name)
             return t.take([] if i is None else [i])
 
+        if name in folds.FOLDS and column == "_value" and isinstance(tables, reads.FromStream):
+            return tables.folded(folds.FOLDS[name], _selected_row, lambda ts: [apply(t) for t in ts])
         return per_table(tables, name, apply)
 
     return universe(name, "column")(impl)
@@ -940,25 +955,50 @@ def aggregate_window(
     fast = fname in FAST_AGGREGATES and not isinstance(fn, Closure)
 
     def produce() -> list[Table]:
-        out: list[Table] = []
-        for t in stream_of(tables, "aggregateWindow").tables():
-            b = _bounds(t, "_time")
-            if b is None:
-                continue
-            if fast:
-                out.append(
-                    _fast_window(
-                        t, b, fname, column, timeSrc, timeDst, createEmpty, every_d, period_d, offset_d
-                    )
-                )
-            else:
-                r = _generic_window(
-                    interp, t, b, fn, column, timeSrc, timeDst, createEmpty, every_d, period_d, offset_d
-                )
-                if r is not None:
-                    out.append(r)
-        return out
+        return [
+            r
+            for r in (aggregate_one(t) for t in stream_of(tables, "aggregateWindow").tables())
+            if r is not None
+        ]
 
+    def aggregate_one(t: Table) -> Table | None:
+        b = _bounds(t, "_time")
+        if b is None:
+            return None
+        if fast:
+            return _fast_window(
+                t, b, fname, column, timeSrc, timeDst, createEmpty, every_d, period_d, offset_d
+            )
+        return _generic_window(
+            interp, t, b, fn, column, timeSrc, timeDst, createEmpty, every_d, period_d, offset_d
+        )
+
+    if (
+        fast
+        and fname in folds.FOLDS
+        and column == "_value"
+        and period_d == every_d
+        and isinstance(tables, reads.FromStream)
+    ):
+        # folded window by window as the store streams the read (the windows tile the range in order)
+        read = tables
+
+        def bounds() -> list[tuple[int, int]]:
+            assert read.start is not None and read.stop is not None
+            return windows(read.start, read.stop, every_d, period_d, offset_d)
+
+        def make() -> folds.WindowFold:
+            return folds.WindowFold(folds.FOLDS[fname], bounds, bool(createEmpty), timeSrc == "_stop")
+
+        def finish(t: Table, fold: folds.WindowFold) -> Table:
+            kind = _window_kind(t, fname, column)
+            rows_time, rows_value = fold.finish()
+            return _window_table(t, column, AGG_TYPES.get(fname, kind), timeDst, rows_time, rows_value)
+
+        def general(ts: list[Table]) -> list[Table]:
+            return [r for r in map(aggregate_one, ts) if r is not None]
+
+        return read.folded(make, finish, general)
     return Stream(produce)
 
 
@@ -979,14 +1019,35 @@ def _window_columns(t: Table, column: str, value_kind: str, time_dst: str) -> li
     return columns
 
 
-def _fast_window(t, b, fname, column, time_src, time_dst, create_empty, every, period, offset) -> Table:
+def _window_kind(t: Table, fname: str, column: str) -> str:
     kind = t.type_of(column)
     if kind is None:
         raise FluxError(f'column "{column}" does not exist')
     if fname not in ("count", "first", "last") and kind not in ("float", "int", "uint"):
         raise FluxError(f"{fname}: unsupported type {kind} of column {column}")
-    value_kind = AGG_TYPES.get(fname, kind)
+    return kind
+
+
+def _window_table(
+    t: Table, column: str, value_kind: str, time_dst: str, rows_time: list[int], rows_value: list
+) -> Table:
     columns = _window_columns(t, column, value_kind, time_dst)
+    n = len(rows_time)
+    data = []
+    for name, _ in columns:
+        if name == time_dst:
+            data.append(rows_time)
+        elif name == column:
+            data.append(rows_value)
+        else:
+            data.append([t.keyvals.get(name)] * n)
+    return Table(columns, data, list(t.key), dict(t.keyvals))
+
+
+def _fast_window(t, b, fname, column, time_src, time_dst, create_empty, every, period, offset) -> Table:
+    kind = _window_kind(t, fname, column)
+    value_kind = AGG_TYPES.get(fname, kind)
+    _window_columns(t, column, value_kind, time_dst)  # its errors before the windows'
     idx, times = _time_order(t, "_time")
     col = _in_order(t.col(column), idx)
     nulls = None in col
@@ -1016,16 +1077,7 @@ def _fast_window(t, b, fname, column, time_src, time_dst, create_empty, every, p
             v = max(values)
         rows_time.append(we if time_src == "_stop" else ws)
         rows_value.append(v)
-    n = len(rows_time)
-    data = []
-    for name, _ in columns:
-        if name == time_dst:
-            data.append(rows_time)
-        elif name == column:
-            data.append(rows_value)
-        else:
-            data.append([t.keyvals.get(name)] * n)
-    return Table(columns, data, list(t.key), dict(t.keyvals))
+    return _window_table(t, column, value_kind, time_dst, rows_time, rows_value)
 
 
 def _generic_window(interp, t, b, fn, column, time_src, time_dst, create_empty, every, period, offset):
