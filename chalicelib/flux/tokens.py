@@ -39,9 +39,12 @@ OPERATORS = sorted(
 
 DURATION_UNITS = ("mo", "ms", "us", "µs", "ns", "y", "w", "d", "h", "m", "s")
 
-_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))?(?![\w.])")
-_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
-_DURATION_RE = re.compile(r"(?:\d+(?:mo|ms|us|µs|ns|y|w|d|h|m|s))+(?![\w])")
+# Flux digits are ASCII (`\d` alone would take any Unicode decimal digit).
+_TIME_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))?(?![\w.])", re.ASCII
+)
+_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?", re.ASCII)
+_DURATION_RE = re.compile(r"(?:\d+(?:mo|ms|us|µs|ns|y|w|d|h|m|s))+(?![\w])", re.ASCII)
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SPACE_RE = re.compile(r"(?:\s+|//[^\n]*)+")
 
@@ -114,7 +117,7 @@ class Lexer:
                 kind, text, value, i = STRING, *self._string(i)
             elif ch == "/" and operand_expected:
                 kind, text, value, i = REGEX, *self._regex(i)
-            elif ch.isdigit():
+            elif "0" <= ch <= "9":
                 if tm := _TIME_RE.match(src, i):
                     kind, text, value, i = TIME, tm.group(), tm.group(), tm.end()
                 elif dm := _DURATION_RE.match(src, i):
@@ -130,8 +133,8 @@ class Lexer:
                         kind, value = INT, int(text)
                     if i < n and (src[i].isalpha() or src[i] == "_"):
                         raise self.error(f"invalid number literal {src[start : i + 1]!r}", start)
-            elif ch == "." and i + 1 < n and src[i + 1].isdigit():
-                nm = re.compile(r"\.\d+").match(src, i)
+            elif ch == "." and i + 1 < n and "0" <= src[i + 1] <= "9":
+                nm = re.compile(r"\.\d+", re.ASCII).match(src, i)
                 kind, text, value, i = FLOAT, nm.group(), float(nm.group()), nm.end()
             elif im := _IDENT_RE.match(src, i):
                 text = im.group()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import time
 from collections.abc import Iterator
@@ -31,6 +30,9 @@ from chalicelib.tenancy.service import Principal
 flux_routes = Blueprint(__name__)
 
 CSV_TYPE = "text/csv; charset=utf-8"
+# `Prefer` values influxd honours on /api/v2/query (RFC 7240 preferences, compared whole).
+NO_CONTENT = "return-no-content"
+NO_CONTENT_WITH_ERROR = "return-no-content-with-error"
 
 
 class StoreSource:
@@ -146,10 +148,14 @@ def decode_query(raw: bytes, content_type: str) -> dict:
                 INVALID, f"failed to decode request body: invalid now: {exc.message}"
             ) from exc
     extern = None
-    if doc.get("extern"):
-        extern = flux_ast.from_json(doc["extern"])
-        if not isinstance(extern, flux_ast.File):
+    if raw_extern := doc.get("extern"):
+        # A File; influxdb-client leaves out its `type` (as influxd, which decodes it as a File anyway).
+        if not isinstance(raw_extern, dict) or raw_extern.get("type") not in (None, "File"):
             raise TicklessError(INVALID, "failed to decode request body: extern must be a File")
+        try:
+            extern = flux_ast.from_json({**raw_extern, "type": "File"})
+        except RUNTIME_ERRORS as exc:  # a malformed node (e.g. a list where a node belongs)
+            raise TicklessError(INVALID, f"failed to decode request body: invalid extern: {exc}") from exc
     params = doc.get("params")
     if params is not None and not isinstance(params, dict):
         raise TicklessError(INVALID, "failed to decode request body: params must be an object")
@@ -177,33 +183,33 @@ def post_query() -> Response:
         results = execute(req["query"], context, req["extern"], req["params"])
     except RUNTIME_ERRORS as exc:
         raise TicklessError(INVALID, f"runtime error: {exc}") from exc
-    prefer = (request.headers.get("prefer") or "").lower()
-    if "return-no-content" in prefer:
+    prefer = (request.headers.get("prefer") or "").strip().lower()
+    if prefer in (NO_CONTENT, NO_CONTENT_WITH_ERROR):
+        return _no_content(results, req["dialect"], with_error=prefer == NO_CONTENT_WITH_ERROR)
+    text = "".join(flux_csv.encode(results, req["dialect"]))
+    return Response(body=text, status_code=200, headers={"Content-Type": CSV_TYPE, **VERSION_HEADERS})
+
+
+def _no_content(results: list, dialect: flux_csv.Dialect, with_error: bool) -> Response:
+    """`Prefer: return-no-content`: every result runs (so `to()` writes), the answer is 204. With
+    `return-no-content-with-error` it is 200 `text/csv`, empty, or the error table of a query that failed
+    while running, as influxd answers. Errors before running (syntax, unknown bucket, permissions) are
+    error statuses either way."""
+    try:
         for _, stream in results:
             stream.tables()
-        return Response(body="", status_code=204, headers=VERSION_HEADERS)
-    chunks = flux_csv.encode(results, req["dialect"])
-    text = "".join(chunks)
-    headers = {"Content-Type": CSV_TYPE, **VERSION_HEADERS}
-    if _gzip_allowed(request):
-        headers["Content-Encoding"] = "gzip"
-        return Response(body=gzip.compress(text.encode()), status_code=200, headers=headers)
-    return Response(body=text, status_code=200, headers=headers)
-
-
-def _gzip_allowed(request) -> bool:
-    """Gzip when the client accepts it and API Gateway can carry the bytes: text/csv must be one of the
-    app's binary types, and the request's Accept header one Chalice lets a binary answer go to."""
-    if "gzip" not in (request.headers.get("accept-encoding") or "").lower():
-        return False
-    try:
-        binary = [t.lower() for t in flux_routes.current_app.api.binary_types]
-    except RuntimeError:
-        return False
-    if "text/csv" not in binary and "*/*" not in binary:
-        return False
-    accept = (request.headers.get("accept") or "").lower()
-    return "*/*" in accept or any(t in accept for t in binary)
+    except TicklessError as exc:
+        error = exc
+    except RUNTIME_ERRORS as exc:
+        error = TicklessError(INVALID, f"runtime error: {exc}")
+    else:
+        if not with_error:
+            return Response(body="", status_code=204, headers=VERSION_HEADERS)
+        return Response(body="", status_code=200, headers={"Content-Type": CSV_TYPE, **VERSION_HEADERS})
+    if not with_error or error.code != INVALID:
+        raise error
+    body = flux_csv.ResultEncoder(dialect).encode_error(error.message)
+    return Response(body=body, status_code=200, headers={"Content-Type": CSV_TYPE, **VERSION_HEADERS})
 
 
 @flux_routes.route("/api/v2/query/analyze", methods=["POST"], content_types=ANY_CONTENT_TYPE)
