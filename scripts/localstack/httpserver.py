@@ -1,5 +1,8 @@
 """Serve a Chalice app over HTTP with `chalice local`'s own machinery (LocalGateway, threaded server).
 
+Like API Gateway with the stage's `minimum_compression_size`, it gzips bodies of at least that many
+bytes for clients that send `Accept-Encoding: gzip` (the app never compresses; see docs/FLUX.md).
+
 Also answers a few control paths under `/_localstack/` (never routed to the app), so tests running
 the stack in another process can wait for the event pump:
   POST /_localstack/drain?timeout=30   204 once drained, 504 (with the busy sources) on timeout
@@ -9,6 +12,7 @@ the stack in another process can wait for the event pump:
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 import logging
 import threading
@@ -58,8 +62,28 @@ def stage_environment(project_dir: str | Path = ".", stage: str = "local") -> di
     return {key: str(value) for key, value in values.items()}
 
 
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an `Accept-Encoding` header names gzip with a non-zero q-value (API Gateway compresses
+    only for a coding named explicitly: not for `*`, nor when the header is missing)."""
+    for item in (accept_encoding or "").split(","):
+        coding, *params = (part.strip() for part in item.split(";"))
+        if coding.lower() != "gzip":
+            continue
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    return float(value) > 0
+                except ValueError:
+                    return False
+        return True
+    return False
+
+
 class _Handler(ChaliceRequestHandler):
     control: Callable[[str, str, dict[str, list[str]]], tuple[int, dict[str, Any] | None]] | None = None
+    # The stage's `minimum_compression_size` (None: API Gateway compresses nothing).
+    minimum_compression_size: int | None = None
     # Headers and body leave in two writes; with Nagle's algorithm the body waits for the client's
     # delayed ACK of the headers (40 ms on Linux) on a keep-alive connection.
     disable_nagle_algorithm = True
@@ -82,6 +106,22 @@ class _Handler(ChaliceRequestHandler):
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
+    def _send_http_response_with_body(self, code: int, headers: dict[str, Any], body: str | bytes) -> None:
+        """API Gateway's response compression: a body of at least `minimum_compression_size` bytes is
+        gzipped when the client accepts gzip and the app did not set a `Content-Encoding` itself."""
+        data = body.encode() if isinstance(body, str) else body
+        limit = self.minimum_compression_size
+        if (
+            limit is not None
+            and len(data) >= limit
+            and self.command != "HEAD"
+            and not any(name.lower() == "content-encoding" for name in headers)
+            and accepts_gzip(self.headers.get("Accept-Encoding"))
+        ):
+            data = gzip.compress(data, compresslevel=6)
+            headers = {**headers, "Content-Encoding": "gzip"}
+        super()._send_http_response_with_body(code, headers, data)
+
     def log_message(self, format: str, *args: Any) -> None:
         logger.info("%s - %s", self.address_string(), format % args)
 
@@ -103,7 +143,11 @@ class HTTPServer:
         self.app = app
         self.config = config or chalice_config(app, project_dir=project_dir, stage=stage)
         # A subclass per server, so two servers in one process keep their own control callback.
-        handler_cls = type("LocalStackRequestHandler", (_Handler,), {"control": staticmethod(control)})
+        attributes = {
+            "control": staticmethod(control),
+            "minimum_compression_size": self.config.minimum_compression_size,
+        }
+        handler_cls = type("LocalStackRequestHandler", (_Handler,), attributes)
         if isinstance(app, LocalChalice):  # already served once in this process
             self._dev = LocalDevServer(app, self.config, host, port, handler_cls=handler_cls)
         else:

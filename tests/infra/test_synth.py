@@ -390,3 +390,10 @@ def test_prod_with_ttl_dead_letter_queue_and_state_machine(tmp_path):
     path = tmp_path / "tickless-prod.template.json"
     path.write_text(json.dumps(prod))
     _lint(path)
+
+
+def test_api_gateway_compresses_responses(template):
+    """API Gateway gzips responses for clients that accept it (docs/FLUX.md): the app cannot, since a
+    Lambda's bytes reach the client only when the request's first Accept type is a binary media type."""
+    (api,) = _resources(template, "AWS::Serverless::Api").values()
+    assert api["Properties"]["MinimumCompressionSize"] == 1400
