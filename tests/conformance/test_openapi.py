@@ -47,7 +47,7 @@ pytestmark = pytest.mark.e2e
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 # Every operation of the spec tickless serves, as (method, path) exactly as the spec spells it. Anything
-# else in the spec (Flux query, delete, tasks, dashboards, checks, ...) is not served yet and excluded.
+# else in the spec (delete, tasks, dashboards, checks, ...) is not served yet and excluded.
 IMPLEMENTED: tuple[tuple[str, str], ...] = (
     ("GET", "/ping"),
     ("HEAD", "/ping"),
@@ -119,6 +119,11 @@ IMPLEMENTED: tuple[tuple[str, str], ...] = (
     ("PATCH", "/legacy/authorizations/{authID}"),
     ("DELETE", "/legacy/authorizations/{authID}"),
     ("POST", "/legacy/authorizations/{authID}/password"),
+    ("POST", "/api/v2/query"),
+    ("POST", "/api/v2/query/analyze"),
+    ("POST", "/api/v2/query/ast"),
+    ("GET", "/api/v2/query/suggestions"),
+    ("GET", "/api/v2/query/suggestions/{name}"),
 )
 
 # Global state: onboarding can happen once per server, and signing out needs a session. Each gets one
@@ -502,6 +507,32 @@ VALID: tuple[Valid, ...] = (
         204,
         lambda c: {"path_parameters": {"authID": c.ids["legacyAuthID"]}, **_json({"password": "v1-secret"})},
     ),
+    # Flux
+    Valid(
+        "POST",
+        "/api/v2/query",
+        200,
+        lambda c: {
+            "query": {"orgID": c.ids["orgID"]},
+            **_json(
+                {
+                    "query": 'import "array"\narray.from(rows: [{_time: 2020-01-01T00:00:00Z, _value: 1.5}])',
+                    "extern": {"type": "File", "body": []},
+                    "type": "flux",
+                    "dialect": {"annotations": ["datatype", "group", "default"]},
+                }
+            ),
+        },
+    ),
+    Valid("POST", "/api/v2/query/analyze", 200, lambda c: _json({"query": "from(", "type": "flux"})),
+    Valid(
+        "POST",
+        "/api/v2/query/ast",
+        200,
+        lambda c: _json({"query": 'from(bucket: "b") |> range(start: -5m) |> filter(fn: (r) => r.x == 1)'}),
+    ),
+    Valid("GET", "/api/v2/query/suggestions", 200, lambda c: {}),
+    Valid("GET", "/api/v2/query/suggestions/{name}", 200, lambda c: {"path_parameters": {"name": "sum"}}),
 )
 
 
