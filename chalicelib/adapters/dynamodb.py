@@ -35,14 +35,34 @@ class ChunkItem(Model):
     hi = NumberAttribute()  # latest point time (ns)
     n = NumberAttribute()  # points
     ver = NumberAttribute(default=0)
+    k0 = UnicodeAttribute(null=True)  # least series key inside
+    k1 = UnicodeAttribute(null=True)  # greatest series key inside
 
     def to_segment(self) -> Segment:
-        return Segment(self.pk, self.sk, self.data, int(self.lo), int(self.hi), int(self.n), int(self.ver))
+        return Segment(
+            self.pk,
+            self.sk,
+            self.data,
+            int(self.lo),
+            int(self.hi),
+            int(self.n),
+            int(self.ver),
+            self.k0 or "",
+            self.k1 or "",
+        )
 
     @classmethod
     def from_segment(cls, s: Segment) -> ChunkItem:
         return cls(
-            s.partition, s.sort_key, data=s.data, lo=s.min_time, hi=s.max_time, n=s.count, ver=s.version
+            s.partition,
+            s.sort_key,
+            data=s.data,
+            lo=s.min_time,
+            hi=s.max_time,
+            n=s.count,
+            ver=s.version,
+            k0=s.first_series or None,
+            k1=s.last_series or None,
         )
 
 
@@ -55,12 +75,25 @@ class DynamoSegments:
                 batch.save(ChunkItem.from_segment(segment))
 
     def query(
-        self, partition: str, first_key: str, last_key: str, tmin: int, tmax: int, descending: bool = False
+        self,
+        partition: str,
+        first_key: str,
+        last_key: str,
+        tmin: int,
+        tmax: int,
+        descending: bool = False,
+        series: tuple[str, str] | None = None,
     ) -> Iterator[Segment]:
+        condition = (ChunkItem.lo <= tmax) & (ChunkItem.hi >= tmin)
+        if series is not None:
+            least, greatest = series
+            # items written before k0/k1 existed have neither: they are always read
+            overlaps = (ChunkItem.k0 <= greatest) & (ChunkItem.k1 >= least)
+            condition &= ChunkItem.k0.does_not_exist() | overlaps
         for item in ChunkItem.query(
             partition,
             ChunkItem.sk.between(first_key, last_key),
-            filter_condition=(ChunkItem.lo <= tmax) & (ChunkItem.hi >= tmin),
+            filter_condition=condition,
             scan_index_forward=not descending,
         ):
             yield item.to_segment()

@@ -17,6 +17,9 @@ class Segment:
     max_time: int
     count: int
     version: int = 0
+    # the least and greatest series key inside, so a read of a few series can skip the item unread
+    first_series: str = ""
+    last_series: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +33,18 @@ class SegmentRepository(Protocol):
         """Write segments (overwriting the same keys: writes are idempotent)."""
 
     def query(
-        self, partition: str, first_key: str, last_key: str, tmin: int, tmax: int, descending: bool = False
+        self,
+        partition: str,
+        first_key: str,
+        last_key: str,
+        tmin: int,
+        tmax: int,
+        descending: bool = False,
+        series: tuple[str, str] | None = None,
     ) -> Iterator[Segment]:
         """Segments of a partition with first_key <= sort key <= last_key that may hold points in
-        [tmin, tmax], in sort key order."""
+        [tmin, tmax] (and, given `series` = (least, greatest), of series keys in that range), in sort
+        key order."""
 
     def keys_before(self, partition: str, sort_key: str) -> Iterator[str]:
         """Sort keys below `sort_key`."""

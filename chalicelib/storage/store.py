@@ -24,6 +24,7 @@ from chalicelib.storage.ports import (
 from chalicelib.storage.records import PointBatch
 
 MAX_SEGMENT_BYTES = 350_000  # DynamoDB items stop at 400 KB, keys and attributes included
+COMPACTED_BYTES = 64_000  # compacted segments: big enough to amortise an item, small to skip
 _KNOWN_SERIES_CACHE = 200_000
 # Another process may drop a series from the index; re-announcing series after this long heals that.
 _KNOWN_SERIES_SECONDS = 300.0
@@ -107,9 +108,10 @@ class SeriesStore:
             return
         partition = keys.chunk_partition(namespace, measurement)
         first, last = keys.sort_key_range(tmin, tmax)
+        wanted = (min(series_keys), max(series_keys)) if series_keys is not None else None
         current: int | None = None
         pending: list[Segment] = []
-        for segment in self.segments.query(partition, first, last, tmin, tmax, descending):
+        for segment in self.segments.query(partition, first, last, tmin, tmax, descending, wanted):
             block = keys.block_from_key(segment.sort_key)
             if block != current and pending:
                 merged = self._merge_block(pending, tmin, tmax, series_keys, fields, descending)
@@ -183,7 +185,7 @@ class SeriesStore:
         merged = {key: columns.merge(parts[key]) for key in sorted(parts)}
         compacted = [
             _segment(partition, keys.compacted_sort_key(block, newest, part), data)
-            for part, data in enumerate(_encode_bounded(merged))
+            for part, data in enumerate(_encode_by_series(merged))
         ]
         self.segments.put(compacted)
         written = {s.sort_key for s in compacted}
@@ -264,7 +266,24 @@ def _segment(partition: str, sort_key: str, data: bytes) -> Segment:
         min_time=min(s.min_time for s in summaries),
         max_time=max(s.max_time for s in summaries),
         count=sum(s.count for s in summaries),
+        first_series=min(s.key for s in summaries),
+        last_series=max(s.key for s in summaries),
     )
+
+
+def _encode_by_series(series: dict[str, SeriesColumns]) -> list[bytes]:
+    """Encode series (in key order) into segments of consecutive series of about COMPACTED_BYTES
+    each, so a read of one series fetches one small item, not the whole block's."""
+    groups: list[dict[str, SeriesColumns]] = [{}]
+    size = 0
+    for key in sorted(series):
+        alone = len(codec.encode_segment({key: series[key]}))
+        if groups[-1] and size + alone > COMPACTED_BYTES:
+            groups.append({})
+            size = 0
+        groups[-1][key] = series[key]
+        size += alone
+    return [data for group in groups for data in _encode_bounded(group)]
 
 
 def _encode_bounded(series: dict[str, SeriesColumns]) -> list[bytes]:

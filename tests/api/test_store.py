@@ -264,3 +264,30 @@ def _compacted_copy(store, ns):
     rows = [(1, {"v": 1.0}), (2, {"v": 2.0}), (3, {"v": 3.0})]
     data = codec.encode_segment({"cpu,host=a": from_rows(rows)})
     return [_segment(f"{ns}|cpu", keys.compacted_sort_key(0, keys.sequence_key("2"), 0), data)]
+
+
+def test_compacted_items_hold_ranges_of_series_and_a_read_of_one_skips_the_others(store, ns, monkeypatch):
+    from chalicelib.storage import store as store_module
+
+    monkeypatch.setattr(store_module, "COMPACTED_BYTES", 2_000)  # a few series per item
+    rng = random.Random(9)
+    hosts = [f"h{i:02d}" for i in range(20)]
+    for sequence in (1, 2):
+        rows = {h: [(t * 10**9, {"v": rng.random()}) for t in range(sequence, 600, 2)] for h in hosts}
+        store.ingest(str(sequence), batch(ns, *rows.items()))
+    before = read(store, ns)
+    store.compact(f"{ns}|cpu", 0)
+    items = list(store.segments.query(f"{ns}|cpu", "0", "~", keys.MIN_TIME, keys.MAX_TIME))
+    assert len(items) > 3
+    ranges = [(s.first_series, s.last_series) for s in items]
+    assert ranges == sorted(ranges) and all(a[1] < b[0] for a, b in itertools.pairwise(ranges))
+    assert read(store, ns) == before
+
+    fetched = []
+    original = store.segments.query
+    monkeypatch.setattr(
+        store.segments, "query", lambda *a, **k: [fetched.append(s) or s for s in original(*a, **k)]
+    )
+    one = read(store, ns, series_keys={"cpu,host=h07"})
+    assert one == {"cpu,host=h07": before["cpu,host=h07"]}
+    assert len(fetched) == 1 and fetched[0].first_series <= "cpu,host=h07" <= fetched[0].last_series
