@@ -24,6 +24,7 @@ from chalicelib.storage.ports import (
 from chalicelib.storage.records import PointBatch
 
 MAX_SEGMENT_BYTES = 350_000  # DynamoDB items stop at 400 KB, keys and attributes included
+HOT_BLOCK_SEGMENTS = 32  # a block still being written is compacted once it has this many new segments
 COMPACTED_BYTES = 64_000  # compacted segments: big enough to amortise an item, small to skip
 _KNOWN_SERIES_CACHE = 200_000
 # Another process may drop a series from the index; re-announcing series after this long heals that.
@@ -150,22 +151,23 @@ class SeriesStore:
     # -- compaction --------------------------------------------------------------------------------
 
     def compact_dirty(self, quiet_seconds: float, keep_going: Callable[[], bool] = lambda: True) -> int:
-        """Compact the blocks that received segments but none for `quiet_seconds` (a block still being
-        written would be compacted again and again), while `keep_going()`. Returns segments merged."""
+        """Compact the blocks that received segments, while `keep_going()`: those quiet for
+        `quiet_seconds`, and those still being written once they gather HOT_BLOCK_SEGMENTS segments
+        (the current hour of a live flow, which dashboards read most). Returns segments merged."""
         merged = 0
         horizon = time.time() - quiet_seconds
         for dirty in self.compaction.dirty():
             if not keep_going():
                 break
-            if dirty.written > horizon:
-                continue
-            removed = self.compact(dirty.partition, dirty.block)
+            quiet = dirty.written <= horizon
+            removed = self.compact(dirty.partition, dirty.block, 1 if quiet else HOT_BLOCK_SEGMENTS)
             if removed is not None:
-                self.compaction.clear(dirty)
+                if quiet:
+                    self.compaction.clear(dirty)
                 merged += removed
         return merged
 
-    def compact(self, partition: str, block: int) -> int | None:
+    def compact(self, partition: str, block: int, min_segments: int = 1) -> int | None:
         """Merge a block's segments into as few as fit in an item, keyed right after the newest one
         merged, then remove the merged ones. Reads see the same points throughout: the merge is what
         newest-write-wins gives, and it sorts after everything it replaces. Returns the segments
@@ -178,6 +180,8 @@ class SeriesStore:
         newest = keys.sequence_part(found[-1].sort_key)
         if all(keys.is_compacted(s.sort_key) and keys.sequence_part(s.sort_key) == newest for s in found):
             return 0  # compacted already, nothing written since
+        if min_segments > 1 and sum(not keys.is_compacted(s.sort_key) for s in found) < min_segments:
+            return 0  # still being written, and not enough new segments yet to be worth a rewrite
         parts: dict[str, list[SeriesColumns]] = {}
         for segment in found:
             for key, cols in codec.decode_segment(segment.data).items():

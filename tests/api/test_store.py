@@ -209,6 +209,21 @@ def test_a_recently_written_block_waits_for_quiet(store, ns):
     assert marks(store, ns) == [(f"{ns}|cpu", 0)]
 
 
+def test_a_block_still_being_written_is_compacted_once_it_gathers_enough_segments(store, ns, monkeypatch):
+    from chalicelib.storage import store as store_module
+
+    monkeypatch.setattr(store_module, "HOT_BLOCK_SEGMENTS", 4)
+    for sequence in range(1, 4):
+        store.ingest(str(sequence), batch(ns, ("a", [(sequence, {"v": float(sequence)})])))
+    store.compact_dirty(quiet_seconds=3600)
+    assert len(segment_keys(ns)) == 3  # three new segments: not yet
+    store.ingest("4", batch(ns, ("a", [(4, {"v": 4.0})])))
+    store.compact_dirty(quiet_seconds=3600)
+    assert [keys.is_compacted(k) for k in segment_keys(ns)] == [True]
+    assert marks(store, ns) == [(f"{ns}|cpu", 0)]  # still hot: compacted again when quiet
+    assert read(store, ns) == {"cpu,host=a": [(t, {"v": float(t)}) for t in range(1, 5)]}
+
+
 def test_a_mark_rewritten_during_compaction_stays(store, ns):
     from chalicelib.storage.ports import DirtyBlock
 
