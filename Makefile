@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) -m scripts.bench.bench_consumer
 	$(PY) -m scripts.bench.bench_e2e
 	$(PY) -m scripts.bench.bench_query
+	$(PY) -m scripts.bench.bench_memory
 
 clean:
 	rm -rf $(VENV) cdk.out infra/cdk.out .pytest_cache
