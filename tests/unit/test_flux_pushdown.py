@@ -330,6 +330,8 @@ def test_folded_aggregate_memory_does_not_grow_with_the_points_read(call):
         finally:
             tracemalloc.stop()
 
+    run(LazySource(4, 2000), f"{read} |> {call}")  # warm-up: the first query in a process loads the stdlib
+    run(LazySource(4, 2000), general(f"{read} |> {call}"))
     small = peak(LazySource(4, 2000), f"{read} |> {call}")
     large = peak(LazySource(40, 2000), f"{read} |> {call}")  # 80k points
     whole = peak(LazySource(40, 2000), general(f"{read} |> {call}"))
