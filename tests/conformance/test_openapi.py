@@ -135,6 +135,9 @@ FUZZED = frozenset(IMPLEMENTED) - NOT_FUZZED
 # phase (boundary values, missing parameters, unexpected methods) and more examples (~6+ minutes).
 DEEP = os.environ.get("TICKLESS_CONFORMANCE_DEEP") == "1"
 MAX_EXAMPLES = 50 if DEEP else 15
+# The coverage phase of an operation whose body carries a Flux AST (`extern`, a deep recursive schema)
+# makes thousands of cases: ~10 minutes each for the two Flux query operations, in schemathesis itself.
+FUZZ_TIMEOUT = 1200 if DEEP else 300
 
 schema = load_schema()
 fuzz_schema = schema.include(lambda ctx: (ctx.operation.method.upper(), ctx.operation.path) in FUZZED)
@@ -693,6 +696,7 @@ def test_edge_case(edge: Edge, conformance: Conformance) -> None:
 # -- property-based requests -------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(FUZZ_TIMEOUT)
 @fuzz_schema.parametrize()
 @hypothesis.settings(
     max_examples=MAX_EXAMPLES,
