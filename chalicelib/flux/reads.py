@@ -217,14 +217,14 @@ class FromStream(Stream):
 
         return Stream(produce)
 
-    def _fold(
-        self, measurement: str, wanted: dict[str, list[str]], make: Callable[[], Any]
-    ) -> dict[tuple[str, str], list]:
-        """(series key, field) -> [fold, field type] of the values in range, block by block."""
+    def _present_values(
+        self, measurement: str, wanted: dict[str, list[str]]
+    ) -> Iterator[tuple[str, str, str, list, list]]:
+        """(series key, field, field type, times, values) of each block's non-null values in range,
+        block by block, for the wanted fields of each wanted series."""
         assert self.start is not None and self.stop is not None
         source = self.interp.context.source
         all_fields = set().union(*wanted.values())
-        folds: dict[tuple[str, str], list] = {}
         scan = source.scan(self.bucket["id"], measurement, self.start, self.stop - 1, set(wanted), all_fields)
         for block in scan:
             for key, cols in block.items():
@@ -232,45 +232,38 @@ class FromStream(Stream):
                     column = cols.fields.get(f)
                     if column is None:
                         continue
-                    found = folds.get((key, f))
-                    if found is None:
-                        found = folds[(key, f)] = [make(), column.type]
-                    found[1] = column.type
                     values, times = column.values, cols.times
                     if None in values:
                         present = [v is not None for v in values]
                         times = list(compress(times, present))
                         values = list(compress(values, present))
-                    if values:
-                        found[0].add(times, values, FIELD_COLUMN_TYPES.get(column.type, "string"))
+                    yield key, f, column.type, times, values
+
+    def _fold(
+        self, measurement: str, wanted: dict[str, list[str]], make: Callable[[], Any]
+    ) -> dict[tuple[str, str], list]:
+        """(series key, field) -> [fold, field type] of the values in range, block by block."""
+        folds: dict[tuple[str, str], list] = {}
+        for key, f, kind, times, values in self._present_values(measurement, wanted):
+            found = folds.get((key, f))
+            if found is None:
+                found = folds[(key, f)] = [make(), kind]
+            found[1] = kind
+            if values:
+                found[0].add(times, values, FIELD_COLUMN_TYPES.get(kind, "string"))
         return folds
 
     def _accumulate(self, measurement: str, wanted: dict[str, list[str]]) -> dict[tuple[str, str], tuple]:
         """(series key, field) -> (times, values, field type) of every non-null value in range."""
-        assert self.start is not None and self.stop is not None
-        source = self.interp.context.source
-        all_fields = set().union(*wanted.values())
         acc: dict[tuple[str, str], tuple[list, list, str]] = {}
-        scan = source.scan(self.bucket["id"], measurement, self.start, self.stop - 1, set(wanted), all_fields)
-        for block in scan:
-            for key, cols in block.items():
-                for f in wanted.get(key, ()):
-                    column = cols.fields.get(f)
-                    if column is None:
-                        continue
-                    values = column.values
-                    found = acc.get((key, f))
-                    if found is None:
-                        found = acc[(key, f)] = ([], [], column.type)
-                    elif found[2] != column.type:
-                        found = acc[(key, f)] = (found[0], found[1], column.type)
-                    if None in values:
-                        present = [v is not None for v in values]
-                        found[0].extend(compress(cols.times, present))
-                        found[1].extend(compress(values, present))
-                    else:
-                        found[0].extend(cols.times)
-                        found[1].extend(values)
+        for key, f, kind, times, values in self._present_values(measurement, wanted):
+            found = acc.get((key, f))
+            if found is None:
+                found = acc[(key, f)] = ([], [], kind)
+            elif found[2] != kind:
+                found = acc[(key, f)] = (found[0], found[1], kind)
+            found[0].extend(times)
+            found[1].extend(values)
         return acc
 
     def _edges(
