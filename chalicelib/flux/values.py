@@ -5,15 +5,14 @@
 from __future__ import annotations
 
 import calendar
-import math
 import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from chalicelib.errors import INVALID, TicklessError
+from chalicelib.gofloat import format_float
 from chalicelib.points import UInt
 
 NS_PER_UNIT = {
@@ -169,25 +168,6 @@ def add_duration(ns: int, d: Duration, scale: int = 1) -> int:
         t = t.replace(year=year, month=month + 1, day=day)
         ns = calendar.timegm(t.timetuple()) * 1_000_000_000 + frac
     return ns + d.ns * scale
-
-
-def format_float(v: float) -> str:
-    """Go's strconv.FormatFloat(v, 'f', -1, 64): shortest round-trip digits, never an exponent."""
-    text = repr(v)  # shortest round-trip digits too; an exponent, inf and nan take the long way
-    if "e" not in text and "n" not in text:
-        if text.endswith(".0"):
-            return text[:-2] if text != "-0.0" else "-0"
-        return text
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    if v == int(v) and abs(v) < 1e16:
-        return str(int(v)) if v != 0 or math.copysign(1, v) > 0 else "-0"
-    text = format(Decimal(repr(v)), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
 
 
 def type_name(v: Any) -> str:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any
+
+from chalicelib.gofloat import format_float
 
 from . import ast
 from . import tokens as t
@@ -77,13 +78,6 @@ def _go_type(v: Any) -> str:
     return type(v).__name__
 
 
-def _format_float(v: float) -> str:
-    text = repr(float(v))
-    if "e" in text or "E" in text:
-        text = format(Decimal(text), "f")
-    return text[:-2] if text.endswith(".0") else text
-
-
 def bind_value(v: Any) -> tuple[str, str]:
     """(token kind, literal) a bound parameter value stands for, as InfluxDB binds JSON values.
 
@@ -96,7 +90,7 @@ def bind_value(v: Any) -> tuple[str, str]:
     if isinstance(v, int):
         return t.INTEGER, str(v)
     if isinstance(v, float):
-        return t.NUMBER, _format_float(v)
+        return t.NUMBER, format_float(v)
     if isinstance(v, str):
         return t.STRING, v
     if isinstance(v, dict):
@@ -118,7 +112,7 @@ def _bind_typed(kind: str, value: Any) -> tuple[str, str]:
         if kind in ("integer", "int"):
             return t.INTEGER, str(int(value))
         if kind in ("number", "float"):
-            return t.NUMBER, _format_float(float(value))
+            return t.NUMBER, format_float(float(value))
         if kind in ("boolean", "bool"):
             if isinstance(value, str):
                 value = {"true": True, "false": False}[value.lower()]

@@ -5,8 +5,9 @@ encoding/csv does."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
+
+from chalicelib.gofloat import format_float
 
 
 def _needs_quotes(field: str) -> bool:
@@ -27,18 +28,6 @@ def _quote(field: str) -> str:
 
 def _line(fields: list[str]) -> str:
     return ",".join(_quote(f) for f in fields) + "\n"
-
-
-def format_float(value: float) -> str:
-    """Go's strconv.FormatFloat(v, 'f', -1, 64)."""
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "+Inf" if value > 0 else "-Inf"
-    text = format(Decimal(repr(value)), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
 
 
 def _cell(value: Any) -> str:
