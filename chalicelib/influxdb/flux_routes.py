@@ -127,18 +127,25 @@ def _org(principal: Principal) -> dict:
         raise
 
 
+def _query_text(doc: dict, *, typed: bool = True) -> str:
+    """The Flux text of a query, analyze or AST request body; `typed` bodies may name their language
+    (`type`), which must be flux."""
+    kind = doc.get("type") or "flux"
+    if typed and kind != "flux":
+        raise TicklessError(INVALID, f'unsupported query type "{kind}"; only "flux" is supported')
+    query = doc.get("query")
+    if not isinstance(query, str):
+        raise TicklessError(INVALID, "failed to decode request body: query must be a string")
+    return query
+
+
 def decode_query(raw: bytes, content_type: str) -> dict:
     """The query request: `query`, `dialect`, `now` (ns or None), `extern` (File or None), `params`."""
     if content_type.startswith("application/vnd.flux"):
         return {"query": raw.decode("utf-8", "replace"), "dialect": flux_csv.Dialect(), "now": None,
                 "extern": None, "params": None}  # fmt: skip
     doc = _json_body(raw)
-    kind = doc.get("type") or "flux"
-    if kind != "flux":
-        raise TicklessError(INVALID, f'unsupported query type "{kind}"; only "flux" is supported')
-    query = doc.get("query")
-    if not isinstance(query, str):
-        raise TicklessError(INVALID, "failed to decode request body: query must be a string")
+    query = _query_text(doc)
     now = None
     if doc.get("now"):
         try:
@@ -217,13 +224,7 @@ def _no_content(results: list, dialect: flux_csv.Dialect, with_error: bool) -> R
 def analyze_query() -> Response:
     request = flux_routes.current_request
     authenticate(request)
-    doc = _json_body(body(request))
-    kind = doc.get("type") or "flux"
-    if kind != "flux":
-        raise TicklessError(INVALID, f'unsupported query type "{kind}"')
-    query = doc.get("query")
-    if not isinstance(query, str):
-        raise TicklessError(INVALID, "failed to decode request body: query must be a string")
+    query = _query_text(_json_body(body(request)))
     errors = []
     try:
         parse(query)
@@ -239,10 +240,7 @@ def analyze_query() -> Response:
 def query_ast() -> Response:
     request = flux_routes.current_request
     authenticate(request)
-    doc = _json_body(body(request))
-    query = doc.get("query")
-    if not isinstance(query, str):
-        raise TicklessError(INVALID, "failed to decode request body: query must be a string")
+    query = _query_text(_json_body(body(request)), typed=False)
     file = parse(query)
     tree = flux_ast.to_json(file, flux_ast.Locator(query))
     return json_response(
