@@ -309,15 +309,8 @@ def range_(
         times = t.col(timeColumn)
         keep = [i for i, v in enumerate(times) if v is not None and start_ns <= v < stop_ns]
         out = t.take(keep)
-        for name, value in ((startColumn, start_ns), (stopColumn, stop_ns)):
-            if out.has(name):
-                out.data[out.index(name)] = [value] * out.n
-            else:
-                out.columns.append((name, "time"))
-                out.data.append([value] * out.n)
-            if name not in out.key:
-                out.key.append(name)
-            out.keyvals[name] = value
+        out.set_key_constant(startColumn, "time", start_ns)
+        out.set_key_constant(stopColumn, "time", stop_ns)
         return normalize_key(out) if out.n else None
 
     return Stream(lambda: regroup_same([bound(t) for t in stream_of(tables, "range").tables()]))
@@ -476,13 +469,7 @@ def duplicate_(interp: Interpreter, tables, column, **kw):
 def set_(interp: Interpreter, tables, key, value):
     def apply(t: Table) -> Table:
         out = Table(list(t.columns), list(t.data), list(t.key), dict(t.keyvals))
-        j = out.index(key)
-        if j >= 0:
-            out.columns[j] = (key, "string")
-            out.data[j] = [value] * t.n
-        else:
-            out.columns.append((key, "string"))
-            out.data.append([value] * t.n)
+        out.set_constant(key, "string", value)
         if key in out.key:
             out.keyvals[key] = value
         return out
@@ -905,15 +892,8 @@ def window_(
                 if lo == hi and not createEmpty:
                     continue
                 w = t.take(_rows(idx, lo, hi))
-                for name, v in ((startColumn, ws), (stopColumn, we)):
-                    if w.has(name):
-                        w.data[w.index(name)] = [v] * w.n
-                    else:
-                        w.columns.append((name, "time"))
-                        w.data.append([v] * w.n)
-                    if name not in w.key:
-                        w.key.append(name)
-                    w.keyvals[name] = v
+                w.set_key_constant(startColumn, "time", ws)
+                w.set_key_constant(stopColumn, "time", we)
                 out.append(normalize_key(w))
         return out
 
@@ -1088,15 +1068,8 @@ def _generic_window(interp, t, b, fn, column, time_src, time_dst, create_empty, 
         if lo == hi and not create_empty:
             continue
         w = t.take(_rows(idx, lo, hi))
-        for name, v in (("_start", ws), ("_stop", we)):
-            if w.has(name):
-                w.data[w.index(name)] = [v] * w.n
-            else:
-                w.columns.append((name, "time"))
-                w.data.append([v] * w.n)
-            w.keyvals[name] = v
-            if name not in w.key:
-                w.key.append(name)
+        w.set_key_constant("_start", "time", ws)
+        w.set_key_constant("_stop", "time", we)
         args = {"column": column} if not isinstance(fn, Closure) or "column" in fn.param_names else {}
         result = interp.call_function(fn, args, Stream(tables=[w]))
         got = stream_of(result, "aggregateWindow fn").tables()
@@ -1109,11 +1082,7 @@ def _generic_window(interp, t, b, fn, column, time_src, time_dst, create_empty, 
         for g in got:
             src = ws if time_src == "_start" else we
             g = Table(list(g.columns), [list(c) for c in g.data], list(g.key), dict(g.keyvals))
-            if g.has(time_dst):
-                g.data[g.index(time_dst)] = [src] * g.n
-            else:
-                g.columns.append((time_dst, "time"))
-                g.data.append([src] * g.n)
+            g.set_constant(time_dst, "time", src)
             for name in ("_start", "_stop"):
                 if g.has(name):
                     g.data[g.index(name)] = [t.keyvals.get(name, b[0] if name == "_start" else b[1])] * g.n

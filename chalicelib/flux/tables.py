@@ -86,6 +86,23 @@ class Table:
     def with_data(self, data: list[list]) -> Table:
         return Table(list(self.columns), data, list(self.key), dict(self.keyvals))
 
+    def set_constant(self, name: str, kind: str, value: Any) -> None:
+        """Make `name` a column of `kind` holding `value` on every row (replacing one of that name)."""
+        j = self.index(name)
+        if j >= 0:
+            self.columns[j] = (name, kind)
+            self.data[j] = [value] * self.n
+        else:
+            self.columns.append((name, kind))
+            self.data.append([value] * self.n)
+
+    def set_key_constant(self, name: str, kind: str, value: Any) -> None:
+        """`set_constant`, with the column in the group key (e.g. a window's _start and _stop)."""
+        self.set_constant(name, kind, value)
+        if name not in self.key:
+            self.key.append(name)
+        self.keyvals[name] = value
+
     def empty_copy(self) -> Table:
         return Table(list(self.columns), [[] for _ in self.columns], list(self.key), dict(self.keyvals))
 
