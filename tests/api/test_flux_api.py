@@ -37,18 +37,24 @@ def module_client(app_module, onboarding, flux_registered):
         yield TestClient(raw, onboarding["auth"]["token"])
 
 
-@pytest.fixture(scope="module")
-def bucket(module_client, onboarding) -> str:
-    """One bucket for the module (tests share the acme org, whose first page of buckets others read)."""
+def new_bucket(client, onboarding) -> tuple[str, str]:
+    """A fresh bucket in the acme org: (name, id)."""
     name = f"flux{next(_buckets)}-{uuid.uuid4().hex[:8]}"
-    response = module_client.http.post(
+    response = client.http.post(
         "/api/v2/buckets",
         headers={"Content-Type": "application/json"},
         body=json.dumps({"name": name, "orgID": onboarding["org"]["id"], "retentionRules": []}),
     )
     assert response.status_code == 201, response.body
+    return name, response.json_body["id"]
+
+
+@pytest.fixture(scope="module")
+def bucket(module_client, onboarding) -> str:
+    """One bucket for the module (tests share the acme org, whose first page of buckets others read)."""
+    name, bucket_id = new_bucket(module_client, onboarding)
     yield name
-    module_client.http.delete(f"/api/v2/buckets/{response.json_body['id']}")
+    module_client.http.delete(f"/api/v2/buckets/{bucket_id}")
 
 
 def flux(client, query: str, *, dialect=ANNOTATED, headers=None, **extra):
@@ -400,13 +406,7 @@ HOURS_STOP = "1970-01-01T03:00:00Z"
 @pytest.fixture(scope="module")
 def hours(module_client, pump, onboarding) -> str:
     """A bucket of its own with points over three hourly blocks; `n` is missing from the newest."""
-    name = f"flux{next(_buckets)}-{uuid.uuid4().hex[:8]}"
-    response = module_client.http.post(
-        "/api/v2/buckets",
-        headers={"Content-Type": "application/json"},
-        body=json.dumps({"name": name, "orgID": onboarding["org"]["id"], "retentionRules": []}),
-    )
-    assert response.status_code == 201, response.body
+    name, bucket_id = new_bucket(module_client, onboarding)
     hour = 3600 * S
     body = "\n".join(
         [
@@ -422,7 +422,7 @@ def hours(module_client, pump, onboarding) -> str:
     assert written.status_code == 204, written.body
     pump.drain()
     yield name
-    module_client.http.delete(f"/api/v2/buckets/{response.json_body['id']}")
+    module_client.http.delete(f"/api/v2/buckets/{bucket_id}")
 
 
 @pytest.mark.parametrize("selector", ["first()", "last()"])
