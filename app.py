@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from chalice import Chalice, Rate
 
-from chalicelib import consumers, declarations, maintenance
-from chalicelib.influxdb.flux_routes import flux_routes
-from chalicelib.influxdb.meta import meta
-from chalicelib.influxdb.routes import influxdb
-from chalicelib.influxdb.tenancy_routes import tenancy_routes
-from chalicelib.kapacitor.routes import kapacitor
+from chalicelib import declarations
+from chalicelib.api.influxdb.flux import flux_routes
+from chalicelib.api.influxdb.meta import meta
+from chalicelib.api.influxdb.routes import influxdb
+from chalicelib.api.influxdb.tenancy import tenancy_routes
+from chalicelib.api.kapacitor.routes import kapacitor
+from chalicelib.events import maintenance, points_consumer
 
 app = Chalice(app_name="tickless")
 # Line protocol arrives as text/plain (Telegraf, influxdb-client) or application/octet-stream (the 1.x
@@ -32,7 +33,7 @@ _points = declarations.kinesis_consumer("consume_points")
     maximum_batching_window_in_seconds=_points.max_batching_window,
 )
 def consume_points(event):
-    return consumers.consume_points(event.to_dict(), event.context)
+    return points_consumer.consume_points(event.to_dict(), event.context)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

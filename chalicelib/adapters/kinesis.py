@@ -10,7 +10,7 @@ import boto3
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.errors import UNAVAILABLE, TicklessError
+from chalicelib.kit.errors import UNAVAILABLE, TicklessError
 
 logger = Logger(child=True)
 

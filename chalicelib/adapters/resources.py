@@ -22,7 +22,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.declarations import physical_name
-from chalicelib.errors import CONFLICT, TicklessError
+from chalicelib.kit.errors import CONFLICT, TicklessError
 
 
 class ResourceItem(Model):

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from chalicelib.errors import INVALID, TicklessError
 from chalicelib.flux.tables import Stream, Table
 from chalicelib.flux.values import RUNTIME_ERRORS, format_float, format_time
+from chalicelib.kit.errors import INVALID, TicklessError
 
 DATATYPES = {
     "float": "double",

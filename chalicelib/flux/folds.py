@@ -16,7 +16,7 @@ from itertools import chain
 from math import fsum, isfinite
 from typing import Any
 
-from chalicelib.points import UInt
+from chalicelib.kit.points import UInt
 
 NUMERIC = ("float", "int", "uint")
 

@@ -27,7 +27,7 @@ from chalicelib.flux.values import (
     to_string,
     type_name,
 )
-from chalicelib.points import UInt
+from chalicelib.kit.points import UInt
 
 # -- the data source ---------------------------------------------------------------------------------
 

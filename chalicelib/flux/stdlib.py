@@ -38,7 +38,7 @@ from chalicelib.flux.values import (
     to_string,
     type_name,
 )
-from chalicelib.points import UInt
+from chalicelib.kit.points import UInt
 
 UNIVERSE: dict[str, Any] = {"true": True, "false": False}
 PACKAGES: dict[str, dict[str, Any]] = {}

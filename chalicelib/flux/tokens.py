@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chalicelib.errors import INVALID, TicklessError
+from chalicelib.kit.errors import INVALID, TicklessError
 
 IDENT = "IDENT"
 INT = "INT"

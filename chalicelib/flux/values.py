@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.errors import INVALID, TicklessError
-from chalicelib.gofloat import format_float
-from chalicelib.points import UInt
+from chalicelib.kit.errors import INVALID, TicklessError
+from chalicelib.kit.gofloat import format_float
+from chalicelib.kit.points import UInt
 
 NS_PER_UNIT = {
     "ns": 1,

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalicelib.gofloat import format_float
+from chalicelib.kit.gofloat import format_float
 
 from . import ast
 from . import tokens as t

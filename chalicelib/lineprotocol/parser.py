@@ -22,7 +22,7 @@ import re
 import time as _time
 from operator import call as _call
 
-from chalicelib.points import Point, UInt
+from chalicelib.kit.points import Point, UInt
 
 from .serializer import escape_key, escape_measurement
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from chalicelib.points import Point, UInt
+from chalicelib.kit.points import Point, UInt
 
 __all__ = [
     "escape_key",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.errors import INVALID, TicklessError
+from chalicelib.kit.errors import INVALID, TicklessError
 
 Doc = dict[str, Any]
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib.errors import FORBIDDEN, INVALID, TicklessError
+from chalicelib.kit.errors import FORBIDDEN, INVALID, TicklessError
 from chalicelib.tenancy.secrets import parse_id
 
 READ = "read"

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from chalicelib.errors import INVALID, TicklessError
+from chalicelib.kit.errors import INVALID, TicklessError
 from chalicelib.tenancy.kinds import Doc, Kind, merge, now_iso, status, text
 from chalicelib.tenancy.permissions import Permission
 

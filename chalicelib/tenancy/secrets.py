@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import secrets
 
-from chalicelib.errors import INVALID, TicklessError
+from chalicelib.kit.errors import INVALID, TicklessError
 
 ID_LENGTH = 16
 TOKEN_BYTES = 64

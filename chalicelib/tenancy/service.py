@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chalicelib.errors import CONFLICT, INVALID, NOT_FOUND, UNAUTHORIZED, TicklessError
+from chalicelib.kit.errors import CONFLICT, INVALID, NOT_FOUND, UNAUTHORIZED, TicklessError
 from chalicelib.tenancy import registry, secrets
 from chalicelib.tenancy.kinds import Doc, Kind
 from chalicelib.tenancy.permissions import (

@@ -16,9 +16,9 @@ import gc
 import random
 import time
 
-from chalicelib.points import UInt
-from chalicelib.storage import codec, columns
-from chalicelib.storage.columns import Column, SeriesColumns
+from chalicelib.kit.points import UInt
+from chalicelib.series import codec, columns
+from chalicelib.series.columns import Column, SeriesColumns
 
 INTERVAL = 10_000_000_000
 START = 1_700_000_000_000_000_000

@@ -62,9 +62,10 @@ def main() -> None:
     try:
         configure_environment(url)
         provision(url)
-        from chalicelib import consumers, lineprotocol
-        from chalicelib.storage import records
-        from chalicelib.storage.records import Destination
+        from chalicelib import lineprotocol
+        from chalicelib.events import points_consumer
+        from chalicelib.ingest import records
+        from chalicelib.ingest.records import Destination
 
         points = lineprotocol.parse(build_payload(args.lines))
         encoded = records.encode(Destination("00000000000000be", "bench", "autogen"), points)
@@ -91,7 +92,7 @@ def main() -> None:
             )
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for event in events:
-            result = consumers.consume_points(event, Context())
+            result = points_consumer.consume_points(event, Context())
             assert not result["batchItemFailures"], result
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         size = sum(len(d) for _, d in encoded)

@@ -176,7 +176,7 @@ class Stack:
 
     def consume(self) -> int:
         """Hand every record not yet consumed to `consume_points`, as Lambda would; records consumed."""
-        from chalicelib import consumers
+        from chalicelib.events import points_consumer
 
         total = 0
         for shard in self.kinesis.list_shards(StreamName=self.stream)["Shards"]:
@@ -195,7 +195,7 @@ class Stack:
                 if not records:
                     break
                 event = {"Records": [self._event_record(shard_id, r) for r in records]}
-                result = consumers.consume_points(event, Context())
+                result = points_consumer.consume_points(event, Context())
                 assert not result["batchItemFailures"], result
                 self.after[shard_id] = records[-1]["SequenceNumber"]
                 total += len(records)

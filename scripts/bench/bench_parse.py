@@ -128,8 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     from influx_line_protocol import Metric, MetricCollection
     from line_protocol_parser import parse_line
 
+    from chalicelib.kit.points import UInt
     from chalicelib.lineprotocol import format_points, parse
-    from chalicelib.points import UInt
 
     payload = build_payload(args.lines)
     n = args.lines

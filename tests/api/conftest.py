@@ -172,7 +172,7 @@ def stream_records(endpoint_url: str) -> list[dict]:
 
 def stream_batches(endpoint_url: str, database: str) -> list:
     """The decoded point batches on the stream destined for `database`."""
-    from chalicelib.storage import records
+    from chalicelib.ingest import records
 
     ours = [r for r in stream_records(endpoint_url) if r["kinesis"]["partitionKey"].split("|")[1] == database]
     return [records.decode(base64.b64decode(r["kinesis"]["data"])) for r in ours]

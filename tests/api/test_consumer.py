@@ -24,7 +24,7 @@ class Context:
 
 
 def test_redelivered_batches_store_points_once(client, pump, database, app_module):
-    from chalicelib.adapters.dynamodb import ChunkItem
+    from chalicelib.adapters.series import ChunkItem
 
     assert (
         write_v1(client, "re,host=a v=1 1\nre,host=a v=2 2\nre,host=b v=3 3", db=database).status_code == 204
@@ -50,7 +50,7 @@ def test_redelivered_batches_store_points_once(client, pump, database, app_modul
 
 
 def test_poison_record_is_dead_lettered_and_the_shard_moves_on(client, pump, database):
-    from chalicelib.adapters.dynamodb import DeadLetterItem
+    from chalicelib.adapters.series import DeadLetterItem
 
     kinesis = boto3.client("kinesis", endpoint_url=pump.endpoint_url)
     key = f"x|{database}|autogen|poison"

@@ -20,7 +20,7 @@ ANNOTATED = {"annotations": ["datatype", "group", "default"], "header": True, "d
 @pytest.fixture(scope="module", autouse=True)
 def flux_registered(app_module):
     """Mount the blueprint unless app.py already does."""
-    from chalicelib.influxdb.flux_routes import flux_routes
+    from chalicelib.api.influxdb.flux import flux_routes
 
     app = app_module.app
     if not any(path.startswith("/api/v2/query") for path in app.routes):

@@ -138,7 +138,7 @@ def test_empty_and_missing(client, loaded):
 
 
 def test_retention_hides_expired_points(client, pump):
-    from chalicelib import maintenance
+    from chalicelib.events import maintenance
 
     assert query(client, "CREATE DATABASE short WITH DURATION 1h NAME brief") == {
         "results": [{"statement_id": 0}]

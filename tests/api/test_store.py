@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from chalicelib.points import UInt
-from chalicelib.storage import keys
-from chalicelib.storage.records import Destination, PointBatch, SeriesRows
+from chalicelib.ingest.records import Destination, PointBatch, SeriesRows
+from chalicelib.kit.points import UInt
+from chalicelib.series import keys
 
 _namespaces = itertools.count()
 HOUR = keys.BLOCK_NS
@@ -17,8 +17,8 @@ HOUR = keys.BLOCK_NS
 
 @pytest.fixture
 def store(aws):
-    from chalicelib.adapters.dynamodb import DynamoCompactionLog, DynamoIndex, DynamoSegments
-    from chalicelib.storage.store import SeriesStore
+    from chalicelib.adapters.series import DynamoCompactionLog, DynamoIndex, DynamoSegments
+    from chalicelib.series.store import SeriesStore
 
     return SeriesStore(DynamoSegments(), DynamoIndex(), DynamoCompactionLog())
 
@@ -36,7 +36,7 @@ def batch(ns: str, *series: tuple[str, list[tuple[int, dict]]], measurement: str
 
 
 def read(store, ns, measurement="cpu", **kwargs) -> dict[str, list[tuple[int, dict]]]:
-    from chalicelib.storage import columns
+    from chalicelib.series import columns
 
     found: dict[str, list] = {}
     for block in store.scan(ns, measurement, **kwargs):
@@ -58,7 +58,7 @@ def test_a_late_retry_of_an_older_record_does_not_overwrite_newer_points(store, 
 
 
 def test_redelivery_is_idempotent(store, ns):
-    from chalicelib.adapters.dynamodb import ChunkItem
+    from chalicelib.adapters.series import ChunkItem
 
     record = batch(ns, ("a", [(t, {"v": float(t)}) for t in range(0, 3 * HOUR, HOUR // 2)]))
     store.ingest("300", record)
@@ -113,7 +113,7 @@ def test_index_lists_measurements_series_and_field_types(store, ns):
 
 
 def test_large_records_split_into_segments_under_the_item_limit(store, ns):
-    from chalicelib.adapters.dynamodb import ChunkItem
+    from chalicelib.adapters.series import ChunkItem
 
     rng = random.Random(3)
     text = lambda: "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=200))  # noqa: E731
@@ -157,7 +157,7 @@ def test_expire_removes_whole_blocks_before_the_cutoff(store, ns):
 
 
 def segment_keys(ns: str, measurement: str = "cpu") -> list[str]:
-    from chalicelib.adapters.dynamodb import ChunkItem
+    from chalicelib.adapters.series import ChunkItem
 
     return [item.sk for item in ChunkItem.query(f"{ns}|{measurement}")]
 
@@ -210,7 +210,7 @@ def test_a_recently_written_block_waits_for_quiet(store, ns):
 
 
 def test_a_block_still_being_written_is_compacted_once_it_gathers_enough_segments(store, ns, monkeypatch):
-    from chalicelib.storage import store as store_module
+    from chalicelib.series import store as store_module
 
     monkeypatch.setattr(store_module, "HOT_BLOCK_SEGMENTS", 4)
     for sequence in range(1, 4):
@@ -225,7 +225,7 @@ def test_a_block_still_being_written_is_compacted_once_it_gathers_enough_segment
 
 
 def test_a_mark_rewritten_during_compaction_stays(store, ns):
-    from chalicelib.storage.ports import DirtyBlock
+    from chalicelib.series.ports import DirtyBlock
 
     store.ingest("1", batch(ns, ("a", [(1, {"v": 1.0})])))
     (seen,) = [d for d in store.compaction.dirty() if d.partition.startswith(ns)]
@@ -272,9 +272,9 @@ def test_delete_also_removes_points_a_compaction_copied(store, ns):
 
 def _compacted_copy(store, ns):
     """A compacted segment holding the points as they were before the delete."""
-    from chalicelib.storage import codec
-    from chalicelib.storage.columns import from_rows
-    from chalicelib.storage.store import _segment
+    from chalicelib.series import codec
+    from chalicelib.series.columns import from_rows
+    from chalicelib.series.store import _segment
 
     rows = [(1, {"v": 1.0}), (2, {"v": 2.0}), (3, {"v": 3.0})]
     data = codec.encode_segment({"cpu,host=a": from_rows(rows)})
@@ -282,7 +282,7 @@ def _compacted_copy(store, ns):
 
 
 def test_compacted_items_hold_ranges_of_series_and_a_read_of_one_skips_the_others(store, ns, monkeypatch):
-    from chalicelib.storage import store as store_module
+    from chalicelib.series import store as store_module
 
     monkeypatch.setattr(store_module, "COMPACTED_BYTES", 2_000)  # a few series per item
     rng = random.Random(9)

@@ -10,10 +10,10 @@ import zlib
 
 import pytest
 
-from chalicelib.points import UInt
-from chalicelib.storage import codec, columns
-from chalicelib.storage.codec import SeriesSummary
-from chalicelib.storage.columns import Column, SeriesColumns
+from chalicelib.kit.points import UInt
+from chalicelib.series import codec, columns
+from chalicelib.series.codec import SeriesSummary
+from chalicelib.series.columns import Column, SeriesColumns
 
 I64_MIN, I64_MAX, U64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
 

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from chalicelib.query import functions as fn
-from chalicelib.query.windows import Windows
+from chalicelib.influxql.engine import functions as fn
+from chalicelib.influxql.engine.windows import Windows
 
 MINUTE = 60_000_000_000
 

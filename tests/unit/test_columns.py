@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from chalicelib.points import UInt
-from chalicelib.storage import columns
-from chalicelib.storage.columns import Column, SeriesColumns
+from chalicelib.kit.points import UInt
+from chalicelib.series import columns
+from chalicelib.series.columns import Column, SeriesColumns
 
 
 def cols_of(rows: list[tuple[int, dict]]) -> SeriesColumns:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from chalicelib.errors import TicklessError
-from chalicelib.query.delete import Comparison, parse_predicate
+from chalicelib.kit.errors import TicklessError
+from chalicelib.series.predicate import Comparison, parse_predicate
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.errors import TicklessError
 from chalicelib.flux.csv import Dialect, encode
 from chalicelib.flux.tables import Stream, Table
 from chalicelib.flux.values import FluxError, format_float, format_time
-from chalicelib.points import UInt
+from chalicelib.kit.errors import TicklessError
+from chalicelib.kit.points import UInt
 
 ALL = ["datatype", "group", "default"]
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.errors import TicklessError
 from chalicelib.flux import ast, stdlib
 from chalicelib.flux.csv import Dialect, encode
 from chalicelib.flux.interpreter import Context, execute
 from chalicelib.flux.tables import Table
 from chalicelib.flux.values import Duration
+from chalicelib.kit.errors import TicklessError
 from tests.unit.test_flux_source import MemorySource
 
 S = 1_000_000_000

@@ -312,7 +312,7 @@ class LazySource(MemorySource):
         self.held_by_flux = 0
 
     def scan(self, namespace, measurement, tmin, tmax, series_keys=None, fields=None, descending=False):
-        from chalicelib.storage.columns import Column, SeriesColumns
+        from chalicelib.series.columns import Column, SeriesColumns
 
         self.scans.append((measurement, tmin, tmax, sorted(series_keys or []), sorted(fields or [])))
         for b in range(self.blocks):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from chalicelib.flux.values import FluxError
+from chalicelib.kit.points import field_type
 from chalicelib.lineprotocol.serializer import series_key
-from chalicelib.points import field_type
-from chalicelib.storage.columns import from_rows
-from chalicelib.storage.ports import SeriesEntry
+from chalicelib.series.columns import from_rows
+from chalicelib.series.ports import SeriesEntry
 
 BUCKET = {"id": "0000000000000b01", "name": "first", "orgID": "00000000000000a1", "retentionRules": []}
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from chalicelib.query import output
-from chalicelib.storage import keys
+from chalicelib.influxql.engine import output
+from chalicelib.series import keys
 
 
 def test_block_keys_sort_like_time_including_before_1970():

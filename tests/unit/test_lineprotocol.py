@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from chalicelib.kit.points import Point, UInt
 from chalicelib.lineprotocol import (
     PRECISIONS,
     LineProtocolError,
@@ -18,7 +19,6 @@ from chalicelib.lineprotocol import (
     series_key,
 )
 from chalicelib.lineprotocol import parser as lp_parser
-from chalicelib.points import Point, UInt
 
 NOW = 1_700_000_000_123_456_789
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.errors import INVALID, TicklessError
-from chalicelib.paging import Page, links, paginate, parse_page
+from chalicelib.api.paging import Page, links, paginate, parse_page
+from chalicelib.kit.errors import INVALID, TicklessError
 
 ID_A = "0000000000000001"
 ID_B = "0000000000000002"

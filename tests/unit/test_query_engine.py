@@ -7,11 +7,11 @@ import math
 
 import pytest
 
-from chalicelib.query import functions as fn
-from chalicelib.query.csv import format_float, to_csv
-from chalicelib.query.evaluate import binary, call_math
-from chalicelib.query.v1 import chunks
-from chalicelib.query.windows import Windows
+from chalicelib.influxql.engine import functions as fn
+from chalicelib.influxql.engine.csv import format_float, to_csv
+from chalicelib.influxql.engine.evaluate import binary, call_math
+from chalicelib.influxql.engine.run import chunks
+from chalicelib.influxql.engine.windows import Windows
 
 
 def reduce(reducer, points):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from chalicelib.readcache import ReadCache
+from chalicelib.adapters.readcache import ReadCache
 
 
 class Repository:

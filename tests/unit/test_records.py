@@ -6,9 +6,9 @@ import zlib
 
 import pytest
 
-from chalicelib.points import Point, UInt
-from chalicelib.storage import records
-from chalicelib.storage.records import Destination, RecordError
+from chalicelib.ingest import records
+from chalicelib.ingest.records import Destination, RecordError
+from chalicelib.kit.points import Point, UInt
 
 DEST = Destination("0123456789abcdef", "mydb", "autogen")
 

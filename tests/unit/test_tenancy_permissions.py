@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.errors import FORBIDDEN, INVALID, TicklessError
+from chalicelib.kit.errors import FORBIDDEN, INVALID, TicklessError
 from chalicelib.tenancy.permissions import (
     CLOUD_ONLY_RESOURCE_TYPES,
     OSS_RESOURCE_TYPES,

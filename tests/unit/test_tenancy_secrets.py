@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from chalicelib.errors import INVALID, TicklessError
+from chalicelib.kit.errors import INVALID, TicklessError
 from chalicelib.tenancy import secrets as s
 
 

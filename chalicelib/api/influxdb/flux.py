@@ -1,0 +1,266 @@
+"""Flux over HTTP: `/api/v2/query` (annotated CSV), `/api/v2/query/analyze`, `/api/v2/query/ast` and
+`/api/v2/query/suggestions`."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import compose
+from chalicelib.api.influxdb.auth import authenticate
+from chalicelib.api.influxdb.errors import VERSION_HEADERS, render_v2
+from chalicelib.api.kit import ANY_CONTENT_TYPE, body, json_response, renders_errors
+from chalicelib.flux import ast as flux_ast
+from chalicelib.flux import csv as flux_csv
+from chalicelib.flux import stdlib
+from chalicelib.flux.interpreter import Context, execute
+from chalicelib.flux.parser import parse
+from chalicelib.flux.tokens import FluxSyntaxError
+from chalicelib.flux.values import RUNTIME_ERRORS, parse_time
+from chalicelib.ingest.records import Destination
+from chalicelib.kit.errors import INVALID, NOT_FOUND, UNPROCESSABLE, TicklessError
+from chalicelib.tenancy import registry
+from chalicelib.tenancy.dbrp import virtual_mapping
+from chalicelib.tenancy.service import Principal
+
+flux_routes = Blueprint(__name__)
+
+CSV_TYPE = "text/csv; charset=utf-8"
+# `Prefer` values influxd honours on /api/v2/query (RFC 7240 preferences, compared whole).
+NO_CONTENT = "return-no-content"
+NO_CONTENT_WITH_ERROR = "return-no-content-with-error"
+
+
+class StoreSource:
+    """The Flux engine's view of one organization's buckets, as the caller may see them."""
+
+    def __init__(self, principal: Principal, org: dict) -> None:
+        self.principal = principal
+        self.org = org
+
+    def bucket(self, name: str | None, bucket_id: str | None = None, write: bool = False) -> dict:
+        wanted = bucket_id or name or ""
+        doc = compose.tenancy().find_bucket(self.org["id"], wanted)
+        if doc is None:
+            raise TicklessError(NOT_FOUND, f'could not find bucket "{wanted}"')
+        self.principal.require("write" if write else "read", "buckets", id=doc["id"], org_id=doc["orgID"])
+        return doc
+
+    def buckets(self) -> list[dict]:
+        return compose.tenancy().list(registry.BUCKETS, self.principal, {"orgID": self.org["id"]})
+
+    def measurements(self, namespace: str) -> list[str]:
+        return compose.index().measurements(namespace)
+
+    def series(self, namespace: str, measurement: str) -> list:
+        return compose.index().series(namespace, measurement)
+
+    def field_types(self, namespace: str, measurement: str) -> dict[str, str]:
+        return compose.index().field_types(namespace, measurement)
+
+    def scan(
+        self, namespace, measurement, tmin, tmax, series_keys=None, fields=None, descending=False
+    ) -> Iterator[dict]:
+        return compose.store().scan(namespace, measurement, tmin, tmax, series_keys, fields, descending)
+
+    def write(self, bucket: dict, lines: str) -> None:
+        mapping = virtual_mapping(bucket)
+        destination = Destination(bucket["id"], mapping["database"], mapping["retention_policy"])
+        result = compose.writer().write(destination, lines.encode(), "ns")
+        if result.conflict:
+            raise TicklessError(
+                UNPROCESSABLE, f"failure writing points to database: {result.partial_message}"
+            )
+
+
+# -- request decoding --------------------------------------------------------------------------------
+
+
+def _json_body(raw: bytes) -> dict:
+    try:
+        doc = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise TicklessError(INVALID, f"failed to decode request body: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise TicklessError(INVALID, "failed to decode request body: expected a JSON object")
+    return doc
+
+
+def _dialect(raw: Any) -> flux_csv.Dialect:
+    if raw is None:
+        return flux_csv.Dialect()
+    if not isinstance(raw, dict):
+        raise TicklessError(INVALID, "failed to decode request body: dialect must be an object")
+    annotations = raw.get("annotations") or []
+    for a in annotations:
+        if a not in flux_csv.ANNOTATIONS:
+            raise TicklessError(INVALID, f"unknown annotation {a!r}: must be one of group, datatype, default")
+    delimiter = raw.get("delimiter") or ","
+    if len(delimiter) != 1 or delimiter in ("\r", "\n", '"'):
+        raise TicklessError(INVALID, "invalid dialect delimiter: must be one character")
+    fmt = raw.get("dateTimeFormat") or "RFC3339"
+    if fmt not in ("RFC3339", "RFC3339Nano"):
+        raise TicklessError(
+            INVALID, f"invalid dialect dateTimeFormat {fmt!r}: must be RFC3339 or RFC3339Nano"
+        )
+    header = raw.get("header")
+    return flux_csv.Dialect(header=True if header is None else bool(header), delimiter=delimiter,
+                            annotations=list(annotations))  # fmt: skip
+
+
+def _org(principal: Principal) -> dict:
+    query = flux_routes.current_request.query_params or {}
+    ref = {k: query[k] for k in ("org", "orgID") if query.get(k)}
+    if not ref:
+        if not principal.org_id:
+            raise TicklessError(INVALID, "Please provide either orgID or org")
+        ref = {"orgID": principal.org_id}
+    try:
+        return compose.tenancy().org_of(ref)
+    except TicklessError as exc:
+        if exc.code == NOT_FOUND:
+            raise TicklessError(INVALID, "failed to decode request body: organization not found") from exc
+        raise
+
+
+def _query_text(doc: dict, *, typed: bool = True) -> str:
+    """The Flux text of a query, analyze or AST request body; `typed` bodies may name their language
+    (`type`), which must be flux."""
+    kind = doc.get("type") or "flux"
+    if typed and kind != "flux":
+        raise TicklessError(INVALID, f'unsupported query type "{kind}"; only "flux" is supported')
+    query = doc.get("query")
+    if not isinstance(query, str):
+        raise TicklessError(INVALID, "failed to decode request body: query must be a string")
+    return query
+
+
+def decode_query(raw: bytes, content_type: str) -> dict:
+    """The query request: `query`, `dialect`, `now` (ns or None), `extern` (File or None), `params`."""
+    if content_type.startswith("application/vnd.flux"):
+        return {"query": raw.decode("utf-8", "replace"), "dialect": flux_csv.Dialect(), "now": None,
+                "extern": None, "params": None}  # fmt: skip
+    doc = _json_body(raw)
+    query = _query_text(doc)
+    now = None
+    if doc.get("now"):
+        try:
+            now = parse_time(str(doc["now"]))
+        except TicklessError as exc:
+            raise TicklessError(
+                INVALID, f"failed to decode request body: invalid now: {exc.message}"
+            ) from exc
+    extern = None
+    if raw_extern := doc.get("extern"):
+        # A File; influxdb-client leaves out its `type` (as influxd, which decodes it as a File anyway).
+        if not isinstance(raw_extern, dict) or raw_extern.get("type") not in (None, "File"):
+            raise TicklessError(INVALID, "failed to decode request body: extern must be a File")
+        try:
+            extern = flux_ast.from_json({**raw_extern, "type": "File"})
+        except RUNTIME_ERRORS as exc:  # a malformed node (e.g. a list where a node belongs)
+            raise TicklessError(INVALID, f"failed to decode request body: invalid extern: {exc}") from exc
+    params = doc.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise TicklessError(INVALID, "failed to decode request body: params must be an object")
+    return {"query": query, "dialect": _dialect(doc.get("dialect")), "now": now, "extern": extern,
+            "params": params}  # fmt: skip
+
+
+# -- routes ------------------------------------------------------------------------------------------
+
+
+@flux_routes.route("/api/v2/query", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@renders_errors(render_v2)
+def post_query() -> Response:
+    request = flux_routes.current_request
+    principal = authenticate(request)
+    content_type = (request.headers.get("content-type") or "application/json").lower()
+    req = decode_query(body(request), content_type)
+    if not req["query"].strip():
+        raise TicklessError(INVALID, "query cannot be empty")
+    org = _org(principal)
+    context = Context(
+        StoreSource(principal, org), req["now"] if req["now"] is not None else time.time_ns(), org
+    )
+    try:
+        results = execute(req["query"], context, req["extern"], req["params"])
+    except RUNTIME_ERRORS as exc:
+        raise TicklessError(INVALID, f"runtime error: {exc}") from exc
+    prefer = (request.headers.get("prefer") or "").strip().lower()
+    if prefer in (NO_CONTENT, NO_CONTENT_WITH_ERROR):
+        return _no_content(results, req["dialect"], with_error=prefer == NO_CONTENT_WITH_ERROR)
+    text = "".join(flux_csv.encode(results, req["dialect"]))
+    return Response(body=text, status_code=200, headers={"Content-Type": CSV_TYPE, **VERSION_HEADERS})
+
+
+def _no_content(results: list, dialect: flux_csv.Dialect, with_error: bool) -> Response:
+    """`Prefer: return-no-content`: every result runs (so `to()` writes), the answer is 204. With
+    `return-no-content-with-error` it is 200 `text/csv`, empty, or the error table of a query that failed
+    while running, as influxd answers. Errors before running (syntax, unknown bucket, permissions) are
+    error statuses either way."""
+    try:
+        for _, stream in results:
+            stream.tables()
+    except TicklessError as exc:
+        error = exc
+    except RUNTIME_ERRORS as exc:
+        error = TicklessError(INVALID, f"runtime error: {exc}")
+    else:
+        if not with_error:
+            return Response(body="", status_code=204, headers=VERSION_HEADERS)
+        return Response(body="", status_code=200, headers={"Content-Type": CSV_TYPE, **VERSION_HEADERS})
+    if not with_error or error.code != INVALID:
+        raise error
+    body = flux_csv.ResultEncoder(dialect).encode_error(error.message)
+    return Response(body=body, status_code=200, headers={"Content-Type": CSV_TYPE, **VERSION_HEADERS})
+
+
+@flux_routes.route("/api/v2/query/analyze", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@renders_errors(render_v2)
+def analyze_query() -> Response:
+    request = flux_routes.current_request
+    authenticate(request)
+    query = _query_text(_json_body(body(request)))
+    errors = []
+    try:
+        parse(query)
+    except FluxSyntaxError as exc:
+        errors.append(
+            {"line": exc.line, "column": exc.column, "character": exc.offset, "message": exc.reason}
+        )
+    return json_response({"errors": errors}, headers=VERSION_HEADERS)
+
+
+@flux_routes.route("/api/v2/query/ast", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@renders_errors(render_v2)
+def query_ast() -> Response:
+    request = flux_routes.current_request
+    authenticate(request)
+    query = _query_text(_json_body(body(request)), typed=False)
+    file = parse(query)
+    tree = flux_ast.to_json(file, flux_ast.Locator(query))
+    return json_response(
+        {"ast": {"type": "Package", "package": "main", "files": [tree]}}, headers=VERSION_HEADERS
+    )
+
+
+@flux_routes.route("/api/v2/query/suggestions", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@renders_errors(render_v2)
+def query_suggestions() -> Response:
+    authenticate(flux_routes.current_request)
+    return json_response({"funcs": stdlib.suggestions()}, headers=VERSION_HEADERS)
+
+
+@flux_routes.route("/api/v2/query/suggestions/{name}", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@renders_errors(render_v2)
+def query_suggestion(name: str) -> Response:
+    authenticate(flux_routes.current_request)
+    for func in stdlib.suggestions():
+        if func["name"] == name:
+            return json_response(func, headers=VERSION_HEADERS)
+    # influxd answers an unknown name with a 500; a missing thing is a 404 here (never a 500)
+    raise TicklessError(NOT_FOUND, f"function {name} not found")

@@ -1,0 +1,308 @@
+"""InfluxDB v2 tenancy endpoints. Every resource kind of the registry gets the same routes from one
+generic mechanism: list, create, get, patch, delete, and labels, members and owners where the kind
+has them. Onboarding, sign-in and passwords are the only hand-written routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import compose
+from chalicelib.api import paging
+from chalicelib.api.influxdb.auth import SESSION_COOKIE, authenticate, basic_credentials, session_key
+from chalicelib.api.influxdb.errors import VERSION_HEADERS, render_v2
+from chalicelib.api.kit import ANY_CONTENT_TYPE, json_response, renders_errors
+from chalicelib.kit.errors import INVALID, NOT_FOUND, TicklessError
+from chalicelib.tenancy import registry
+from chalicelib.tenancy.kinds import Doc, Kind
+from chalicelib.tenancy.service import MEMBER, OWNER, SESSION_SECONDS, Principal, unauthorized
+
+tenancy_routes = Blueprint(__name__)
+_JSON = ["application/json", "*/*"]
+
+
+def _request():
+    return tenancy_routes.current_request
+
+
+def _body() -> Any:
+    request = _request()
+    raw = request.raw_body or b""
+    if not raw.strip():
+        return {}
+    import json
+
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise TicklessError(INVALID, f"failed to decode request body: {exc}") from exc
+
+
+def _principal() -> Principal:
+    return authenticate(_request())
+
+
+def _ok(payload: Any, status: int = 200) -> Response:
+    return json_response(payload, status, VERSION_HEADERS)
+
+
+def _no_content() -> Response:
+    return Response(body="", status_code=204, headers=VERSION_HEADERS)
+
+
+# -- generic resource routes ------------------------------------------------------------------------
+
+
+def _render_one(kind: Kind, doc: Doc, created: bool = False) -> Doc:
+    shown = kind.render(doc)
+    if kind is registry.LABELS:
+        return {"label": {k: v for k, v in shown.items() if k != "links"}, "links": shown["links"]}
+    if kind is registry.DBRPS:
+        shown.pop("links", None)
+        return shown if created else {"content": shown}
+    return shown
+
+
+def _list_response(kind: Kind, docs: list[Doc], path: str) -> Doc:
+    query = _request().query_params or {}
+    page = paging.parse_page(query)
+    docs = sorted(docs, key=lambda d: d["id"])
+    shown = [
+        _render_one(kind, d, created=True) if kind is registry.DBRPS else kind.render(d)
+        for d in paging.paginate(docs, page)
+    ]
+    if kind is registry.DBRPS:
+        return {"content": shown}
+    filters = {k: v for k, v in query.items() if k not in paging.PAGING_PARAMS}
+    return {"links": paging.links(path, filters, page, len(shown)), kind.list_key: shown}
+
+
+def _create(kind: Kind, body: Doc, principal: Principal) -> Doc:
+    tenancy = compose.tenancy()
+    if kind is registry.ORGS:
+        return tenancy.create_org(body, principal)
+    if kind in (registry.AUTHORIZATIONS, registry.LEGACY_AUTHORIZATIONS):
+        return tenancy.create_authorization(kind, body, principal)
+    if kind is registry.DBRPS and isinstance(body, dict):
+        org = tenancy.org_of(body)
+        if tenancy.find_bucket(org["id"], str(body.get("bucketID", ""))) is None:
+            raise TicklessError(NOT_FOUND, "bucket not found")
+        return compose.catalog().create_mapping(body, org["id"], principal)
+    return tenancy.create(kind, body, principal)
+
+
+def _mount(kind: Kind, path: str, label: str) -> None:
+    item = f"{path}/{{{kind.id_param}}}"
+
+    @renders_errors(render_v2)
+    def collection() -> Response:
+        principal = _principal()
+        if _request().method == "POST":
+            return _ok(_render_one(kind, _create(kind, _body(), principal), created=True), 201)
+        query = _request().query_params or {}
+        if kind is registry.DBRPS:
+            return _ok(_list_response(kind, compose.catalog().mappings(query, principal), path))
+        return _ok(_list_response(kind, compose.tenancy().list(kind, principal, query), path))
+
+    @renders_errors(render_v2)
+    def one(**params: str) -> Response:
+        principal = _principal()
+        tenancy = compose.tenancy()
+        id = params[kind.id_param]
+        method = _request().method
+        if method == "GET":
+            return _ok(_render_one(kind, tenancy.get(kind, id, principal)))
+        if method == "PATCH":
+            return _ok(_render_one(kind, tenancy.update(kind, id, _body(), principal)))
+        tenancy.delete(kind, id, principal)
+        return _no_content()
+
+    tenancy_routes.route(path, methods=["GET", "POST"], content_types=_JSON, name=f"{label}_collection")(
+        collection
+    )
+    tenancy_routes.route(item, methods=["GET", "PATCH", "DELETE"], content_types=_JSON, name=f"{label}_one")(
+        one
+    )
+    if kind.labels:
+        _mount_labels(kind, item)
+    if kind.members:
+        for role, plural in ((MEMBER, "members"), (OWNER, "owners")):
+            _mount_members(kind, item, role, plural)
+
+
+def _mount_labels(kind: Kind, item: str) -> None:
+    @renders_errors(render_v2)
+    def labels(**params: str) -> Response:
+        principal = _principal()
+        id = params[kind.id_param]
+        tenancy = compose.tenancy()
+        if _request().method == "POST":
+            body = _body()
+            label = tenancy.add_label(
+                kind, id, body.get("labelID") if isinstance(body, dict) else None, principal
+            )
+            return _ok(_render_one(registry.LABELS, label), 201)
+        found = [registry.LABELS.render(label) for label in tenancy.labels(kind, id, principal)]
+        for label in found:
+            label.pop("links", None)
+        return _ok({"links": {"self": f"{kind.path}/{id}/labels"}, "labels": found})
+
+    @renders_errors(render_v2)
+    def unlabel(**params: str) -> Response:
+        compose.tenancy().remove_label(kind, params[kind.id_param], params["labelID"], _principal())
+        return _no_content()
+
+    tenancy_routes.route(
+        f"{item}/labels", methods=["GET", "POST"], content_types=_JSON, name=f"{kind.name}_labels"
+    )(labels)
+    tenancy_routes.route(
+        f"{item}/labels/{{labelID}}", methods=["DELETE"], content_types=_JSON, name=f"{kind.name}_unlabel"
+    )(unlabel)
+
+
+def _mount_members(kind: Kind, item: str, role: str, plural: str) -> None:
+    @renders_errors(render_v2)
+    def members(**params: str) -> Response:
+        principal = _principal()
+        id = params[kind.id_param]
+        tenancy = compose.tenancy()
+        if _request().method == "POST":
+            body = _body()
+            user_id = body.get("id") if isinstance(body, dict) else None
+            return _ok(_member(tenancy.add_member(kind, id, user_id, role, principal)), 201)
+        users = [_member(u) for u in tenancy.members(kind, id, role, principal)]
+        return _ok({"links": {"self": f"{kind.path}/{id}/{plural}"}, "users": users})
+
+    @renders_errors(render_v2)
+    def remove(**params: str) -> Response:
+        compose.tenancy().remove_member(kind, params[kind.id_param], params["userID"], role, _principal())
+        return _no_content()
+
+    tenancy_routes.route(
+        f"{item}/{plural}", methods=["GET", "POST"], content_types=_JSON, name=f"{kind.name}_{plural}"
+    )(members)
+    tenancy_routes.route(
+        f"{item}/{plural}/{{userID}}",
+        methods=["DELETE"],
+        content_types=_JSON,
+        name=f"{kind.name}_{plural}_remove",
+    )(remove)
+
+
+def _member(user: Doc) -> Doc:
+    shown = registry.USERS.render(user)
+    shown["role"] = user["role"]
+    return shown
+
+
+def _password_from_body() -> str:
+    body = _body()
+    password = body.get("password") if isinstance(body, dict) else None
+    if not isinstance(password, str):
+        raise TicklessError(INVALID, "password is required")
+    return password
+
+
+def _mount_legacy_password(path: str, label: str) -> None:
+    @renders_errors(render_v2)
+    def set_password(authID: str) -> Response:  # Chalice passes URL parameters by name
+        principal = _principal()
+        tenancy = compose.tenancy()
+        auth = tenancy.get(registry.LEGACY_AUTHORIZATIONS, authID, principal)
+        principal.require("write", "authorizations", id=authID, org_id=auth["orgID"])
+        tenancy.set_legacy_password(auth, _password_from_body())
+        return _no_content()
+
+    tenancy_routes.route(
+        f"{path}/{{authID}}/password", methods=["POST"], content_types=_JSON, name=f"{label}_password"
+    )(set_password)
+
+
+for _kind in registry.KINDS:
+    _mount(_kind, _kind.path, _kind.name)
+# influxd serves the legacy (v1) authorizations at both paths.
+_LEGACY_ALIAS = "/legacy/authorizations"
+_mount(registry.LEGACY_AUTHORIZATIONS, _LEGACY_ALIAS, "legacy_alias")
+for _path, _label in ((registry.LEGACY_AUTHORIZATIONS.path, "legacy"), (_LEGACY_ALIAS, "legacy_alias")):
+    _mount_legacy_password(_path, _label)
+
+
+# -- onboarding, sessions, the current user ---------------------------------------------------------
+
+
+def _onboarding_response(result: Doc) -> Doc:
+    return {
+        "user": registry.USERS.render(result["user"]),
+        "org": registry.ORGS.render(result["org"]),
+        "bucket": registry.BUCKETS.render(result["bucket"]),
+        "auth": registry.AUTHORIZATIONS.render(result["auth"]),
+    }
+
+
+@tenancy_routes.route("/api/v2/setup", methods=["GET", "POST"], content_types=_JSON)
+@renders_errors(render_v2)
+def setup() -> Response:
+    tenancy = compose.tenancy()
+    if _request().method == "GET":
+        return _ok({"allowed": tenancy.setup_allowed()})
+    return _ok(_onboarding_response(tenancy.setup(_body())), 201)
+
+
+@tenancy_routes.route("/api/v2/setup/user", methods=["POST"], content_types=_JSON)
+@renders_errors(render_v2)
+def setup_user() -> Response:
+    """Onboard another user with their own org and bucket (needs a token allowed to create them)."""
+    return _ok(_onboarding_response(compose.tenancy().setup_user(_body(), _principal())), 201)
+
+
+@tenancy_routes.route("/api/v2/signin", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@renders_errors(render_v2)
+def signin() -> Response:
+    credentials = basic_credentials(_request())
+    if credentials is None:
+        raise unauthorized()
+    key = compose.tenancy().signin(*credentials)
+    cookie = f"{SESSION_COOKIE}={key}; Path=/; Max-Age={SESSION_SECONDS}; HttpOnly; SameSite=Strict"
+    return Response(body="", status_code=204, headers={**VERSION_HEADERS, "Set-Cookie": cookie})
+
+
+@tenancy_routes.route("/api/v2/signout", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@renders_errors(render_v2)
+def signout() -> Response:
+    key = session_key(_request())
+    if key is None:
+        raise unauthorized()
+    compose.tenancy().signout(key)
+    expired = f"{SESSION_COOKIE}=; Path=/; Max-Age=0"
+    return Response(body="", status_code=204, headers={**VERSION_HEADERS, "Set-Cookie": expired})
+
+
+@tenancy_routes.route("/api/v2/me", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@renders_errors(render_v2)
+def me() -> Response:
+    principal = _principal()
+    if not principal.user_id:
+        raise unauthorized("the authorization has no user")
+    return _ok(registry.USERS.render(compose.tenancy().fetch(registry.USERS, principal.user_id)))
+
+
+@tenancy_routes.route("/api/v2/me/password", methods=["PUT"], content_types=_JSON)
+@renders_errors(render_v2)
+def me_password() -> Response:
+    request = _request()
+    credentials = basic_credentials(request)
+    tenancy = compose.tenancy()
+    # InfluxDB asks for the old password as Basic credentials; a session or token also works.
+    principal = tenancy.principal_for_signin(*credentials) if credentials is not None else _principal()
+    if not principal.user_id:
+        raise unauthorized("the authorization has no user")
+    tenancy.set_password(principal.user_id, _password_from_body(), principal)
+    return _no_content()
+
+
+@tenancy_routes.route("/api/v2/users/{userID}/password", methods=["POST", "PUT"], content_types=_JSON)
+@renders_errors(render_v2)
+def user_password(userID: str) -> Response:
+    compose.tenancy().set_password(userID, _password_from_body(), _principal())
+    return _no_content()

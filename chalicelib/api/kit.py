@@ -1,0 +1,84 @@
+"""HTTP helpers every API surface shares: bodies (gzip, size limits), parameters, and turning
+TicklessErrors into each surface's own error format."""
+
+from __future__ import annotations
+
+import functools
+import json
+import zlib
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools import Logger
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.kit.errors import INTERNAL, INVALID, TOO_LARGE, TicklessError
+
+logger = Logger(child=True)
+
+ANY_CONTENT_TYPE = ["*/*"]
+MAX_BODY_BYTES = 25_000_000  # after decompression, as InfluxDB's default max-body-size
+
+
+def body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, gunzipped when Content-Encoding says gzip, refusing more than `limit` bytes."""
+    raw = request.raw_body or b""
+    if len(raw) > limit:
+        raise TicklessError(TOO_LARGE, "request body is too large")
+    encoding = (request.headers.get("content-encoding") or "").strip().lower()
+    if encoding in ("", "identity"):
+        return raw
+    if encoding != "gzip":
+        raise TicklessError(INVALID, f"unsupported content encoding: {encoding}")
+    inflater = zlib.decompressobj(wbits=47)  # gzip or zlib header
+    try:
+        data = inflater.decompress(raw, limit + 1)
+        if len(data) > limit or inflater.unconsumed_tail:
+            raise TicklessError(TOO_LARGE, "request body is too large")
+        data += inflater.flush()
+    except zlib.error as exc:
+        raise TicklessError(INVALID, f"invalid gzip body: {exc}") from exc
+    if not inflater.eof:
+        raise TicklessError(INVALID, "invalid gzip body: unexpected end of data")
+    return data
+
+
+def params(request: Request) -> dict[str, str]:
+    """Query string parameters, plus form fields of a urlencoded body (InfluxDB 1.x reads both)."""
+    merged: dict[str, str] = {}
+    content_type = (request.headers.get("content-type") or "").lower()
+    if request.method == "POST" and content_type.startswith("application/x-www-form-urlencoded"):
+        for key, values in parse_qs(body(request).decode("utf-8", "replace")).items():
+            merged[key] = values[-1]
+    merged.update(request.query_params or {})
+    return merged
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+        status_code=status,
+        headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+    )
+
+
+def renders_errors(render: Callable[[TicklessError], Response]) -> Callable:
+    """Decorator factory: a view's TicklessErrors (and unexpected exceptions, as `internal error`)
+    are rendered by the surface's `render` function instead of Chalice's default error body."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return view(*args, **kwargs)
+            except TicklessError as exc:
+                return render(exc)
+            except Exception:
+                logger.exception("unhandled error")
+                return render(TicklessError(INTERNAL, "internal error"))
+
+        return wrapper
+
+    return decorate

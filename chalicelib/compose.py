@@ -1,0 +1,62 @@
+"""The composition root: wires domain services to their AWS adapters, once per Lambda container."""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+
+from chalicelib.adapters.kinesis import KinesisPublisher
+from chalicelib.adapters.readcache import ReadCache
+from chalicelib.adapters.resources import DynamoResources, DynamoSessions
+from chalicelib.adapters.series import DynamoCompactionLog, DynamoDeadLetters, DynamoIndex, DynamoSegments
+from chalicelib.declarations import physical_name
+from chalicelib.ingest.writer import FieldTypeGuard, PointWriter
+from chalicelib.series.store import SeriesStore
+from chalicelib.tenancy.dbrp import Catalog
+from chalicelib.tenancy.service import Tenancy
+
+
+@cache
+def index() -> DynamoIndex:
+    # the index's answers are lists of immutable entries, dicts of strings: a shallow copy protects them
+    reads = ("measurements", "series", "field_types")
+    return ReadCache(DynamoIndex(), reads, copier=copy.copy)  # type: ignore[return-value]
+
+
+@cache
+def store() -> SeriesStore:
+    return SeriesStore(DynamoSegments(), index(), DynamoCompactionLog())
+
+
+@cache
+def tenancy() -> Tenancy:
+    resources = ReadCache(DynamoResources(), ("get", "list", "find", "related", "referring", "has_flag"))
+    sessions = ReadCache(DynamoSessions(), ("user",))
+    return Tenancy(resources, sessions, on_bucket_removed=purge_namespace)  # type: ignore[arg-type]
+
+
+def purge_namespace(namespace: str) -> None:
+    """Remove every point and index entry stored under a namespace (a removed bucket)."""
+    for measurement in index().measurements(namespace):
+        store().delete(namespace, measurement)
+    field_guard().forget(namespace)
+
+
+@cache
+def catalog() -> Catalog:
+    return Catalog(tenancy())
+
+
+@cache
+def field_guard() -> FieldTypeGuard:
+    return FieldTypeGuard(index())
+
+
+@cache
+def writer() -> PointWriter:
+    return PointWriter(KinesisPublisher(physical_name("points")), field_guard())
+
+
+@cache
+def dead_letters() -> DynamoDeadLetters:
+    return DynamoDeadLetters()

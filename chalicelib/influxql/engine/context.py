@@ -1,0 +1,74 @@
+"""What every statement handler shares: the execution context, the per-statement error, and helpers
+to resolve and page sources."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib import compose
+from chalicelib.influxql import ast
+from chalicelib.series.ports import IndexRepository
+from chalicelib.series.store import SeriesStore
+from chalicelib.tenancy.dbrp import Catalog, RetentionPolicy
+from chalicelib.tenancy.service import Principal
+
+Series = dict[str, Any]  # one InfluxDB result series: name, tags, columns, values
+
+
+class StatementError(Exception):
+    """An error reported inside the statement's result, as influxd does (`{"statement_id", "error"}`)."""
+
+
+@dataclass
+class Context:
+    principal: Principal
+    database: str
+    retention_policy: str
+    now: int
+    format_time: Callable[[int], Any]
+    catalog: Catalog = field(default_factory=compose.catalog)
+    store: SeriesStore = field(default_factory=compose.store)
+
+    @property
+    def index(self) -> IndexRepository:
+        return self.store.index
+
+
+def policy(context: Context, database: str, retention_policy: str, action: str = "read") -> RetentionPolicy:
+    """The bucket a statement reads (or, for deletes, writes), checked against the caller's rights."""
+    database = database or context.database
+    if not database:
+        raise StatementError("database name required")
+    rp = context.catalog.resolve(
+        context.principal, database, retention_policy or context.retention_policy or None
+    )
+    context.principal.require(action, "buckets", id=rp.namespace, org_id=rp.org_id)
+    return rp
+
+
+def measurement_matches(source: ast.Measurement, name: str) -> bool:
+    if source.regex is not None:
+        return source.regex.compiled.search(name) is not None
+    return source.name == name
+
+
+def measurements(context: Context, rp: RetentionPolicy, sources: list[ast.Source]) -> list[str]:
+    """The measurements of `rp` named by `sources` (all of them when there are none), sorted."""
+    names = context.index.measurements(rp.namespace)
+    if sources:
+        names = [
+            n
+            for n in names
+            if any(measurement_matches(s, n) for s in sources if isinstance(s, ast.Measurement))
+        ]
+    return sorted(names)
+
+
+def page(items: list, limit: int, offset: int) -> list:
+    if offset:
+        items = items[offset:]
+    if limit:
+        items = items[:limit]
+    return items

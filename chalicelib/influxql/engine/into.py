@@ -1,0 +1,44 @@
+"""SELECT ... INTO: the query's rows written back as points through the ordinary write path."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from chalicelib import compose
+from chalicelib.influxql import ast
+from chalicelib.influxql.engine.context import Context, Series, StatementError, policy
+from chalicelib.influxql.engine.select import select
+from chalicelib.ingest.records import Destination
+from chalicelib.lineprotocol.serializer import format_point
+
+
+def select_into(statement: ast.SelectStatement, context: Context) -> list[Series]:
+    target = statement.target
+    assert target is not None
+    measurement = target.measurement
+    rp = policy(context, measurement.database, measurement.retention_policy, "write")
+    inner = dataclasses.replace(statement, target=None)
+    if inner.fill == "null":
+        inner.fill = "none"  # influxd: null values are not written anyway
+    lines: list[str] = []
+    for series in select(inner, context):
+        name = measurement.name or series["name"]
+        if not name:
+            raise StatementError("no measurement name for INTO")
+        tags = sorted((k, v) for k, v in series.get("tags", {}).items() if v != "")
+        columns = series["columns"][1:]
+        for row in series["values"]:
+            fields = {
+                c: v
+                for c, v in zip(columns, row[1:], strict=True)
+                if v is not None and not (type(v) is float and v != v)
+            }
+            if fields:
+                lines.append(format_point(name, tags, fields, row[0]))
+    if lines:
+        result = compose.writer().write(
+            Destination(rp.namespace, rp.database, rp.name), "\n".join(lines).encode(), "ns", context.now
+        )
+        if result.conflict:
+            raise StatementError(f"partial write: {result.partial_message}")
+    return [{"name": "result", "columns": ["time", "written"], "values": [[0, len(lines)]]}]

@@ -1,0 +1,640 @@
+"""SELECT execution: raw queries, aggregates/selectors per GROUP BY time window with fill, and
+transformations, over measurements read block by block from the store (or over a subquery's rows).
+
+Memory: a raw query holds its output rows; an aggregate query holds one reducer per (group, window,
+call), never the points it reads (except the reducers that need every value, e.g. median)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import compress
+from operator import itemgetter
+from typing import Any
+
+from chalicelib.influxql import ast, conditions
+from chalicelib.influxql.engine import functions as fn
+from chalicelib.influxql.engine import plan as planner
+from chalicelib.influxql.engine.context import (
+    Context,
+    Series,
+    StatementError,
+    measurement_matches,
+    page,
+    policy,
+)
+from chalicelib.influxql.engine.evaluate import evaluate
+from chalicelib.influxql.engine.windows import Windows
+from chalicelib.series.columns import SeriesColumns
+from chalicelib.series.keys import MAX_TIME, MIN_TIME
+
+MAX_BUCKETS = 1_000_000  # influxd's max-select-buckets is unlimited by default; we refuse absurd ones
+Scan = Callable[[int, int, set[str], set[str], bool], Iterator[dict[str, SeriesColumns]]]
+
+
+@dataclass
+class Data:
+    """One measurement to read: its schema and a way to scan its points."""
+
+    name: str
+    field_types: dict[str, str]
+    tags_of: dict[str, dict[str, str]]  # series key -> tags
+    scan: Scan
+    # the store's blocks: each series' times ascending and unique (a subquery's rows need not be)
+    ordered: bool = True
+
+
+def select(statement: ast.SelectStatement, context: Context) -> list[Series]:
+    """Run a SELECT; result times in ns."""
+    interval, offset = group_by_interval(statement)
+    aggregate = planner.validate(statement, interval)
+    tmin, tmax, condition = conditions.time_range(
+        statement.condition, context.now, location=statement.location
+    )
+    if interval:
+        if tmax == MAX_TIME:
+            tmax = context.now
+        if offset == -1:
+            offset = context.now % interval
+    windows = Windows(interval, offset, statement.location)
+    sources = list(_sources(statement, context, tmin, tmax))
+    # `SELECT *` over several measurements: every series gets the union of their columns (as influxd)
+    schema: tuple[dict[str, str], list[str]] | None = None
+    if len(sources) > 1:
+        union_fields: dict[str, str] = {}
+        union_tags: set[str] = set()
+        for data, _ in sources:
+            for name, kind in data.field_types.items():
+                union_fields.setdefault(name, kind)
+            union_tags.update(k for tags in data.tags_of.values() for k in tags)
+        schema = union_fields, sorted(union_tags)
+    keyed: list[tuple[tuple[str, str], tuple[str, tuple[str, ...]], Series]] = []
+    for data, low in sources:
+        keyed.extend(
+            _select_data(statement, data, aggregate, windows, max(tmin, low), tmin, tmax, condition, schema)
+        )
+    # influxd picks the SLIMIT/SOFFSET series in its tag-set order (a missing tag sorts first), then
+    # answers them by measurement name and tag values; ORDER BY time DESC reverses both orders
+    descending = not statement.time_ascending()
+    if statement.slimit or statement.soffset:
+        keyed.sort(key=lambda item: item[0], reverse=descending)
+        keyed = page(keyed, statement.slimit, statement.soffset)
+    keyed.sort(key=lambda item: item[1], reverse=descending)
+    return [series for _, _, series in keyed]
+
+
+def _tags_id(tags: dict[str, str]) -> str:
+    """influxd's ordering key of a tag set: the keys with a value, then their values, NUL-separated."""
+    keys = sorted(k for k, v in tags.items() if v)
+    return "".join(k + "\0" for k in keys) + "".join(tags[k] + "\0" for k in keys)
+
+
+def group_by_interval(statement: ast.SelectStatement) -> tuple[int, int]:
+    try:
+        return statement.group_by_interval()
+    except ValueError as exc:
+        raise StatementError(str(exc)) from exc
+
+
+# -- sources ---------------------------------------------------------------------------------------
+
+
+def _sources(
+    statement: ast.SelectStatement, context: Context, tmin: int, tmax: int
+) -> Iterator[tuple[Data, int]]:
+    for source in statement.sources:
+        if isinstance(source, ast.SubQuery):
+            inner = _with_outer_dimensions(source.statement, statement)
+            yield from ((data, MIN_TIME) for data in _subquery(inner, context))
+            continue
+        assert isinstance(source, ast.Measurement)
+        rp = policy(context, source.database, source.retention_policy)
+        if source.regex is not None:
+            names = sorted(
+                n for n in context.index.measurements(rp.namespace) if measurement_matches(source, n)
+            )
+        else:
+            names = [source.name]
+        cutoff = rp.cutoff(context.now)
+        for name in names:
+            field_types = context.index.field_types(rp.namespace, name)
+            if not field_types:  # no such measurement: an empty result, as influxd gives
+                continue
+            tags_of = {e.key: dict(e.tags) for e in context.index.series(rp.namespace, name)}
+
+            def scan(lo, hi, keys, fields, descending, _ns=rp.namespace, _name=name):
+                return context.store.scan(_ns, _name, lo, hi, keys, fields, descending=descending)
+
+            yield Data(name, field_types, tags_of, scan), MIN_TIME if cutoff is None else cutoff
+
+
+def _with_outer_dimensions(inner: ast.SelectStatement, outer: ast.SelectStatement) -> ast.SelectStatement:
+    """influxd groups a subquery by the outer query's GROUP BY tags as well."""
+    known = {str(d.expr) for d in inner.dimensions}
+    extra = [
+        d
+        for d in outer.dimensions
+        if isinstance(d.expr, ast.VarRef | ast.Wildcard | ast.RegexLiteral) and str(d.expr) not in known
+    ]
+    if not extra:
+        return inner
+    return dataclasses.replace(inner, dimensions=[*inner.dimensions, *extra])
+
+
+def _subquery(statement: ast.SelectStatement, context: Context) -> list[Data]:
+    """The inner statement's series, as measurements of one block each (columns become fields)."""
+    inner = select(statement, context)
+    by_name: dict[str, list[Series]] = {}
+    for series in inner:
+        by_name.setdefault(series["name"], []).append(series)
+    out = []
+    for name, group in by_name.items():
+        field_types: dict[str, str] = {}
+        tags_of: dict[str, dict[str, str]] = {}
+        block: dict[str, SeriesColumns] = {}
+        for i, series in enumerate(group):
+            tags = series.get("tags", {})
+            key = f"{i:08d}"
+            tags_of[key] = tags
+            columns = series["columns"][1:]
+            cols = SeriesColumns([row[0] for row in series.get("values", [])], {})
+            for j, column in enumerate(columns):
+                values = [row[j + 1] for row in series.get("values", [])]
+                kind = next((_kind(v) for v in values if v is not None), None)
+                if kind is None:
+                    continue
+                field_types.setdefault(column, kind)
+                from chalicelib.series.columns import Column
+
+                cols.fields[column] = Column(kind, values)
+            block[key] = cols
+        blocks = [block]
+
+        def scan(lo, hi, keys, fields, descending, _blocks=blocks):
+            for blk in _blocks:
+                out_block = {}
+                for key, cols in blk.items():
+                    if keys is not None and key not in keys:
+                        continue
+                    idx = [i for i, t in enumerate(cols.times) if lo <= t <= hi]
+                    from chalicelib.series.columns import Column
+
+                    out_block[key] = SeriesColumns(
+                        [cols.times[i] for i in idx],
+                        {n: Column(c.type, [c.values[i] for i in idx]) for n, c in cols.fields.items()},
+                    )
+                yield out_block
+
+        out.append(Data(name, field_types, tags_of, scan, ordered=False))
+    return out
+
+
+def _kind(value: Any) -> str:
+    if type(value) is bool:
+        return "boolean"
+    if type(value) is int:
+        return "integer"
+    if type(value) is float:
+        return "float"
+    return "string"
+
+
+# -- one measurement --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Group:
+    rows: list = field(default_factory=list)  # raw: (time, key, values)
+    windows: dict[int, dict[int, fn.Reducer]] = field(default_factory=dict)  # window -> slot -> reducer
+    transforms: dict[int, fn.Transform] = field(default_factory=dict)  # raw transforms per slot
+    outputs: dict[int, list] = field(default_factory=dict)  # raw transform outputs per slot
+
+
+def _select_data(
+    statement: ast.SelectStatement,
+    data: Data,
+    aggregate: bool,
+    windows: Windows,
+    low: int,
+    tmin: int,
+    tmax: int,
+    condition: ast.Expr | None,
+    schema: tuple[dict[str, str], list[str]] | None = None,
+) -> list[tuple[tuple[str, str], tuple[str, tuple[str, ...]], Series]]:
+    field_types = data.field_types
+    tag_keys = sorted({k for tags in data.tags_of.values() for k in tags})
+    group_keys = _group_keys(statement, tag_keys)
+    plan = planner.plan(
+        statement, aggregate, windows.interval, field_types, tag_keys, schema=schema, grouped=group_keys
+    )
+
+    def is_field_ref(ref: ast.VarRef) -> bool:
+        if ref.type == "tag":
+            return False
+        return ref.type == "field" or ref.val in field_types or ref.val not in tag_keys
+
+    if not aggregate and not any(
+        isinstance(n, ast.VarRef) and is_field_ref(n) for c in plan.columns for n in ast.walk(c.expr)
+    ):
+        if any(isinstance(f.expr, ast.Wildcard | ast.RegexLiteral) for f in statement.fields):
+            return []  # a wildcard that matched no field (`*::tag`): an empty result, as influxd gives
+        raise StatementError("statement must have at least one field in select clause")
+
+    def is_tag(name: str) -> bool:
+        return name in tag_keys and name not in field_types
+
+    tag_condition, field_condition = (
+        conditions.split_condition(condition, is_tag) if condition is not None else (None, None)
+    )
+    wanted = {
+        key
+        for key, tags in data.tags_of.items()
+        if tag_condition is None or conditions.eval_condition(tag_condition, tags)
+    }
+    if not wanted:
+        return []
+    if aggregate:
+        selected = {s.field for s in plan.slots}
+    else:
+        selected = {
+            n.val
+            for c in plan.columns
+            for n in ast.walk(c.expr)
+            if isinstance(n, ast.VarRef) and is_field_ref(n)
+        }
+    selected &= set(field_types)
+    needed = set(selected)
+    if plan.aux:
+        needed |= {n.val for c in plan.columns for n in ast.walk(c.expr) if isinstance(n, ast.VarRef)} & set(
+            field_types
+        )
+        needed |= {t for s in plan.slots for t in s.tags} & set(field_types)
+    if field_condition is not None:
+        needed |= {r.val for r in ast.walk(field_condition) if isinstance(r, ast.VarRef)} & set(field_types)
+    if not selected:
+        return []
+    descending = not statement.time_ascending()
+    groups: dict[tuple[str, ...], _Group] = {}
+
+    def consume(group: tuple[str, ...], points: list) -> None:
+        state = groups.setdefault(group, _Group())
+        if aggregate:
+            _feed(plan, state, points, windows, descending)
+        else:
+            state.rows.extend(
+                (time, key, [_raw_value(c.expr, tags, fields, is_field_ref) for c in plan.columns])
+                for time, key, tags, fields in points
+            )
+
+    if aggregate and data.ordered and _columnar(plan, field_condition):
+        for group_of, cols in _columnar_blocks(plan, data, group_keys, windows, low, tmax, wanted, needed):
+            _feed_columns(plan, groups.setdefault(group_of, _Group()), cols, windows)
+        wanted = set()  # read already
+    for block in data.scan(low, tmax, wanted, needed, descending) if wanted else ():
+        block_points: dict[tuple[str, ...], list] = {}
+        for key, cols in block.items():
+            tags = data.tags_of.get(key, {})
+            group = tuple(tags.get(k, "") for k in group_keys)
+            block_points.setdefault(group, []).extend(
+                _points(key, cols, tags, selected, field_condition, field_types)
+            )
+        for group, points in block_points.items():
+            points.sort(key=lambda p: (p[0], p[1]), reverse=descending)
+            consume(group, points)
+    series = []
+    for group in groups:
+        state = groups[group]
+        if aggregate:
+            rows = _aggregate_rows(plan, state, statement, windows, tmin, tmax, descending)
+        else:
+            rows = [[time, *values] for time, _, values in state.rows]
+        rows = page(rows, statement.limit, statement.offset)
+        if not rows:
+            continue
+        item: Series = {"name": data.name}
+        if group_keys:
+            item["tags"] = dict(zip(group_keys, group, strict=True))
+        item["columns"] = [plan.time_name, *(c.name for c in plan.columns)]
+        item["values"] = rows
+        tags_id = _tags_id(dict(zip(group_keys, group, strict=True)))
+        series.append(((data.name, tags_id), (data.name, group), item))
+    return series
+
+
+def _columnar(plan: planner.Plan, field_condition: ast.Expr | None) -> bool:
+    """Whether every call reduces plain field values per window, so a series' columns can be fed
+    a window's run at a time instead of point by point (no transform of raw points, no auxiliary
+    fields or tags, no condition on fields)."""
+    return not plan.aux and field_condition is None and all(slot.name for slot in plan.slots)
+
+
+def _columnar_blocks(
+    plan: planner.Plan,
+    data: Data,
+    group_keys: list[str],
+    windows: Windows,
+    low: int,
+    tmax: int,
+    wanted: set[str],
+    needed: set[str],
+) -> Iterator[tuple[tuple[str, ...], SeriesColumns]]:
+    """(group, columns) of each wanted series, block by block. When every call is `last` (`first`)
+    without GROUP BY time, blocks are read newest (oldest) first and a series stops being read once
+    each called field has a value: no older (newer) block can change its answer."""
+    names = {slot.name for slot in plan.slots}
+    early = not windows.interval and names in ({"last"}, {"first"})
+    remaining = set(wanted)  # the store reads the keys afresh for every block
+    fields = {slot.field for slot in plan.slots}
+    for block in data.scan(low, tmax, remaining, needed, early and names == {"last"}):
+        for key, cols in block.items():
+            tags = data.tags_of.get(key, {})
+            yield tuple(tags.get(k, "") for k in group_keys), cols
+            if early and all(_has_value(cols, name) for name in fields):
+                remaining.discard(key)
+        if early and not remaining:
+            return
+
+
+def _has_value(cols: SeriesColumns, name: str) -> bool:
+    column = cols.fields.get(name)
+    return column is not None and any(v is not None for v in column.values)
+
+
+def _feed_columns(plan: planner.Plan, state: _Group, cols: SeriesColumns, windows: Windows) -> None:
+    """Feed one series' columns of a block to its group's reducers, one window's run at a time."""
+    for index, slot in enumerate(plan.slots):
+        column = cols.fields.get(slot.field)
+        if column is None:
+            continue
+        times, values = cols.times, column.values
+        if None in values:
+            present = [v is not None for v in values]
+            times, values = list(compress(times, present)), list(compress(values, present))
+        by_window = state.windows
+        for window, lo, hi in windows.runs(times):
+            reducers = by_window.get(window)
+            if reducers is None:
+                reducers = by_window[window] = {}
+            reducer = reducers.get(index)
+            if reducer is None:
+                reducer = reducers[index] = slot.reducer(None)
+            reducer.add_many(times[lo:hi], values[lo:hi])
+
+
+def _group_keys(statement: ast.SelectStatement, tag_keys: list[str]) -> list[str]:
+    keys: list[str] = []
+    for dimension in statement.dimensions:
+        expr = dimension.expr
+        if isinstance(expr, ast.Wildcard):
+            keys.extend(tag_keys)
+        elif isinstance(expr, ast.VarRef):
+            keys.append(expr.val)
+        elif isinstance(expr, ast.RegexLiteral):
+            keys.extend(k for k in tag_keys if expr.compiled.search(k))
+    return sorted(set(keys))
+
+
+def _points(key, cols, tags, selected, field_condition, field_types):
+    """(time, key, tags, fields) for each point of a series carrying a selected field."""
+    columns = [(name, col.values) for name, col in cols.fields.items()]
+    for i, time in enumerate(cols.times):
+        fields = {name: values[i] for name, values in columns if values[i] is not None}
+        if not any(name in fields for name in selected):
+            continue
+        if field_condition is not None and not conditions.eval_condition(
+            field_condition, tags, fields, field_keys=field_types
+        ):
+            continue
+        yield time, key, tags, fields
+
+
+def cast(value: Any, kind: str) -> Any:
+    """A field value read through `::integer` / `::float` / `::string` / `::boolean`: integers may be
+    read as floats, any other mismatch gives null (as influxd)."""
+    if value is None or kind not in ("integer", "float", "string", "boolean"):
+        return value
+    if kind == "float":
+        if type(value) is int:
+            return float(value)
+        return value if type(value) is float else None
+    expected = {"integer": int, "string": str, "boolean": bool}[kind]
+    return value if type(value) is expected else None
+
+
+def _raw_value(expr: ast.Expr, tags, fields, is_field_ref) -> Any:
+    def lookup(node: ast.Expr) -> Any:
+        if isinstance(node, ast.VarRef):
+            if is_field_ref(node):
+                return cast(fields.get(node.val), node.type)
+            return tags.get(node.val)
+        return None
+
+    if isinstance(expr, ast.VarRef):
+        return lookup(expr)
+
+    return evaluate(expr, lookup)
+
+
+# -- aggregation -----------------------------------------------------------------------------------
+
+
+def _feed(plan: planner.Plan, state: _Group, points: list, windows: Windows, descending: bool) -> None:
+    slots = plan.slots
+    for time, _key, tags, fields in points:
+        window = windows.start(time)
+        for index, slot in enumerate(slots):
+            value = fields.get(slot.field)
+            if value is None:
+                continue
+            if not slot.name:  # a transformation of raw points
+                transform = state.transforms.get(index)
+                if transform is None:
+                    transform = state.transforms[index] = fn.Transform(
+                        slot.transform, slot.unit, slot.window, not descending, slot.technical
+                    )
+                out = state.outputs.setdefault(index, [])
+                out.extend((t, v, None) for t, v in transform.push(time, value))
+                continue
+            reducers = state.windows.get(window)
+            if reducers is None:
+                reducers = state.windows[window] = {}
+            reducer = reducers.get(index)
+            if reducer is None:
+                reducer = reducers[index] = slot.reducer(None)
+            aux = None
+            if plan.aux:
+                aux = (tuple(tags.get(t, fields.get(t)) for t in slot.tags), tags, fields)
+            reducer.add(time, value, aux)
+
+
+def _aggregate_rows(
+    plan: planner.Plan,
+    state: _Group,
+    statement: ast.SelectStatement,
+    windows: Windows,
+    tmin: int,
+    tmax: int,
+    descending: bool,
+) -> list[list]:
+    interval = windows.interval
+    slots = plan.slots
+    single_selector = (
+        not interval and len(slots) == 1 and slots[0].name in fn.SELECTORS and not slots[0].transform
+    )
+    present = sorted(state.windows)
+    if interval and present and statement.fill != "none":
+        first = windows.start(tmin) if tmin != MIN_TIME else present[0]
+        last = windows.start(tmax)
+        count = (last - windows.start(first)) // interval + 1
+        if count > MAX_BUCKETS:
+            raise StatementError(f"max-select-buckets limit exceeded: ({count}/{MAX_BUCKETS})")
+        order = windows.range(first, last)
+    else:
+        order = present
+    if descending:
+        order = list(reversed(order))
+    no_interval_time = 0 if tmin == MIN_TIME else tmin
+    per_slot: list[list] = []
+    for index, slot in enumerate(slots):
+        if not slot.name:
+            per_slot.append(state.outputs.get(index, []))
+            continue
+        fill = statement.fill if interval and not slot.keeps_point_time else "none"
+        fill_value = statement.fill_value
+        if fill == "null" and slot.name == "count":
+            fill, fill_value = "number", 0
+        sequence: list[tuple[int, list | None]] = []
+        streamed = None
+        if slot.name == "integral" and interval and not descending:
+            streamed = _integral_by_window(state, index, windows, slot.unit or 1_000_000_000)
+        for window in order:
+            if streamed is not None:
+                total = streamed.get(window)
+                sequence.append((window, None if total is None else [(None, total, None)]))
+                continue
+            reducer = state.windows.get(window, {}).get(index)
+            sequence.append((window, reducer.result() if reducer is not None else None))
+        points = _fill(sequence, fill, fill_value)
+        keep_time = slot.keeps_point_time or single_selector
+        timed = []
+        for window, (t, v, aux) in points:
+            if t is None or not keep_time:
+                t = window if interval else no_interval_time
+            timed.append((t, v, aux))
+        if slot.transform:
+            transform = fn.Transform(slot.transform, slot.unit, slot.window, not descending, slot.technical)
+            timed = [(t2, v2, None) for t, v, _ in timed for t2, v2 in transform.push(t, v)]
+        per_slot.append(timed)
+    return _zip(plan, per_slot, descending)
+
+
+def _integral_by_window(state: _Group, index: int, windows: Windows, unit: int) -> dict[int, float]:
+    """integral() with GROUP BY time as influxd streams it: the area up to a window's end is
+    interpolated linearly towards the next point, and the rest of that segment counts in the window
+    of that next point."""
+    points: list[tuple[int, float]] = []
+    for window in sorted(state.windows):
+        reducer = state.windows[window].get(index)
+        if isinstance(reducer, fn.Integral):
+            points.extend(reducer.points)
+    points.sort(key=lambda p: p[0])
+    out: dict[int, float] = {}
+    if not points:
+        return out
+    prev_t, prev_v = points[0]
+    start = windows.start(prev_t)
+    end = start + windows.interval
+    total = 0.0
+    for t, v in points[1:]:
+        if t == prev_t:
+            prev_v = v
+            continue
+        if t >= end:
+            if prev_t != end:
+                value = prev_v + (v - prev_v) * (end - prev_t) / (t - prev_t)
+                total += 0.5 * (value + prev_v) * (end - prev_t) / unit
+                prev_t, prev_v = end, value
+            out[start] = total
+            start = windows.start(t)
+            end = start + windows.interval
+            total = 0.0
+        total += 0.5 * (v + prev_v) * (t - prev_t) / unit
+        prev_t, prev_v = t, v
+    out[start] = total
+    return out
+
+
+def _fill(sequence: list[tuple[int, list | None]], fill: str, value: Any) -> list[tuple[int, tuple]]:
+    out: list[tuple[int, tuple]] = []
+    previous: Any = None
+    for i, (window, points) in enumerate(sequence):
+        if points is not None:
+            if len(points) == 1:
+                out.append((window, points[0]))
+            else:
+                out.extend((window, p) for p in points)
+            if points and points[-1][1] is not None:
+                previous = points[-1][1]
+            continue
+        if fill == "none":
+            continue
+        if fill == "null":
+            out.append((window, (None, None, None)))
+        elif fill == "number":
+            out.append((window, (None, value, None)))
+        elif fill == "previous":
+            out.append((window, (None, previous, None)))
+        elif fill == "linear":
+            out.append((window, (None, _linear(sequence, i), None)))
+    return out
+
+
+def _linear(sequence: list[tuple[int, list | None]], i: int) -> Any:
+    before = next(((w, p[-1][1]) for w, p in reversed(sequence[:i]) if p and p[-1][1] is not None), None)
+    after = next(((w, p[0][1]) for w, p in sequence[i + 1 :] if p and p[0][1] is not None), None)
+    if before is None or after is None:
+        return None
+    (x0, y0), (x1, y1) = before, after
+    if type(y0) not in (int, float) or type(y1) not in (int, float):
+        return None
+    x = sequence[i][0]
+    m = float(y1 - y0) / float(x1 - x0)
+    result = m * float(x - x0) + float(y0)
+    return int(result) if type(y0) is int and type(y1) is int else result
+
+
+def _zip(plan: planner.Plan, per_slot: list[list], descending: bool) -> list[list]:
+    """Rows by time: the k-th point of every slot at a time forms that time's k-th row."""
+    if len(per_slot) == 1 and all(plan.slot_of.get(id(c.expr)) == 0 for c in plan.columns):
+        # one call, shown as it is: its points are the rows (a stable sort keeps ties in order)
+        width = len(plan.columns)
+        ordered = sorted(per_slot[0], key=itemgetter(0), reverse=descending)
+        return [[time, *([value] * width)] for time, value, _ in ordered]
+    by_time: dict[int, list[list]] = {}
+    for index, points in enumerate(per_slot):
+        for point in points:
+            slots_at = by_time.get(point[0])
+            if slots_at is None:
+                slots_at = by_time[point[0]] = [[] for _ in per_slot]
+            slots_at[index].append(point)
+    rows = []
+    for time in sorted(by_time, reverse=descending):
+        slots_at = by_time[time]
+        for k in range(max(len(s) for s in slots_at)):
+            chosen = [s[k] if k < len(s) else None for s in slots_at]
+            aux = next((p[2] for p in chosen if p is not None and p[2] is not None), None)
+
+            def lookup(expr: ast.Expr, chosen=chosen, aux=aux) -> Any:
+                if isinstance(expr, ast.Call):
+                    point = chosen[plan.slot_of[id(expr)]]
+                    return None if point is None else point[1]
+                if isinstance(expr, ast.VarRef) and aux is not None:
+                    _, tags, fields = aux
+                    if expr.type != "tag" and expr.val in fields:
+                        return fields[expr.val]
+                    return tags.get(expr.val)
+                return None
+
+            rows.append([time, *(evaluate(c.expr, lookup) for c in plan.columns)])
+    return rows

@@ -1,0 +1,340 @@
+"""The series store: compressed segments of points plus a series index, over two repositories.
+
+Writes: the consumer turns each Kinesis record into segments keyed by the record's sequence number,
+so redelivery rewrites the same items (idempotent) and the sort order is the arrival order.
+Reads: segments of a measurement are read by time block in key order and merged, newest write
+winning per field, one block at a time so memory follows what a query reads, not the bucket's size.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Iterable, Iterator
+
+from chalicelib.ingest.records import PointBatch
+from chalicelib.series import codec, columns, keys
+from chalicelib.series.columns import SeriesColumns
+from chalicelib.series.ports import (
+    CompactionLog,
+    IndexRepository,
+    Segment,
+    SegmentRepository,
+    SeriesEntry,
+)
+
+MAX_SEGMENT_BYTES = 350_000  # DynamoDB items stop at 400 KB, keys and attributes included
+HOT_BLOCK_SEGMENTS = 32  # a block still being written is compacted once it has this many new segments
+COMPACTED_BYTES = 64_000  # compacted segments: big enough to amortise an item, small to skip
+_KNOWN_SERIES_CACHE = 200_000
+# Another process may drop a series from the index; re-announcing series after this long heals that.
+_KNOWN_SERIES_SECONDS = 300.0
+
+
+class SeriesStore:
+    def __init__(
+        self, segments: SegmentRepository, index: IndexRepository, compaction: CompactionLog
+    ) -> None:
+        self.segments = segments
+        self.index = index
+        self.compaction = compaction
+        # Series already written to the index by this process: skips rewriting index items on every
+        # point. Only an optimisation; index writes are idempotent.
+        self._known: OrderedDict[tuple[str, str], float] = OrderedDict()
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def ingest(self, sequence: str, batch: PointBatch) -> int:
+        """Store a record's points under its sequence number. Returns the number of points."""
+        namespace = batch.destination.namespace
+        if namespace is None or not batch.series:
+            return 0
+        blocks: dict[tuple[str, int], dict[str, list[tuple[int, dict]]]] = {}
+        new_series: dict[str, list[SeriesEntry]] = {}
+        count = 0
+        for series in batch.series:
+            count += len(series.rows)
+            for point_time, fields in series.rows:
+                by_key = blocks.setdefault((series.measurement, keys.block_of(point_time)), {})
+                by_key.setdefault(series.key, []).append((point_time, fields))
+            if not self._is_known((namespace, series.key)):
+                new_series.setdefault(series.measurement, []).append(SeriesEntry(series.key, series.tags))
+        segments: list[Segment] = []
+        for (measurement, block), rows_by_key in blocks.items():
+            series_columns = {key: columns.from_rows(rows) for key, rows in rows_by_key.items()}
+            partition = keys.chunk_partition(namespace, measurement)
+            for part, data in enumerate(_encode_bounded(series_columns)):
+                segments.append(_segment(partition, keys.segment_sort_key(block, sequence, part), data))
+        # Index before data: a series is findable no later than its points are readable.
+        for measurement, entries in new_series.items():
+            self.index.add_series(namespace, measurement, entries)
+        self.segments.put(segments)
+        # After the put: a crash in between redelivers the record, which puts and marks again.
+        self.compaction.mark({(s.partition, keys.block_from_key(s.sort_key)) for s in segments}, time.time())
+        for entries in new_series.values():
+            for entry in entries:
+                self._remember((namespace, entry.key))
+        return count
+
+    def _is_known(self, key: tuple[str, str]) -> bool:
+        seen = self._known.get(key)
+        return seen is not None and time.monotonic() - seen < _KNOWN_SERIES_SECONDS
+
+    def _remember(self, key: tuple[str, str]) -> None:
+        self._known[key] = time.monotonic()
+        self._known.move_to_end(key)
+        if len(self._known) > _KNOWN_SERIES_CACHE:
+            self._known.popitem(last=False)
+
+    def forget(self, namespace: str) -> None:
+        for key in [k for k in self._known if k[0] == namespace]:
+            del self._known[key]
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def scan(
+        self,
+        namespace: str,
+        measurement: str,
+        tmin: int = keys.MIN_TIME,
+        tmax: int = keys.MAX_TIME,
+        series_keys: Collection[str] | None = None,
+        fields: Collection[str] | None = None,
+        descending: bool = False,
+    ) -> Iterator[dict[str, SeriesColumns]]:
+        """Yield, block by block in time order, the merged columns of the wanted series with points
+        in [tmin, tmax]. Within a block every series is complete and sorted ascending. `series_keys`
+        is read afresh for every block: a caller may drop keys it needs no more between blocks."""
+        if series_keys is not None and not series_keys:
+            return
+        partition = keys.chunk_partition(namespace, measurement)
+        first, last = keys.sort_key_range(tmin, tmax)
+        wanted = (min(series_keys), max(series_keys)) if series_keys is not None else None
+        current: int | None = None
+        pending: list[Segment] = []
+        for segment in self.segments.query(partition, first, last, tmin, tmax, descending, wanted):
+            block = keys.block_from_key(segment.sort_key)
+            if block != current and pending:
+                merged = self._merge_block(pending, tmin, tmax, series_keys, fields, descending)
+                if merged:
+                    yield merged
+                pending = []
+            current = block
+            pending.append(segment)
+        if pending:
+            merged = self._merge_block(pending, tmin, tmax, series_keys, fields, descending)
+            if merged:
+                yield merged
+
+    @staticmethod
+    def _merge_block(
+        segments: list[Segment],
+        tmin: int,
+        tmax: int,
+        series_keys: Collection[str] | None,
+        fields: Collection[str] | None,
+        descending: bool,
+    ) -> dict[str, SeriesColumns]:
+        if descending:  # segments came newest first; the merge wants oldest first
+            segments = segments[::-1]
+        parts: dict[str, list[SeriesColumns]] = {}
+        for segment in segments:
+            for key, cols in codec.decode_segment(segment.data, series_keys, fields).items():
+                parts.setdefault(key, []).append(cols)
+        merged: dict[str, SeriesColumns] = {}
+        for key in sorted(parts):
+            cols = columns.slice_time(columns.merge(parts[key]), tmin, tmax + 1)
+            if cols.times:
+                merged[key] = cols
+        return merged
+
+    # -- compaction --------------------------------------------------------------------------------
+
+    def compact_dirty(self, quiet_seconds: float, keep_going: Callable[[], bool] = lambda: True) -> int:
+        """Compact the blocks that received segments, while `keep_going()`: those quiet for
+        `quiet_seconds`, and those still being written once they gather HOT_BLOCK_SEGMENTS segments
+        (the current hour of a live flow, which dashboards read most). Returns segments merged."""
+        merged = 0
+        horizon = time.time() - quiet_seconds
+        for dirty in self.compaction.dirty():
+            if not keep_going():
+                break
+            quiet = dirty.written <= horizon
+            removed = self.compact(dirty.partition, dirty.block, 1 if quiet else HOT_BLOCK_SEGMENTS)
+            if removed is not None:
+                if quiet:
+                    self.compaction.clear(dirty)
+                merged += removed
+        return merged
+
+    def compact(self, partition: str, block: int, min_segments: int = 1) -> int | None:
+        """Merge a block's segments into as few as fit in an item, keyed right after the newest one
+        merged, then remove the merged ones. Reads see the same points throughout: the merge is what
+        newest-write-wins gives, and it sorts after everything it replaces. Returns the segments
+        removed, or None when a concurrent delete rewrote one (the merge is undone: it may hold points
+        that delete removed; the block stays marked for a later attempt)."""
+        first = keys.block_key(block)
+        found = list(self.segments.query(partition, first, first + "~", keys.MIN_TIME, keys.MAX_TIME))
+        if not found:
+            return 0
+        newest = keys.sequence_part(found[-1].sort_key)
+        if all(keys.is_compacted(s.sort_key) and keys.sequence_part(s.sort_key) == newest for s in found):
+            return 0  # compacted already, nothing written since
+        if min_segments > 1 and sum(not keys.is_compacted(s.sort_key) for s in found) < min_segments:
+            return 0  # still being written, and not enough new segments yet to be worth a rewrite
+        parts: dict[str, list[SeriesColumns]] = {}
+        for segment in found:
+            for key, cols in codec.decode_segment(segment.data).items():
+                parts.setdefault(key, []).append(cols)
+        merged = {key: columns.merge(parts[key]) for key in sorted(parts)}
+        compacted = [
+            _segment(partition, keys.compacted_sort_key(block, newest, part), data)
+            for part, data in enumerate(_encode_by_series(merged))
+        ]
+        self.segments.put(compacted)
+        written = {s.sort_key for s in compacted}
+        for old in found:
+            if old.sort_key in written:  # overwritten by the put itself
+                continue
+            if not self.segments.replace(old, None):
+                previous = {s.sort_key for s in found}
+                self.segments.delete(partition, sorted(written - previous))
+                return None
+        return len(found)
+
+    # -- deletes and retention ---------------------------------------------------------------------
+
+    def delete(
+        self,
+        namespace: str,
+        measurement: str,
+        tmin: int = keys.MIN_TIME,
+        tmax: int = keys.MAX_TIME,
+        series_keys: Collection[str] | None = None,
+    ) -> int:
+        """Remove the points of the given series (None: all) in [tmin, tmax]. Returns points removed.
+        Segments are rewritten with a version check, so a concurrent rewrite makes us retry."""
+        partition = keys.chunk_partition(namespace, measurement)
+        removed = 0
+        while True:  # again until a pass finds nothing: a compaction may have copied points meanwhile
+            found = self._delete_pass(partition, tmin, tmax, series_keys)
+            removed += found
+            if not found:
+                break
+        if tmin <= keys.MIN_TIME and tmax >= keys.MAX_TIME:
+            if series_keys is None:
+                self.index.remove_measurement(namespace, measurement)
+            else:
+                self.index.remove_series(namespace, measurement, series_keys)
+            self.forget(namespace)
+        return removed
+
+    def _delete_pass(self, partition: str, tmin: int, tmax: int, series_keys: Collection[str] | None) -> int:
+        first, last = keys.sort_key_range(tmin, tmax)
+        removed = 0
+        for segment in list(self.segments.query(partition, first, last, tmin, tmax)):
+            for _attempt in range(5):
+                outcome = _without(segment, tmin, tmax, series_keys)
+                if outcome is None:
+                    break
+                replacement, dropped = outcome
+                if self.segments.replace(segment, replacement):
+                    removed += dropped
+                    break
+                fresh = list(self.segments.query(partition, segment.sort_key, segment.sort_key, tmin, tmax))
+                if not fresh:
+                    break
+                segment = fresh[0]
+            else:
+                raise RuntimeError(f"segment {segment.sort_key} kept changing during a delete")
+        return removed
+
+    def expire(self, namespace: str, before: int) -> int:
+        """Remove whole blocks that end at or before `before`. Returns segments removed."""
+        limit = keys.block_key(keys.block_of(before))
+        removed = 0
+        for measurement in self.index.measurements(namespace):
+            partition = keys.chunk_partition(namespace, measurement)
+            expired = list(self.segments.keys_before(partition, limit))
+            self.segments.delete(partition, expired)
+            removed += len(expired)
+        return removed
+
+
+def _segment(partition: str, sort_key: str, data: bytes) -> Segment:
+    summaries = codec.segment_index(data)
+    return Segment(
+        partition=partition,
+        sort_key=sort_key,
+        data=data,
+        min_time=min(s.min_time for s in summaries),
+        max_time=max(s.max_time for s in summaries),
+        count=sum(s.count for s in summaries),
+        first_series=min(s.key for s in summaries),
+        last_series=max(s.key for s in summaries),
+    )
+
+
+def _encode_by_series(series: dict[str, SeriesColumns]) -> list[bytes]:
+    """Encode series (in key order) into segments of consecutive series of about COMPACTED_BYTES
+    each, so a read of one series fetches one small item, not the whole block's."""
+    groups: list[dict[str, SeriesColumns]] = [{}]
+    size = 0
+    for key in sorted(series):
+        alone = len(codec.encode_segment({key: series[key]}))
+        if groups[-1] and size + alone > COMPACTED_BYTES:
+            groups.append({})
+            size = 0
+        groups[-1][key] = series[key]
+        size += alone
+    return [data for group in groups for data in _encode_bounded(group)]
+
+
+def _encode_bounded(series: dict[str, SeriesColumns]) -> list[bytes]:
+    """Encode series into one or more segments under MAX_SEGMENT_BYTES, splitting deterministically
+    (by series, then by time) so a redelivered record produces the same parts."""
+    data = codec.encode_segment(series)
+    if len(data) <= MAX_SEGMENT_BYTES:
+        return [data]
+    if len(series) > 1:
+        names = sorted(series)
+        half = len(names) // 2
+        return _encode_bounded({k: series[k] for k in names[:half]}) + _encode_bounded(
+            {k: series[k] for k in names[half:]}
+        )
+    ((key, cols),) = series.items()
+    if len(cols.times) < 2:
+        raise ValueError(f"a single point of {key} is larger than a segment may be")
+    middle = cols.times[len(cols.times) // 2]
+    first = columns.slice_time(cols, keys.MIN_TIME, middle)
+    second = columns.slice_time(cols, middle, keys.MAX_TIME + 1)
+    return _encode_bounded({key: first}) + _encode_bounded({key: second})
+
+
+def _without(
+    segment: Segment, tmin: int, tmax: int, series_keys: Collection[str] | None
+) -> tuple[Segment | None, int] | None:
+    """The segment with the points removed, or None when it holds none of them."""
+    decoded = codec.decode_segment(segment.data)
+    kept: dict[str, SeriesColumns] = {}
+    dropped = 0
+    for key, cols in decoded.items():
+        if series_keys is None or key in series_keys:
+            remaining = columns.remove(cols, tmin, tmax + 1)
+            dropped += len(cols.times) - len(remaining.times)
+            if remaining.times:
+                kept[key] = remaining
+        else:
+            kept[key] = cols
+    if not dropped:
+        return None
+    if not kept:
+        return None, dropped
+    replacement = _segment(segment.partition, segment.sort_key, codec.encode_segment(kept))
+    replacement.version = segment.version + 1
+    return replacement, dropped
+
+
+def series_matching(entries: Iterable[SeriesEntry], predicate) -> set[str]:
+    """Keys of the index entries whose tags satisfy `predicate(tags: dict) -> bool`."""
+    return {e.key for e in entries if predicate(dict(e.tags))}
