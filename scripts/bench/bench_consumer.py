@@ -10,26 +10,15 @@ Run from the repository root: `.venv/bin/python -m scripts.bench.bench_consumer 
 from __future__ import annotations
 
 import argparse
-import base64
 import subprocess
 import sys
 import time
 import urllib.request
 
 from scripts.bench.bench_parse import build_payload
+from scripts.localstack.lambda_events import LambdaContext, kinesis_event, kinesis_record
 from scripts.localstack.motoserver import configure_environment, free_port
 from scripts.localstack.provision import provision
-
-
-class Context:
-    function_name = "bench-consume_points"
-    aws_request_id = "bench"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 900_000
 
 
 def start_moto() -> tuple[subprocess.Popen, str]:
@@ -72,27 +61,22 @@ def main() -> None:
         events = []
         for start in range(0, len(encoded), args.batch):
             events.append(
-                {
-                    "Records": [
-                        {
-                            "kinesis": {
-                                "partitionKey": key,
-                                "sequenceNumber": str(10**20 + start + i),
-                                "data": base64.b64encode(data).decode(),
-                                "kinesisSchemaVersion": "1.0",
-                                "approximateArrivalTimestamp": time.time(),
-                            },
-                            "eventSource": "aws:kinesis",
-                            "eventID": f"shardId-000000000000:{10**20 + start + i}",
-                            "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/bench",
-                        }
-                        for i, (key, data) in enumerate(encoded[start : start + args.batch])
-                    ]
-                }
+                kinesis_event(
+                    kinesis_record(
+                        data=data,
+                        partition_key=key,
+                        sequence_number=str(10**20 + start + i),
+                        shard_id="shardId-000000000000",
+                        stream_arn="arn:aws:kinesis:us-east-1:123456789012:stream/bench",
+                    )
+                    for i, (key, data) in enumerate(encoded[start : start + args.batch])
+                )
             )
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for event in events:
-            result = points_consumer.consume_points(event, Context())
+            result = points_consumer.consume_points(
+                event, LambdaContext("bench-consume_points", memory_limit_in_mb=1024)
+            )
             assert not result["batchItemFailures"], result
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         size = sum(len(d) for _, d in encoded)

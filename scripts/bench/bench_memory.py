@@ -25,7 +25,6 @@ Run from the repository root: `.venv/bin/python -m scripts.bench.bench_memory [-
 from __future__ import annotations
 
 import argparse
-import base64
 import gc
 import json
 import os
@@ -36,8 +35,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from scripts.bench.bench_consumer import Context, start_moto
+from scripts.bench.bench_consumer import start_moto
 from scripts.bench.bench_query import rfc3339, series_tags
+from scripts.localstack.lambda_events import LambdaContext, kinesis_event, kinesis_record_from
 from scripts.localstack.motoserver import configure_environment
 from scripts.localstack.provision import provision
 
@@ -194,30 +194,17 @@ class Stack:
                 records = page["Records"]
                 if not records:
                     break
-                event = {"Records": [self._event_record(shard_id, r) for r in records]}
-                result = points_consumer.consume_points(event, Context())
+                event = kinesis_event(
+                    kinesis_record_from(r, shard_id=shard_id, stream_arn=self.stream_arn) for r in records
+                )
+                result = points_consumer.consume_points(
+                    event, LambdaContext("bench-consume_points", memory_limit_in_mb=1024)
+                )
                 assert not result["batchItemFailures"], result
                 self.after[shard_id] = records[-1]["SequenceNumber"]
                 total += len(records)
                 iterator = page.get("NextShardIterator")
         return total
-
-    def _event_record(self, shard_id: str, record: dict) -> dict:
-        return {
-            "kinesis": {
-                "kinesisSchemaVersion": "1.0",
-                "partitionKey": record["PartitionKey"],
-                "sequenceNumber": record["SequenceNumber"],
-                "data": base64.b64encode(record["Data"]).decode(),
-                "approximateArrivalTimestamp": record["ApproximateArrivalTimestamp"].timestamp(),
-            },
-            "eventSource": "aws:kinesis",
-            "eventVersion": "1.0",
-            "eventID": f"{shard_id}:{record['SequenceNumber']}",
-            "eventName": "aws:kinesis:record",
-            "awsRegion": "us-east-1",
-            "eventSourceARN": self.stream_arn,
-        }
 
     def request(self, query: Query) -> Callable[[], Any]:
         """A call that runs `query` and returns the raw response (parsed later, outside the trace)."""

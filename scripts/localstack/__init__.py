@@ -3,9 +3,10 @@ on it, an event pump driving the app's Kinesis/SQS/scheduled handlers like Lambd
 over HTTP by chalice's local server. See docs/LOCAL_STACK.md."""
 
 from .httpserver import HTTPServer, chalice_config
+from .lambda_events import LambdaContext
 from .motoserver import MotoServer, configure_environment, free_port
 from .provision import Provisioned, provision
-from .pump import EventPump, HandlerStats, LambdaContext
+from .pump import EventPump, HandlerStats
 from .stack import LocalStack, load_app
 
 __all__ = [

@@ -10,7 +10,6 @@ queue) come from the `declarations.KinesisConsumer` whose `handler` is the handl
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -30,39 +29,22 @@ from chalice.app import KinesisEventConfig, ScheduledEventConfig, SQSEventConfig
 from chalicelib import declarations
 from chalicelib.declarations import KinesisConsumer, physical_name
 
-from .motoserver import ACCOUNT_ID, DEFAULT_REGION
+from .lambda_events import (
+    LambdaContext,
+    kinesis_record_from,
+    role_arn,
+    schedule_rule_arn,
+    scheduled_event,
+    sqs_record,
+    utc_iso,
+)
+from .motoserver import DEFAULT_REGION
 from .schedules import RateSchedule, parse_schedule
 
 logger = logging.getLogger("tickless.localstack.pump")
 
 SPEEDUP_ENV = "TICKLESS_SCHEDULE_SPEEDUP"
 Handler = Callable[[dict[str, Any], Any], Any]
-
-
-class LambdaContext:
-    """The attributes of Lambda's Python context object that handlers and Powertools read."""
-
-    def __init__(
-        self,
-        function_name: str,
-        *,
-        region: str = DEFAULT_REGION,
-        memory_limit_in_mb: int = 128,
-        timeout: float = 900.0,
-    ) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function_name}"
-        self.memory_limit_in_mb = memory_limit_in_mb
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = "local"
-        self.identity = None
-        self.client_context = None
-        self._deadline = time.monotonic() + timeout
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 @dataclass
@@ -88,14 +70,6 @@ class KinesisSettings:
     bisect_on_error: bool
     report_batch_item_failures: bool
     on_failure_queue: str | None  # physical name
-
-
-def _utc_iso(moment: float | datetime | None = None) -> str:
-    if moment is None:
-        moment = time.time()
-    if isinstance(moment, int | float):
-        moment = datetime.fromtimestamp(moment, UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Worker:
@@ -372,7 +346,7 @@ class EventPump:
         except ValueError as exc:
             logger.error("schedule %s not run locally: %s", config.name, exc)
             return
-        rule_arn = f"arn:aws:events:{self.region}:{ACCOUNT_ID}:rule/{self.function_name(config.name)}"
+        rule_arn = schedule_rule_arn(self.function_name(config.name), self.region)
         if isinstance(schedule, RateSchedule):
             period = schedule.seconds / self.schedule_speedup
             next_tick = time.monotonic() + period
@@ -392,21 +366,11 @@ class EventPump:
         either); (True, result) or (False, exception)."""
         if not any(isinstance(c, ScheduledEventConfig) and c.name == name for c in self.app.event_sources):
             return False, LookupError(f"no scheduled handler {name!r}")
-        rule_arn = f"arn:aws:events:{self.region}:{ACCOUNT_ID}:rule/{self.function_name(name)}"
+        rule_arn = schedule_rule_arn(self.function_name(name), self.region)
         return self._tick(name, rule_arn, time.time())
 
     def _tick(self, name: str, rule_arn: str, moment: float) -> tuple[bool, Any]:
-        event = {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": ACCOUNT_ID,
-            "time": _utc_iso(moment),
-            "region": self.region,
-            "resources": [rule_arn],
-            "detail": {},
-        }
+        event = scheduled_event(rule_arn, moment, region=self.region)
         self.count(name, ticks=1)
         return self.invoke(name, event)
 
@@ -481,25 +445,13 @@ class _ShardWorker(_Worker):
         self.ending_sequence: str | None = None
 
     def _record(self, record: dict[str, Any]) -> dict[str, Any]:
-        arrival = record["ApproximateArrivalTimestamp"]
-        return {
-            "kinesis": {
-                "kinesisSchemaVersion": "1.0",
-                "partitionKey": record["PartitionKey"],
-                "sequenceNumber": record["SequenceNumber"],
-                "data": base64.b64encode(record["Data"]).decode("ascii"),
-                "approximateArrivalTimestamp": arrival.timestamp()
-                if isinstance(arrival, datetime)
-                else arrival,
-            },
-            "eventSource": "aws:kinesis",
-            "eventVersion": "1.0",
-            "eventID": f"{self.shard_id}:{record['SequenceNumber']}",
-            "eventName": "aws:kinesis:record",
-            "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT_ID}:role/{self.pump.app.app_name}-{self.pump.stage}",
-            "awsRegion": self.pump.region,
-            "eventSourceARN": self.stream_arn,
-        }
+        return kinesis_record_from(
+            record,
+            shard_id=self.shard_id,
+            stream_arn=self.stream_arn,
+            region=self.pump.region,
+            identity_arn=role_arn(self.pump.app.app_name, self.pump.stage),
+        )
 
     def _iterator(self, kinesis: Any, after: str | None) -> str | None:
         if after is not None:
@@ -667,8 +619,8 @@ class _ShardWorker(_Worker):
                 "shardId": self.shard_id,
                 "startSequenceNumber": first["SequenceNumber"],
                 "endSequenceNumber": last["SequenceNumber"],
-                "approximateArrivalOfFirstRecord": _utc_iso(first["ApproximateArrivalTimestamp"]),
-                "approximateArrivalOfLastRecord": _utc_iso(last["ApproximateArrivalTimestamp"]),
+                "approximateArrivalOfFirstRecord": utc_iso(first["ApproximateArrivalTimestamp"]),
+                "approximateArrivalOfLastRecord": utc_iso(last["ApproximateArrivalTimestamp"]),
                 "batchSize": len(batch),
                 "streamArn": self.stream_arn,
             },
@@ -700,30 +652,8 @@ class _QueueWorker(_Worker):
         self.config = config
         self.queue = queue
 
-    @staticmethod
-    def _message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
-        converted = {}
-        for key, value in attributes.items():
-            item = {"dataType": value.get("DataType"), "stringListValues": [], "binaryListValues": []}
-            if "StringValue" in value:
-                item["stringValue"] = value["StringValue"]
-            if "BinaryValue" in value:
-                item["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode("ascii")
-            converted[key] = item
-        return converted
-
     def _record(self, message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message.get("Body", ""),
-            "attributes": dict(message.get("Attributes", {})),
-            "messageAttributes": self._message_attributes(message.get("MessageAttributes", {})),
-            "md5OfBody": message.get("MD5OfBody", ""),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": self.pump.region,
-        }
+        return sqs_record(message, queue_arn=queue_arn, region=self.pump.region)
 
     def run(self) -> None:
         pump, name = self.pump, self.config.name

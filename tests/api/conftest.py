@@ -11,6 +11,7 @@ import boto3
 import pytest
 from chalice.test import Client
 
+from scripts.localstack.lambda_events import kinesis_record_from
 from scripts.localstack.motoserver import MotoServer, configure_environment
 from scripts.localstack.provision import provision
 from scripts.localstack.pump import EventPump
@@ -146,24 +147,9 @@ def stream_records(endpoint_url: str) -> list[dict]:
         )["ShardIterator"]
         while iterator:
             page = kinesis.get_records(ShardIterator=iterator, Limit=1000)
-            for record in page["Records"]:
-                out.append(
-                    {
-                        "kinesis": {
-                            "kinesisSchemaVersion": "1.0",
-                            "partitionKey": record["PartitionKey"],
-                            "sequenceNumber": record["SequenceNumber"],
-                            "data": base64.b64encode(record["Data"]).decode(),
-                            "approximateArrivalTimestamp": record["ApproximateArrivalTimestamp"].timestamp(),
-                        },
-                        "eventSource": "aws:kinesis",
-                        "eventVersion": "1.0",
-                        "eventID": f"{shard['ShardId']}:{record['SequenceNumber']}",
-                        "eventName": "aws:kinesis:record",
-                        "awsRegion": "us-east-1",
-                        "eventSourceARN": arn,
-                    }
-                )
+            out.extend(
+                kinesis_record_from(r, shard_id=shard["ShardId"], stream_arn=arn) for r in page["Records"]
+            )
             if not page["Records"] or not page.get("MillisBehindLatest", 1):
                 break
             iterator = page.get("NextShardIterator")

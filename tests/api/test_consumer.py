@@ -8,19 +8,9 @@ import base64
 import boto3
 
 from chalicelib.declarations import physical_name
+from scripts.localstack.lambda_events import LambdaContext
 from tests.api.conftest import series_values, stream_records
 from tests.api.test_write_api import write_v1
-
-
-class Context:
-    function_name = "tickless-local-consume_points"
-    aws_request_id = "test"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:consume_points"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 60_000
 
 
 def test_redelivered_batches_store_points_once(client, pump, database, app_module):
@@ -39,7 +29,9 @@ def test_redelivered_batches_store_points_once(client, pump, database, app_modul
     assert ours
     items_before = sorted(i.sk for i in ChunkItem.scan() if i.pk.endswith("|re"))
     for _ in range(2):  # Lambda redelivers the same batch: same sequence numbers, same items
-        response = app_module.consume_points({"Records": ours}, Context())
+        response = app_module.consume_points(
+            {"Records": ours}, LambdaContext("tickless-local-consume_points")
+        )
         assert response == {"batchItemFailures": []}
     assert sorted(i.sk for i in ChunkItem.scan() if i.pk.endswith("|re")) == items_before
     assert (
