@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 from functools import cache
 
+from chalicelib.adapters.deadletters import DynamoDeadLetters
 from chalicelib.adapters.kinesis import KinesisPublisher
 from chalicelib.adapters.readcache import ReadCache
 from chalicelib.adapters.resources import DynamoResources, DynamoSessions
-from chalicelib.adapters.series import DynamoCompactionLog, DynamoDeadLetters, DynamoIndex, DynamoSegments
-from chalicelib.declarations import physical_name
+from chalicelib.adapters.series import DynamoCompactionLog, DynamoIndex, DynamoSegments
+from chalicelib.declarations import POINTS
 from chalicelib.ingest.writer import FieldTypeGuard, PointWriter
 from chalicelib.series.store import SeriesStore
 from chalicelib.tenancy.dbrp import Catalog
@@ -54,7 +55,7 @@ def field_guard() -> FieldTypeGuard:
 
 @cache
 def writer() -> PointWriter:
-    return PointWriter(KinesisPublisher(physical_name("points")), field_guard())
+    return PointWriter(KinesisPublisher(POINTS.physical_name), field_guard())
 
 
 @cache

@@ -1,7 +1,8 @@
 """Every AWS resource tickless uses, declared once.
 
 infra/ deploys these declarations and the local stack creates them on moto, so the two can never
-drift apart. Names here are logical; `physical_name` adds the stage prefix both sides agree on.
+drift apart. Names here are logical; `physical_name` adds the stage prefix both sides agree on. The
+adapters take table, key attribute and stream names from these declarations, never from literals.
 """
 
 from __future__ import annotations
@@ -35,11 +36,19 @@ class Table:
     def key_type(self, key: str) -> str:
         return self.key_types.get(key, "S")
 
+    @property
+    def physical_name(self) -> str:
+        return physical_name(self.name)
+
 
 @dataclass(frozen=True)
 class Stream:
     name: str
     shards: int = 1
+
+    @property
+    def physical_name(self) -> str:
+        return physical_name(self.name)
 
 
 @dataclass(frozen=True)
@@ -72,23 +81,25 @@ class StateMachine:
     definition: str  # file name under chalicelib/workflows/
 
 
-TABLES: tuple[Table, ...] = (
-    # Compressed point segments: pk "<namespace>|<measurement>", sk "<block>#<sequence>#<part>".
-    # Retention is enforced by a sweep, not TTL: a TTL fixed at write time would delete too early
-    # after a retention policy is lengthened.
-    Table("chunks", "pk", "sk"),
-    # Series index: measurements, series, tag keys/values, field keys and types per namespace.
-    Table("series", "pk", "sk"),
-    # InfluxDB v2 resources (orgs, users, buckets, authorizations, labels, DBRP mappings, ...), their
-    # unique names and their relations (labels, members, owners): one generic layout for all of them.
-    Table("resources", "pk", "sk"),
-    # Sign-in sessions; DynamoDB removes them once expired.
-    Table("sessions", "pk", ttl_attribute="expires"),
-    # Records a consumer could never process, with the reason.
-    Table("deadletters", "pk", "sk"),
-)
+# Compressed point segments: pk "<namespace>|<measurement>", sk "<block>#<sequence>#<part>".
+# Retention is enforced by a sweep, not TTL: a TTL fixed at write time would delete too early
+# after a retention policy is lengthened.
+CHUNKS = Table("chunks", "pk", "sk")
+# Series index: measurements, series, tag keys/values, field keys and types per namespace; also the
+# compaction marks.
+SERIES = Table("series", "pk", "sk")
+# InfluxDB v2 resources (orgs, users, buckets, authorizations, labels, DBRP mappings, ...), their
+# unique names and their relations (labels, members, owners): one generic layout for all of them.
+RESOURCES = Table("resources", "pk", "sk")
+# Sign-in sessions; DynamoDB removes them once expired.
+SESSIONS = Table("sessions", "pk", ttl_attribute="expires")
+# Records a consumer could never process, with the reason.
+DEADLETTERS = Table("deadletters", "pk", "sk")
+TABLES: tuple[Table, ...] = (CHUNKS, SERIES, RESOURCES, SESSIONS, DEADLETTERS)
 
-STREAMS: tuple[Stream, ...] = (Stream("points", shards=2),)
+# Points accepted by a write, on their way to the series store (and later Kapacitor's stream tasks).
+POINTS = Stream("points", shards=2)
+STREAMS: tuple[Stream, ...] = (POINTS,)
 
 QUEUES: tuple[Queue, ...] = (
     # Lambda's on-failure destination for `points` batches that exhausted their retries.
@@ -96,14 +107,10 @@ QUEUES: tuple[Queue, ...] = (
 )
 
 KINESIS_CONSUMERS: tuple[KinesisConsumer, ...] = (
-    KinesisConsumer(handler="consume_points", stream="points", on_failure_queue="points-failures"),
+    KinesisConsumer(handler="consume_points", stream=POINTS.name, on_failure_queue="points-failures"),
 )
 
 STATE_MACHINES: tuple[StateMachine, ...] = ()
-
-
-def table(name: str) -> Table:
-    return next(t for t in TABLES if t.name == name)
 
 
 def kinesis_consumer(handler: str) -> KinesisConsumer:

@@ -17,31 +17,32 @@ from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.declarations import physical_name
+from chalicelib.adapters.conditions import condition_failed
+from chalicelib.declarations import RESOURCES, SESSIONS
 from chalicelib.kit.errors import CONFLICT, TicklessError
 
 
 class ResourceItem(Model):
     class Meta:
-        table_name = physical_name("resources")
+        table_name = RESOURCES.physical_name
 
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
+    pk = UnicodeAttribute(hash_key=True, attr_name=RESOURCES.hash_key)
+    sk = UnicodeAttribute(range_key=True, attr_name=RESOURCES.range_key)
     doc = UnicodeAttribute(null=True)
     ref = UnicodeAttribute(null=True)
 
 
 class SessionItem(Model):
     class Meta:
-        table_name = physical_name("sessions")
+        table_name = SESSIONS.physical_name
 
-    pk = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(hash_key=True, attr_name=SESSIONS.hash_key)
     user_id = UnicodeAttribute()
-    expires = NumberAttribute()  # epoch seconds; also the table's TTL attribute
+    expires = NumberAttribute(attr_name=SESSIONS.ttl_attribute)  # epoch seconds: DynamoDB's TTL
 
 
 def _unique_pk(kind: str, scope: str) -> str:
@@ -149,8 +150,8 @@ class DynamoResources:
         """Set a one-time flag; False when it was already set (e.g. onboarding completed)."""
         try:
             ResourceItem("flag", name).save(condition=ResourceItem.pk.does_not_exist())
-        except Exception as exc:  # pynamodb PutError
-            if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
+        except PutError as exc:
+            if condition_failed(exc):
                 return False
             raise
         return True

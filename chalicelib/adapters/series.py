@@ -1,6 +1,7 @@
-"""pynamodb models and the repositories the domain's ports describe. The only DynamoDB code.
+"""The series store's repositories on DynamoDB: segments (`chunks`), the series index and the compaction
+marks (`series`), as the ports in chalicelib.series.ports describe them.
 
-Table names come from chalicelib.declarations; the endpoint comes from the environment
+Table and key names come from chalicelib.declarations; the endpoint comes from the environment
 (AWS_ENDPOINT_URL points at moto locally and in tests, unset on AWS).
 """
 
@@ -9,27 +10,23 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError
 from pynamodb.models import Model
 
-from chalicelib.declarations import physical_name
+from chalicelib.adapters.conditions import condition_failed
+from chalicelib.declarations import CHUNKS, SERIES
 from chalicelib.series import keys
 from chalicelib.series.ports import DirtyBlock, Segment, SeriesEntry
 
 
-def _condition_failed(exc: PutError | DeleteError) -> bool:
-    return exc.cause_response_code == "ConditionalCheckFailedException"
-
-
 class ChunkItem(Model):
     class Meta:
-        table_name = physical_name("chunks")
+        table_name = CHUNKS.physical_name
 
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
+    pk = UnicodeAttribute(hash_key=True, attr_name=CHUNKS.hash_key)
+    sk = UnicodeAttribute(range_key=True, attr_name=CHUNKS.range_key)
     data = BinaryAttribute(legacy_encoding=False)
     lo = NumberAttribute()  # earliest point time (ns)
     hi = NumberAttribute()  # latest point time (ns)
@@ -114,7 +111,7 @@ class DynamoSegments:
             else:
                 ChunkItem.from_segment(new).save(condition=ChunkItem.ver == old.version)
         except (PutError, DeleteError) as exc:
-            if _condition_failed(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -125,10 +122,10 @@ class SeriesIndexItem(Model):
     `<ns>|m` -> measurement names; `<ns>|s|<m>` -> series keys (with tags); `<ns>|f|<m>` -> fields."""
 
     class Meta:
-        table_name = physical_name("series")
+        table_name = SERIES.physical_name
 
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
+    pk = UnicodeAttribute(hash_key=True, attr_name=SERIES.hash_key)
+    sk = UnicodeAttribute(range_key=True, attr_name=SERIES.range_key)
     tags = UnicodeAttribute(null=True)  # JSON [[key, value], ...] on series items
     ftype = UnicodeAttribute(null=True)  # field type on field items
 
@@ -182,7 +179,7 @@ class DynamoIndex:
             item.save(condition=SeriesIndexItem.pk.does_not_exist() | (SeriesIndexItem.ftype == field_type))
             return field_type
         except PutError as exc:
-            if not _condition_failed(exc):
+            if not condition_failed(exc):
                 raise
         return SeriesIndexItem.get(item.pk, field, consistent_read=True).ftype
 
@@ -201,10 +198,10 @@ class CompactionMarkItem(Model):
     """In the `series` table: `~compact|<n>` / `<block key>|<partition>` -> when it was last written."""
 
     class Meta:
-        table_name = physical_name("series")
+        table_name = SERIES.physical_name
 
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
+    pk = UnicodeAttribute(hash_key=True, attr_name=SERIES.hash_key)
+    sk = UnicodeAttribute(range_key=True, attr_name=SERIES.range_key)
     at = NumberAttribute()
 
 
@@ -234,29 +231,7 @@ class DynamoCompactionLog:
                 condition=CompactionMarkItem.at == block.written
             )
         except DeleteError as exc:
-            if _condition_failed(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
-
-
-class DeadLetterItem(Model):
-    class Meta:
-        table_name = physical_name("deadletters")
-
-    pk = UnicodeAttribute(hash_key=True)  # the source, e.g. the stream name
-    sk = UnicodeAttribute(range_key=True)  # the record's id at the source
-    reason = UnicodeAttribute()
-    data = BinaryAttribute(legacy_encoding=False)
-    at = UnicodeAttribute()
-
-
-class DynamoDeadLetters:
-    def put(self, source: str, record_id: str, reason: str, data: bytes) -> None:
-        DeadLetterItem(source, record_id, reason=reason, data=data, at=datetime.now(UTC).isoformat()).save()
-
-    def list(self, source: str) -> list[dict]:
-        return [
-            {"id": item.sk, "reason": item.reason, "data": item.data, "at": item.at}
-            for item in DeadLetterItem.query(source)
-        ]

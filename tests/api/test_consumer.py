@@ -42,7 +42,7 @@ def test_redelivered_batches_store_points_once(client, pump, database, app_modul
 
 
 def test_poison_record_is_dead_lettered_and_the_shard_moves_on(client, pump, database):
-    from chalicelib.adapters.series import DeadLetterItem
+    from chalicelib.adapters.deadletters import DeadLetterItem
 
     kinesis = boto3.client("kinesis", endpoint_url=pump.endpoint_url)
     key = f"x|{database}|autogen|poison"
