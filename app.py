@@ -5,10 +5,7 @@ from __future__ import annotations
 from chalice import Chalice, Rate
 
 from chalicelib import declarations
-from chalicelib.api.influxdb.flux import flux_routes
-from chalicelib.api.influxdb.meta import meta
-from chalicelib.api.influxdb.routes import influxdb
-from chalicelib.api.influxdb.tenancy import tenancy_routes
+from chalicelib.api import influxdb
 from chalicelib.api.kapacitor.routes import kapacitor
 from chalicelib.events import maintenance, points_consumer
 
@@ -17,11 +14,8 @@ app = Chalice(app_name="tickless")
 # client), often gzipped: API Gateway must hand such bodies over as bytes, not as mangled text.
 app.api.binary_types.extend(["text/plain", "application/x-gzip", "application/gzip"])
 
-app.register_blueprint(influxdb)
-app.register_blueprint(tenancy_routes)
-app.register_blueprint(meta)
-app.register_blueprint(flux_routes)
-app.register_blueprint(kapacitor)
+for blueprint in (*influxdb.BLUEPRINTS, kapacitor):
+    app.register_blueprint(blueprint)
 
 _points = declarations.kinesis_consumer("consume_points")
 

@@ -11,7 +11,9 @@ from chalicelib.adapters.readcache import ReadCache
 from chalicelib.adapters.resources import DynamoResources, DynamoSessions
 from chalicelib.adapters.series import DynamoCompactionLog, DynamoIndex, DynamoSegments
 from chalicelib.declarations import POINTS
-from chalicelib.ingest.writer import FieldTypeGuard, PointWriter
+from chalicelib.influxql.engine.context import Services
+from chalicelib.ingest.fieldtypes import FieldTypeGuard
+from chalicelib.ingest.writer import PointWriter
 from chalicelib.series.store import SeriesStore
 from chalicelib.tenancy.dbrp import Catalog
 from chalicelib.tenancy.service import Tenancy
@@ -26,21 +28,15 @@ def index() -> DynamoIndex:
 
 @cache
 def store() -> SeriesStore:
-    return SeriesStore(DynamoSegments(), index(), DynamoCompactionLog())
+    return SeriesStore(DynamoSegments(), index(), DynamoCompactionLog(), on_forget=field_guard().forget)
 
 
 @cache
 def tenancy() -> Tenancy:
     resources = ReadCache(DynamoResources(), ("get", "list", "find", "related", "referring", "has_flag"))
     sessions = ReadCache(DynamoSessions(), ("user",))
-    return Tenancy(resources, sessions, on_bucket_removed=purge_namespace)  # type: ignore[arg-type]
-
-
-def purge_namespace(namespace: str) -> None:
-    """Remove every point and index entry stored under a namespace (a removed bucket)."""
-    for measurement in index().measurements(namespace):
-        store().delete(namespace, measurement)
-    field_guard().forget(namespace)
+    # a removed bucket's points and index entries go with it
+    return Tenancy(resources, sessions, on_namespace_removed=lambda ns: store().purge(ns))  # type: ignore[arg-type]
 
 
 @cache
@@ -56,6 +52,11 @@ def field_guard() -> FieldTypeGuard:
 @cache
 def writer() -> PointWriter:
     return PointWriter(KinesisPublisher(POINTS.physical_name), field_guard())
+
+
+@cache
+def influxql() -> Services:
+    return Services(catalog=catalog(), series=store(), store=store(), writer=writer())
 
 
 @cache

@@ -1,12 +1,12 @@
-"""HTTP helpers every API surface shares: bodies (gzip, size limits), parameters, and turning
-TicklessErrors into each surface's own error format."""
+"""HTTP helpers every API surface shares: bodies (gzip, size limits, JSON), parameters, JSON answers, and
+turning TicklessErrors into each surface's own error format."""
 
 from __future__ import annotations
 
 import functools
 import json
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -45,6 +45,17 @@ def body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     return data
 
 
+def json_body(raw: bytes, error_prefix: str = "failed to decode request body") -> Any:
+    """A JSON request body (an empty one is `{}`); malformed JSON is `invalid`, worded
+    `<error_prefix>: <what is wrong>` as the surface words it."""
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise TicklessError(INVALID, f"{error_prefix}: {exc}") from exc
+
+
 def params(request: Request) -> dict[str, str]:
     """Query string parameters, plus form fields of a urlencoded body (InfluxDB 1.x reads both)."""
     merged: dict[str, str] = {}
@@ -64,7 +75,29 @@ def json_response(payload: Any, status: int = 200, headers: dict[str, str] | Non
     )
 
 
-def renders_errors(render: Callable[[TicklessError], Response]) -> Callable:
+Renderer = Callable[[TicklessError], Response]
+
+
+def code_and_message(headers: Mapping[str, str]) -> Renderer:
+    """InfluxDB 2.x's errors: `{"code", "message"}`, the code also in `X-Platform-Error-Code`."""
+
+    def render(error: TicklessError) -> Response:
+        extra = {**headers, "X-Platform-Error-Code": error.code}
+        return json_response({"code": error.code, "message": error.message}, error.status, extra)
+
+    return render
+
+
+def error_only(headers: Mapping[str, str]) -> Renderer:
+    """The `{"error": message}` errors of InfluxDB 1.x, Kapacitor and influx-proxy."""
+
+    def render(error: TicklessError) -> Response:
+        return json_response({"error": error.message}, error.status, dict(headers))
+
+    return render
+
+
+def renders_errors(render: Renderer) -> Callable:
     """Decorator factory: a view's TicklessErrors (and unexpected exceptions, as `internal error`)
     are rendered by the surface's `render` function instead of Chalice's default error body."""
 

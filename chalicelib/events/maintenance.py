@@ -16,9 +16,7 @@ logger = Logger(child=True)
 def enforce_retention(now: int | None = None) -> int:
     """Remove the time blocks every bucket's retention has expired. Returns segments removed."""
     now = time.time_ns() if now is None else now
-    removed = 0
-    for namespace, duration in compose.catalog().expiring():
-        removed += compose.store().expire(namespace, now - duration)
+    removed = compose.store().enforce_retention(compose.catalog().expiring(), now)
     logger.info("retention enforced", extra={"segments_removed": removed})
     return removed
 

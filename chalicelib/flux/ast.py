@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from chalicelib.flux.tokens import Lexer
 from chalicelib.kit.errors import INVALID, TicklessError
 
 
@@ -251,8 +252,6 @@ class Locator:
     """Line/column positions of offsets in a source, for the AST JSON's `location`."""
 
     def __init__(self, source: str) -> None:
-        from chalicelib.flux.tokens import Lexer
-
         self.source = source
         self.lexer = Lexer(source)
 

@@ -1,22 +1,22 @@
 """Evaluates a Flux program: statements in order over nested scopes, options (`now`), imports of the
-supported packages, and the results (explicit `yield`s, and implicit `_result` for a bare stream).
+packages it is given, and the results (explicit `yield`s, and implicit `_result` for a bare stream).
 
-Data comes through a `Source` (buckets, the series index, `scan`), so the evaluator runs in unit tests
-against an in-memory source and in the API against the series store.
+The universe and the importable packages are the interpreter's arguments (`stdlib` fills them, `engine`
+passes them), and its data comes through the `Context`'s `Source` (see `source`).
 """
 
 from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.flux import ast
+from chalicelib.flux.source import Context
 from chalicelib.flux.tables import Stream
 from chalicelib.flux.values import (
-    RUNTIME_ERRORS,
     Duration,
     FluxError,
     Time,
@@ -28,26 +28,6 @@ from chalicelib.flux.values import (
     type_name,
 )
 from chalicelib.kit.points import UInt
-
-# -- the data source ---------------------------------------------------------------------------------
-
-
-class Source(Protocol):
-    def bucket(self, name: str | None, bucket_id: str | None = None, write: bool = False) -> dict:
-        """The bucket doc (`id`, `name`, `orgID`, `retentionRules`) the caller may read (or write)."""
-
-    def buckets(self) -> list[dict]: ...
-
-    def measurements(self, namespace: str) -> list[str]: ...
-
-    def series(self, namespace: str, measurement: str) -> list: ...  # [SeriesEntry]
-
-    def field_types(self, namespace: str, measurement: str) -> dict[str, str]: ...
-
-    def scan(self, namespace, measurement, tmin, tmax, series_keys=None, fields=None) -> Iterator[dict]: ...
-
-    def write(self, bucket: dict, lines: str) -> None: ...
-
 
 # -- functions ---------------------------------------------------------------------------------------
 
@@ -167,19 +147,14 @@ class _Return(Exception):
 # -- the interpreter ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Context:
-    source: Source | None
-    now_ns: int
-    org: dict = field(default_factory=dict)
-
-
 class Interpreter:
-    def __init__(self, context: Context) -> None:
-        from chalicelib.flux import stdlib
-
+    def __init__(
+        self, context: Context, universe: dict[str, Any], packages: dict[str, dict[str, Any]]
+    ) -> None:
+        """`universe`: the names every program sees; `packages`: import path -> the package's members."""
         self.context = context
-        self.universe = Scope(None, dict(stdlib.UNIVERSE))
+        self.importable = packages
+        self.universe = Scope(None, dict(universe))
         self.options: dict[str, Any] = {}
         self.globals = Scope(self.universe)
         self.results: list[tuple[str, Stream]] = []
@@ -209,10 +184,8 @@ class Interpreter:
             self.statement(statement, scope)
 
     def import_package(self, path: str) -> Package:
-        from chalicelib.flux import stdlib
-
         if path not in self.packages:
-            members = stdlib.PACKAGES.get(path)
+            members = self.importable.get(path)
             if members is None:
                 raise FluxError(f'unknown import path: "{path}"')
             self.packages[path] = Package(path, dict(members))
@@ -540,39 +513,3 @@ _DISPATCH: dict[type, Callable] = {
     ast.UnaryExpression: Interpreter._unary,
     ast.BinaryExpression: Interpreter._binary,
 }
-
-
-# -- entry point -------------------------------------------------------------------------------------
-
-
-def execute(
-    query: str,
-    context: Context,
-    extern: ast.File | None = None,
-    params: dict[str, Any] | None = None,
-) -> list[tuple[str, Stream]]:
-    """Parse and evaluate a query; the named results, whose streams compute lazily."""
-    from chalicelib.flux.parser import parse
-
-    file = parse(query)
-    interp = Interpreter(context)
-    if params:
-        interp.globals.vars["params"] = {k: params_value(v) for k, v in params.items()}
-    try:
-        if extern is not None:
-            interp.run(extern)
-        interp.run(file)
-    except RecursionError as exc:
-        raise FluxError("runtime error: maximum recursion depth exceeded") from exc
-    except RUNTIME_ERRORS as exc:
-        raise FluxError(f"runtime error: {exc}") from exc
-    return interp.finish()
-
-
-def params_value(v: Any) -> Any:
-    """A JSON `params` value as a Flux value (strings stay strings, as InfluxDB passes them)."""
-    if isinstance(v, dict):
-        return {k: params_value(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [params_value(x) for x in v]
-    return v

@@ -15,10 +15,11 @@ from chalicelib.flux.tokens import (
     REGEX,
     STRING,
     TIME,
-    FluxSyntaxError,
     Lexer,
     Token,
+    syntax_error,
 )
+from chalicelib.kit.syntax import ParseError
 
 _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=", "=~", "!~")
 
@@ -46,9 +47,9 @@ class Parser:
             self.i += 1
         return tok
 
-    def error(self, message: str, tok: Token | None = None) -> FluxSyntaxError:
+    def error(self, message: str, tok: Token | None = None) -> ParseError:
         tok = tok or self.tok
-        return FluxSyntaxError(message, tok.line, tok.column, tok.offset)
+        return syntax_error(message, tok.line, tok.column, tok.offset)
 
     def expect_op(self, op: str) -> Token:
         if not self.tok.is_op(op):

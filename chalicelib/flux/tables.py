@@ -150,6 +150,8 @@ def to_column_value(v: Any) -> Any:
 class Stream:
     """A lazily computed, memoized list of tables."""
 
+    flux_type = "stream"  # its name in `values.type_name`
+
     def __init__(self, produce: Callable[[], list[Table]] | None = None, tables: list[Table] | None = None):
         self._produce = produce
         self._tables = tables

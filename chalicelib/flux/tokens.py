@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chalicelib.kit.errors import INVALID, TicklessError
+from chalicelib.kit.syntax import ParseError, Position
 
 IDENT = "IDENT"
 INT = "INT"
@@ -68,13 +68,10 @@ class Token:
         return self.kind == KEYWORD and self.text in words
 
 
-class FluxSyntaxError(TicklessError):
-    def __init__(self, message: str, line: int, column: int, offset: int = 0) -> None:
-        super().__init__(INVALID, f"error @{line}:{column}-{line}:{column}: {message}")
-        self.reason = message
-        self.line = line
-        self.column = column
-        self.offset = offset
+def syntax_error(reason: str, line: int, column: int, offset: int = 0) -> ParseError:
+    """Flux's wording: `error @L:C-L:C: <reason>`."""
+    where = f"error @{line}:{column}-{line}:{column}: {reason}"
+    return ParseError(reason, Position(line, column, offset), message=where)
 
 
 class Lexer:
@@ -92,9 +89,9 @@ class Lexer:
                 hi = mid - 1
         return lo + 1, offset - self.line_starts[lo] + 1
 
-    def error(self, message: str, offset: int) -> FluxSyntaxError:
+    def error(self, message: str, offset: int) -> ParseError:
         line, column = self.position(offset)
-        return FluxSyntaxError(message, line, column, offset)
+        return syntax_error(message, line, column, offset)
 
     def tokens(self) -> list[Token]:
         src = self.source

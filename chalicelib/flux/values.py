@@ -1,5 +1,6 @@
 """Flux values in Python: ints, UInt, floats, strings, bools and None (null) as themselves; `Time`,
-`Duration`, compiled regular expressions, dicts (records), lists (arrays), functions and table streams.
+`Duration`, compiled regular expressions, dicts (records), lists (arrays), functions and table streams
+(whose class names its Flux type as `flux_type`, so that this module needs no other).
 """
 
 from __future__ import annotations
@@ -170,9 +171,13 @@ def add_duration(ns: int, d: Duration, scale: int = 1) -> int:
     return ns + d.ns * scale
 
 
-def type_name(v: Any) -> str:
-    from chalicelib.flux.tables import Stream
+def epoch_month(ns: int) -> int:
+    """The month of a time, counted from January 1970 (0), in UTC."""
+    t = datetime.fromtimestamp(ns // 1_000_000_000, UTC)
+    return (t.year - 1970) * 12 + t.month - 1
 
+
+def type_name(v: Any) -> str:
     if v is None:
         return "null"
     if isinstance(v, bool):
@@ -195,8 +200,9 @@ def type_name(v: Any) -> str:
         return "record"
     if isinstance(v, list):
         return "array"
-    if isinstance(v, Stream):
-        return "stream"
+    flux_type = getattr(type(v), "flux_type", None)  # a kind of value defined elsewhere (`tables.Stream`)
+    if flux_type is not None:
+        return flux_type
     if callable(v) or hasattr(v, "call"):
         return "function"
     return type(v).__name__

@@ -1,7 +1,8 @@
 """InfluxQL front end (stdlib only), one stage per module.
 
 - `tokens`: the scanner (lexical rules of InfluxDB 1.x), durations.
-- `ast`: node dataclasses; `str(node)` renders InfluxQL like InfluxDB's String() methods.
+- `ast`: node dataclasses and tree helpers (no text).
+- `generator`: `generate(node)` renders InfluxQL like InfluxDB's String() methods.
 - `parser`: `parse(query, params) -> list[Statement]`, `parse_expr(text)`, `ParseError`.
 - `conditions`: `time_range`, `eval_condition`, `split_condition`, `ConditionError`.
 """
@@ -18,6 +19,7 @@ from .conditions import (
     tag_only,
     time_range,
 )
+from .generator import generate
 from .parser import ParseError, bind_value, parse, parse_expr, parse_statement
 from .tokens import format_duration, parse_duration
 
@@ -30,6 +32,7 @@ __all__ = [
     "bind_value",
     "eval_condition",
     "format_duration",
+    "generate",
     "parse",
     "parse_duration",
     "parse_expr",

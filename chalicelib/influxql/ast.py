@@ -1,72 +1,17 @@
 """InfluxQL syntax tree (stage 2 of the front end).
 
-Every node is a dataclass whose `str()` renders InfluxQL the way InfluxDB 1.x's `String()` methods
-do, so a rendered statement parses back to an equal tree. Durations and times are integers in
+Every node is a dataclass; the tree knows nothing about text (`generator.generate(node)` renders
+InfluxQL the way InfluxDB 1.x's `String()` methods do). Durations and times are integers in
 nanoseconds.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any
-
-from .tokens import format_duration, is_ident_char, is_ident_first_char, lookup
-
-# Quoting -------------------------------------------------------------------------------------------
-
-
-def ident_needs_quotes(ident: str) -> bool:
-    if lookup(ident) != "IDENT":
-        return True
-    for i, ch in enumerate(ident):
-        if (i == 0 and not is_ident_first_char(ch)) or (i > 0 and not is_ident_char(ch)):
-            return True
-    return False
-
-
-def _escape_ident(s: str) -> str:
-    return s.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def quote_ident(*segments: str) -> str:
-    """InfluxDB's QuoteIdent: joins segments with `.`, quoting where needed."""
-    out: list[str] = []
-    last = len(segments) - 1
-    for i, seg in enumerate(segments):
-        need = ident_needs_quotes(seg) or (i < last and seg != "") or ((i == 0 or i == last) and seg == "")
-        text = _escape_ident(seg)
-        out.append(f'"{text}"' if need else text)
-    return ".".join(out)
-
-
-def quote_string(s: str) -> str:
-    return "'" + s.replace("\\", "\\\\").replace("\n", "\\n").replace("'", "\\'") + "'"
-
-
-def format_time(ns: int) -> str:
-    """RFC3339 with nanoseconds, trailing zeros trimmed (Go's time.RFC3339Nano), UTC."""
-    secs, frac = divmod(ns, 1_000_000_000)
-    base = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC) + _dt.timedelta(seconds=secs)
-    text = base.strftime("%Y-%m-%dT%H:%M:%S")
-    if frac:
-        text += "." + f"{frac:09d}".rstrip("0")
-    return text + "Z"
-
-
-def _go_float(v: float) -> str:
-    """Go's %v for a float64 (shortest representation, exponent for very large/small)."""
-    if v != v:
-        return "NaN"
-    if v in (float("inf"), float("-inf")):
-        return "+Inf" if v > 0 else "-Inf"
-    if v == int(v) and abs(v) < 1e21:
-        return str(int(v))
-    return repr(v)
-
 
 # Nodes ---------------------------------------------------------------------------------------------
 
@@ -105,26 +50,16 @@ class VarRef(Expr):
     val: str
     type: str = ""  # "", "float", "integer", "unsigned", "string", "boolean", "field", "tag"
 
-    def __str__(self) -> str:
-        text = quote_ident(self.val)
-        return f"{text}::{self.type}" if self.type else text
-
 
 @dataclass(eq=True)
 class Call(Expr):
     name: str
     args: list[Expr] = field(default_factory=list)
 
-    def __str__(self) -> str:
-        return f"{self.name}({', '.join(str(a) for a in self.args)})"
-
 
 @dataclass(eq=True)
 class Distinct(Expr):
     val: str
-
-    def __str__(self) -> str:
-        return f"DISTINCT {self.val}"
 
     def to_call(self) -> Call:
         return Call("distinct", [VarRef(self.val)])
@@ -136,48 +71,30 @@ class BinaryExpr(Expr):
     lhs: Expr
     rhs: Expr
 
-    def __str__(self) -> str:
-        return f"{self.lhs} {self.op} {self.rhs}"
-
 
 @dataclass(eq=True)
 class ParenExpr(Expr):
     expr: Expr
-
-    def __str__(self) -> str:
-        return f"({self.expr})"
 
 
 @dataclass(eq=True)
 class IntegerLiteral(Literal):
     val: int
 
-    def __str__(self) -> str:
-        return str(self.val)
-
 
 @dataclass(eq=True)
 class UnsignedLiteral(Literal):
     val: int
-
-    def __str__(self) -> str:
-        return str(self.val)
 
 
 @dataclass(eq=True)
 class NumberLiteral(Literal):
     val: float
 
-    def __str__(self) -> str:
-        return f"{self.val:.3f}"
-
 
 @dataclass(eq=True)
 class StringLiteral(Literal):
     val: str
-
-    def __str__(self) -> str:
-        return quote_string(self.val)
 
     def is_time_literal(self) -> bool:
         return bool(_DATE_RE.match(self.val) or _DATETIME_RE.match(self.val))
@@ -191,32 +108,20 @@ _DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}.+")
 class BooleanLiteral(Literal):
     val: bool
 
-    def __str__(self) -> str:
-        return "true" if self.val else "false"
-
 
 @dataclass(eq=True)
 class DurationLiteral(Literal):
     val: int  # nanoseconds
-
-    def __str__(self) -> str:
-        return format_duration(self.val)
 
 
 @dataclass(eq=True)
 class TimeLiteral(Literal):
     val: int  # nanoseconds since the epoch, UTC
 
-    def __str__(self) -> str:
-        return f"'{format_time(self.val)}'"
-
 
 @dataclass(eq=True)
 class RegexLiteral(Literal):
     val: str  # the pattern, with `\/` already turned into `/`
-
-    def __str__(self) -> str:
-        return "/" + self.val.replace("/", "\\/") + "/"
 
     @cached_property
     def compiled(self) -> re.Pattern[str]:
@@ -230,30 +135,20 @@ class RegexLiteral(Literal):
 class ListLiteral(Literal):
     vals: list[str]
 
-    def __str__(self) -> str:
-        return "(" + ", ".join(quote_ident(v) for v in self.vals) + ")"
-
 
 @dataclass(eq=True)
 class NilLiteral(Literal):
-    def __str__(self) -> str:
-        return "null"
+    pass
 
 
 @dataclass(eq=True)
 class BoundParameter(Expr):
     name: str
 
-    def __str__(self) -> str:
-        return "$" + quote_ident(self.name)
-
 
 @dataclass(eq=True)
 class Wildcard(Expr):
     type: str = ""  # "", "field" or "tag"
-
-    def __str__(self) -> str:
-        return f"*::{self.type}" if self.type else "*"
 
 
 def go_regex_to_python(pattern: str) -> str:
@@ -276,36 +171,16 @@ class Measurement(Source):
     regex: RegexLiteral | None = None
     is_target: bool = False
 
-    def __str__(self) -> str:
-        out = ""
-        if self.database:
-            out += quote_ident(self.database) + "."
-        if self.retention_policy:
-            out += quote_ident(self.retention_policy)
-        if self.database or self.retention_policy:
-            out += "."
-        if self.name:
-            out += quote_ident(self.name)
-        elif self.regex is not None:
-            out += str(self.regex)
-        return out
-
 
 @dataclass(eq=True)
 class SubQuery(Source):
     statement: SelectStatement
-
-    def __str__(self) -> str:
-        return f"({self.statement})"
 
 
 @dataclass(eq=True)
 class Field(Node):
     expr: Expr
     alias: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.expr} AS {quote_ident(self.alias)}" if self.alias else str(self.expr)
 
     def name(self) -> str:
         """The column name InfluxDB gives this field (alias, else derived from the expression)."""
@@ -349,67 +224,16 @@ def binary_expr_name(expr: BinaryExpr) -> str:
 class Dimension(Node):
     expr: Expr
 
-    def __str__(self) -> str:
-        return str(self.expr)
-
 
 @dataclass(eq=True)
 class SortField(Node):
     name: str = ""
     ascending: bool = True
 
-    def __str__(self) -> str:
-        order = "ASC" if self.ascending else "DESC"
-        return f"{self.name} {order}" if self.name else order
-
 
 @dataclass(eq=True)
 class Target(Node):
     measurement: Measurement
-
-    def __str__(self) -> str:
-        text = f"INTO {self.measurement}"
-        return text + ":MEASUREMENT" if not self.measurement.name else text
-
-
-def _join(items: list[Any]) -> str:
-    return ", ".join(str(i) for i in items)
-
-
-def _clauses(
-    *,
-    database: str = "",
-    sources: list[Source] | None = None,
-    condition: Expr | None = None,
-    dimensions: list[Dimension] | None = None,
-    sort_fields: list[SortField] | None = None,
-    limit: int = 0,
-    offset: int = 0,
-    slimit: int = 0,
-    soffset: int = 0,
-    with_key: str = "",
-) -> str:
-    out = ""
-    if database:
-        out += " ON " + quote_ident(database)
-    if sources:
-        out += " FROM " + _join(sources)
-    out += with_key
-    if condition is not None:
-        out += f" WHERE {condition}"
-    if dimensions:
-        out += " GROUP BY " + _join(dimensions)
-    if sort_fields:
-        out += " ORDER BY " + _join(sort_fields)
-    if limit > 0:
-        out += f" LIMIT {limit}"
-    if offset > 0:
-        out += f" OFFSET {offset}"
-    if slimit > 0:
-        out += f" SLIMIT {slimit}"
-    if soffset > 0:
-        out += f" SOFFSET {soffset}"
-    return out
 
 
 # Statements ----------------------------------------------------------------------------------------
@@ -435,34 +259,6 @@ class SelectStatement(Statement):
     soffset: int = 0
     location: str | None = None  # IANA time zone name from tz('...')
     is_raw_query: bool = True
-
-    def __str__(self) -> str:
-        out = "SELECT " + _join(self.fields)
-        if self.target is not None:
-            out += f" {self.target}"
-        if self.sources:
-            out += " FROM " + _join(self.sources)
-        if self.condition is not None:
-            out += f" WHERE {self.condition}"
-        if self.dimensions:
-            out += " GROUP BY " + _join(self.dimensions)
-        if self.fill == "none":
-            out += " fill(none)"
-        elif self.fill == "number":
-            v = self.fill_value
-            out += f" fill({_go_float(v) if isinstance(v, float) else v})"
-        elif self.fill in ("linear", "previous"):
-            out += f" fill({self.fill})"
-        out += _clauses(
-            sort_fields=self.sort_fields,
-            limit=self.limit,
-            offset=self.offset,
-            slimit=self.slimit,
-            soffset=self.soffset,
-        )
-        if self.location is not None:
-            out += f" TZ('{self.location}')"
-        return out
 
     def time_ascending(self) -> bool:
         return not self.sort_fields or self.sort_fields[0].ascending
@@ -502,39 +298,26 @@ class DeleteSeriesStatement(Statement):
     sources: list[Source] = field(default_factory=list)
     condition: Expr | None = None
 
-    def __str__(self) -> str:
-        return "DELETE" + _clauses(sources=self.sources, condition=self.condition)
-
 
 @dataclass(eq=True)
 class DropSeriesStatement(Statement):
     sources: list[Source] = field(default_factory=list)
     condition: Expr | None = None
 
-    def __str__(self) -> str:
-        return "DROP SERIES" + _clauses(sources=self.sources, condition=self.condition)
-
 
 @dataclass(eq=True)
 class DropMeasurementStatement(Statement):
     name: str
-
-    def __str__(self) -> str:
-        return f"DROP MEASUREMENT {quote_ident(self.name)}"
 
 
 @dataclass(eq=True)
 class DropShardStatement(Statement):
     id: int
 
-    def __str__(self) -> str:
-        return f"DROP SHARD {self.id}"
-
 
 @dataclass(eq=True)
 class ShowDatabasesStatement(Statement):
-    def __str__(self) -> str:
-        return "SHOW DATABASES"
+    pass
 
 
 @dataclass(eq=True)
@@ -549,20 +332,6 @@ class ShowMeasurementsStatement(Statement):
     limit: int = 0
     offset: int = 0
 
-    def __str__(self) -> str:
-        out = "SHOW MEASUREMENTS"
-        if self.database or self.wildcard_database:
-            out += " ON " + ("*" if self.wildcard_database else quote_ident(self.database))
-            if self.retention_policy or self.wildcard_retention_policy:
-                rp = "*" if self.wildcard_retention_policy else quote_ident(self.retention_policy)
-                out += "." + rp
-        if self.source is not None:
-            regex = isinstance(self.source, Measurement) and self.source.regex is not None
-            out += f" WITH MEASUREMENT {'=~' if regex else '='} {self.source}"
-        return out + _clauses(
-            condition=self.condition, sort_fields=self.sort_fields, limit=self.limit, offset=self.offset
-        )
-
 
 @dataclass(eq=True)
 class ShowSeriesStatement(Statement):
@@ -572,23 +341,6 @@ class ShowSeriesStatement(Statement):
     sort_fields: list[SortField] = field(default_factory=list)
     limit: int = 0
     offset: int = 0
-
-    def __str__(self) -> str:
-        return "SHOW SERIES" + _clauses(
-            database=self.database,
-            sources=self.sources,
-            condition=self.condition,
-            sort_fields=self.sort_fields,
-            limit=self.limit,
-            offset=self.offset,
-        )
-
-
-def _with_key(op: str, expr: Literal | None) -> str:
-    if expr is None:
-        return ""
-    value = quote_ident(expr.val) if isinstance(expr, StringLiteral) else str(expr)
-    return f" WITH KEY {op} {value}"
 
 
 @dataclass(eq=True)
@@ -604,19 +356,6 @@ class ShowTagKeysStatement(Statement):
     slimit: int = 0
     soffset: int = 0
 
-    def __str__(self) -> str:
-        return "SHOW TAG KEYS" + _clauses(
-            database=self.database,
-            sources=self.sources,
-            with_key=_with_key(self.tag_key_op, self.tag_key_expr),
-            condition=self.condition,
-            sort_fields=self.sort_fields,
-            limit=self.limit,
-            offset=self.offset,
-            slimit=self.slimit,
-            soffset=self.soffset,
-        )
-
 
 @dataclass(eq=True)
 class ShowTagValuesStatement(Statement):
@@ -628,17 +367,6 @@ class ShowTagValuesStatement(Statement):
     sort_fields: list[SortField] = field(default_factory=list)
     limit: int = 0
     offset: int = 0
-
-    def __str__(self) -> str:
-        return "SHOW TAG VALUES" + _clauses(
-            database=self.database,
-            sources=self.sources,
-            with_key=_with_key(self.op, self.tag_key_expr),
-            condition=self.condition,
-            sort_fields=self.sort_fields,
-            limit=self.limit,
-            offset=self.offset,
-        )
 
     def key_matches(self, key: str) -> bool:
         """Whether tag key `key` is selected by the WITH KEY clause."""
@@ -661,15 +389,6 @@ class ShowFieldKeysStatement(Statement):
     limit: int = 0
     offset: int = 0
 
-    def __str__(self) -> str:
-        return "SHOW FIELD KEYS" + _clauses(
-            database=self.database,
-            sources=self.sources,
-            sort_fields=self.sort_fields,
-            limit=self.limit,
-            offset=self.offset,
-        )
-
 
 @dataclass(eq=True)
 class _Cardinality(Statement):
@@ -681,42 +400,25 @@ class _Cardinality(Statement):
     limit: int = 0
     offset: int = 0
 
-    _what = ""
-
-    def _render(self, with_key: str = "") -> str:
-        exact = "EXACT " if self.exact else ""
-        return f"SHOW {self._what} {exact}CARDINALITY" + _clauses(
-            database=self.database,
-            sources=self.sources,
-            with_key=with_key,
-            condition=self.condition,
-            dimensions=self.dimensions,
-            limit=self.limit,
-            offset=self.offset,
-        )
-
-    def __str__(self) -> str:
-        return self._render()
-
 
 @dataclass(eq=True)
 class ShowSeriesCardinalityStatement(_Cardinality):
-    _what = "SERIES"
+    pass
 
 
 @dataclass(eq=True)
 class ShowMeasurementCardinalityStatement(_Cardinality):
-    _what = "MEASUREMENT"
+    pass
 
 
 @dataclass(eq=True)
 class ShowTagKeyCardinalityStatement(_Cardinality):
-    _what = "TAG KEY"
+    pass
 
 
 @dataclass(eq=True)
 class ShowFieldKeyCardinalityStatement(_Cardinality):
-    _what = "FIELD KEY"
+    pass
 
 
 @dataclass(eq=True)
@@ -724,89 +426,55 @@ class ShowTagValuesCardinalityStatement(_Cardinality):
     op: str = "="
     tag_key_expr: Literal | None = None
 
-    _what = "TAG VALUES"
-
-    def __str__(self) -> str:
-        return self._render(_with_key(self.op, self.tag_key_expr))
-
 
 @dataclass(eq=True)
 class ShowRetentionPoliciesStatement(Statement):
     database: str = ""
 
-    def __str__(self) -> str:
-        return "SHOW RETENTION POLICIES" + (f" ON {quote_ident(self.database)}" if self.database else "")
+
+@dataclass(eq=True)
+class ShowQueriesStatement(Statement):
+    pass
 
 
 @dataclass(eq=True)
-class _Simple(Statement):
-    _text = ""
-
-    def __str__(self) -> str:
-        return self._text
+class ShowUsersStatement(Statement):
+    pass
 
 
 @dataclass(eq=True)
-class ShowQueriesStatement(_Simple):
-    _text = "SHOW QUERIES"
+class ShowContinuousQueriesStatement(Statement):
+    pass
 
 
 @dataclass(eq=True)
-class ShowUsersStatement(_Simple):
-    _text = "SHOW USERS"
+class ShowShardsStatement(Statement):
+    pass
 
 
 @dataclass(eq=True)
-class ShowContinuousQueriesStatement(_Simple):
-    _text = "SHOW CONTINUOUS QUERIES"
+class ShowShardGroupsStatement(Statement):
+    pass
 
 
 @dataclass(eq=True)
-class ShowShardsStatement(_Simple):
-    _text = "SHOW SHARDS"
-
-
-@dataclass(eq=True)
-class ShowShardGroupsStatement(_Simple):
-    _text = "SHOW SHARD GROUPS"
-
-
-@dataclass(eq=True)
-class ShowSubscriptionsStatement(_Simple):
-    _text = "SHOW SUBSCRIPTIONS"
+class ShowSubscriptionsStatement(Statement):
+    pass
 
 
 @dataclass(eq=True)
 class ShowGrantsForUserStatement(Statement):
     name: str
 
-    def __str__(self) -> str:
-        return f"SHOW GRANTS FOR {quote_ident(self.name)}"
-
 
 @dataclass(eq=True)
 class ShowStatsStatement(Statement):
     module: str = ""
 
-    def __str__(self) -> str:
-        return "SHOW STATS" + (f" FOR {quote_string(self.module)}" if self.module else "")
-
 
 @dataclass(eq=True)
 class ShowDiagnosticsStatement(Statement):
     module: str = ""
-
-    def __str__(self) -> str:
-        return "SHOW DIAGNOSTICS" + (f" FOR {quote_string(self.module)}" if self.module else "")
-
-
-def _write_limits(future: int | None, past: int | None) -> str:
-    out = ""
-    if future is not None:
-        out += f" FUTURE LIMIT {format_duration(future)}"
-    if past is not None:
-        out += f" PAST LIMIT {format_duration(past)}"
-    return out
 
 
 @dataclass(eq=True)
@@ -820,28 +488,10 @@ class CreateDatabaseStatement(Statement):
     future_write_limit: int | None = None
     past_write_limit: int | None = None
 
-    def __str__(self) -> str:
-        out = f"CREATE DATABASE {quote_ident(self.name)}"
-        if self.retention_policy_create:
-            out += " WITH"
-            if self.retention_policy_duration is not None:
-                out += f" DURATION {format_duration(self.retention_policy_duration)}"
-            if self.retention_policy_replication is not None:
-                out += f" REPLICATION {self.retention_policy_replication}"
-            if self.retention_policy_shard_group_duration > 0:
-                out += f" SHARD DURATION {format_duration(self.retention_policy_shard_group_duration)}"
-            out += _write_limits(self.future_write_limit, self.past_write_limit)
-            if self.retention_policy_name:
-                out += f" NAME {quote_ident(self.retention_policy_name)}"
-        return out
-
 
 @dataclass(eq=True)
 class DropDatabaseStatement(Statement):
     name: str
-
-    def __str__(self) -> str:
-        return f"DROP DATABASE {quote_ident(self.name)}"
 
 
 @dataclass(eq=True)
@@ -855,18 +505,6 @@ class CreateRetentionPolicyStatement(Statement):
     future_write_limit: int = 0
     past_write_limit: int = 0
 
-    def __str__(self) -> str:
-        out = (
-            f"CREATE RETENTION POLICY {quote_ident(self.name)} ON {quote_ident(self.database)}"
-            f" DURATION {format_duration(self.duration)} REPLICATION {self.replication}"
-        )
-        if self.shard_group_duration:
-            out += f" SHARD DURATION {format_duration(self.shard_group_duration)}"
-        if self.default:
-            out += " DEFAULT"
-        out += _write_limits(self.future_write_limit or None, self.past_write_limit or None)
-        return out
-
 
 @dataclass(eq=True)
 class AlterRetentionPolicyStatement(Statement):
@@ -879,26 +517,11 @@ class AlterRetentionPolicyStatement(Statement):
     future_write_limit: int | None = None
     past_write_limit: int | None = None
 
-    def __str__(self) -> str:
-        out = f"ALTER RETENTION POLICY {quote_ident(self.name)} ON {quote_ident(self.database)}"
-        if self.duration is not None:
-            out += f" DURATION {format_duration(self.duration)}"
-        if self.replication is not None:
-            out += f" REPLICATION {self.replication}"
-        if self.shard_group_duration is not None:
-            out += f" SHARD DURATION {format_duration(self.shard_group_duration)}"
-        if self.default:
-            out += " DEFAULT"
-        return out + _write_limits(self.future_write_limit, self.past_write_limit)
-
 
 @dataclass(eq=True)
 class DropRetentionPolicyStatement(Statement):
     name: str
     database: str
-
-    def __str__(self) -> str:
-        return f"DROP RETENTION POLICY {quote_ident(self.name)} ON {quote_ident(self.database)}"
 
 
 @dataclass(eq=True)
@@ -909,24 +532,11 @@ class CreateContinuousQueryStatement(Statement):
     resample_every: int = 0
     resample_for: int = 0
 
-    def __str__(self) -> str:
-        out = f"CREATE CONTINUOUS QUERY {quote_ident(self.name)} ON {quote_ident(self.database)} "
-        if self.resample_every or self.resample_for:
-            out += "RESAMPLE "
-            if self.resample_every:
-                out += f"EVERY {format_duration(self.resample_every)} "
-            if self.resample_for:
-                out += f"FOR {format_duration(self.resample_for)} "
-        return out + f"BEGIN {self.source} END"
-
 
 @dataclass(eq=True)
 class DropContinuousQueryStatement(Statement):
     name: str
     database: str
-
-    def __str__(self) -> str:
-        return f"DROP CONTINUOUS QUERY {quote_ident(self.name)} ON {quote_ident(self.database)}"
 
 
 @dataclass(eq=True)
@@ -935,29 +545,16 @@ class CreateUserStatement(Statement):
     password: str
     admin: bool = False
 
-    def __str__(self) -> str:
-        out = f"CREATE USER {quote_ident(self.name)} WITH PASSWORD [REDACTED]"
-        return out + " WITH ALL PRIVILEGES" if self.admin else out
-
 
 @dataclass(eq=True)
 class DropUserStatement(Statement):
     name: str
-
-    def __str__(self) -> str:
-        return f"DROP USER {quote_ident(self.name)}"
 
 
 @dataclass(eq=True)
 class SetPasswordUserStatement(Statement):
     name: str
     password: str
-
-    def __str__(self) -> str:
-        return f"SET PASSWORD FOR {quote_ident(self.name)} = [REDACTED]"
-
-
-PRIVILEGE_NAMES = {"read": "READ", "write": "WRITE", "all": "ALL PRIVILEGES", "none": "NO PRIVILEGES"}
 
 
 @dataclass(eq=True)
@@ -966,17 +563,10 @@ class GrantStatement(Statement):
     on: str
     user: str
 
-    def __str__(self) -> str:
-        priv = PRIVILEGE_NAMES[self.privilege]
-        return f"GRANT {priv} ON {quote_ident(self.on)} TO {quote_ident(self.user)}"
-
 
 @dataclass(eq=True)
 class GrantAdminStatement(Statement):
     user: str
-
-    def __str__(self) -> str:
-        return f"GRANT ALL PRIVILEGES TO {quote_ident(self.user)}"
 
 
 @dataclass(eq=True)
@@ -985,17 +575,10 @@ class RevokeStatement(Statement):
     on: str
     user: str
 
-    def __str__(self) -> str:
-        priv = PRIVILEGE_NAMES[self.privilege]
-        return f"REVOKE {priv} ON {quote_ident(self.on)} FROM {quote_ident(self.user)}"
-
 
 @dataclass(eq=True)
 class RevokeAdminStatement(Statement):
     user: str
-
-    def __str__(self) -> str:
-        return f"REVOKE ALL PRIVILEGES FROM {quote_ident(self.user)}"
 
 
 @dataclass(eq=True)
@@ -1006,11 +589,6 @@ class CreateSubscriptionStatement(Statement):
     mode: str  # "ALL" or "ANY"
     destinations: list[str] = field(default_factory=list)
 
-    def __str__(self) -> str:
-        dests = ", ".join(quote_string(d) for d in self.destinations)
-        where = f"{quote_ident(self.database)}.{quote_ident(self.retention_policy)}"
-        return f"CREATE SUBSCRIPTION {quote_ident(self.name)} ON {where} DESTINATIONS {self.mode} {dests}"
-
 
 @dataclass(eq=True)
 class DropSubscriptionStatement(Statement):
@@ -1018,20 +596,11 @@ class DropSubscriptionStatement(Statement):
     database: str
     retention_policy: str
 
-    def __str__(self) -> str:
-        return (
-            f"DROP SUBSCRIPTION {quote_ident(self.name)} ON "
-            f"{quote_ident(self.database)}.{quote_ident(self.retention_policy)}"
-        )
-
 
 @dataclass(eq=True)
 class KillQueryStatement(Statement):
     query_id: int
     host: str = ""
-
-    def __str__(self) -> str:
-        return f"KILL QUERY {self.query_id}" + (f" ON {quote_ident(self.host)}" if self.host else "")
 
 
 @dataclass(eq=True)
@@ -1039,14 +608,6 @@ class ExplainStatement(Statement):
     statement: SelectStatement
     analyze: bool = False
     verbose: bool = False
-
-    def __str__(self) -> str:
-        out = "EXPLAIN "
-        if self.analyze:
-            out += "ANALYZE "
-        if self.verbose:
-            out += "VERBOSE "
-        return out + str(self.statement)
 
 
 def rewrite_expr(expr: Expr | None, fn: Callable[[Expr], Expr | None]) -> Expr | None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from . import ast
+from .generator import format_time, generate
 
 MIN_TIME = -9223372036854775806  # InfluxDB's MinTime (math.MinInt64 + 2)
 MAX_TIME = 9223372036854775806  # InfluxDB's MaxTime (math.MaxInt64 - 1)
@@ -209,7 +210,7 @@ def _time_value(expr: ast.Expr, now: int, location: str | None) -> int:
 
 
 def _format_seconds(ns: int) -> str:
-    return ast.format_time(ns - ns % _NS)
+    return format_time(ns - ns % _NS)
 
 
 def _bounds(op: str, value: int) -> _Range:
@@ -257,7 +258,7 @@ def _split_time(expr: ast.Expr, now: int, location: str | None) -> tuple[ast.Exp
         return (None if inner is None else ast.ParenExpr(inner)), rng
     if isinstance(expr, ast.BooleanLiteral):
         return expr, (None, None)
-    raise ConditionError(f"invalid condition expression: {expr}")
+    raise ConditionError(f"invalid condition expression: {generate(expr)}")
 
 
 def time_range(

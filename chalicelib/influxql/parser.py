@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalicelib.kit.gofloat import format_float
+from chalicelib.kit.syntax import ParseError, Position
 
 from . import ast
 from . import tokens as t
+from .generator import generate, quote_ident
 from .tokens import Scanner, Token
 
 MAX_INT32 = 2**31 - 1
@@ -21,48 +23,28 @@ MAX_INT64 = 2**63 - 1
 MAX_UINT64 = 2**64 - 1
 
 
-class ParseError(Exception):
-    """A query InfluxDB would refuse with `{"error": "error parsing query: <str(self)>"}`.
-
-    `message` is the full text (with its `at line L, char C` suffix when it has a position), `pos` the
-    1-based (line, char) of the offending token or None; `found`/`expected` are set for
-    "found X, expected Y" errors.
-    """
-
-    def __init__(
-        self,
-        text: str,
-        pos: tuple[int, int] | None = None,
-        *,
-        found: str | None = None,
-        expected: list[str] | None = None,
-    ) -> None:
-        self.text = text
-        self.pos = pos
-        self.found = found
-        self.expected = expected
-        self.message = f"{text} at line {pos[0]}, char {pos[1]}" if pos is not None else text
-        super().__init__(self.message)
-
-    def __str__(self) -> str:
-        return self.message
+def _error(reason: str, position: Position | None = None, **details: Any) -> ParseError:
+    """InfluxQL's wording: the reason, then ` at line L, char C` when it has a position."""
+    if position is None:
+        return ParseError(reason, **details)
+    where = f"{reason} at line {position.line}, char {position.column}"
+    return ParseError(reason, position, message=where, **details)
 
 
-def _pos(tok: Token) -> tuple[int, int]:
-    return tok.line + 1, tok.char + 1
+def _pos(tok: Token) -> Position:
+    return Position(tok.line + 1, tok.char + 1)
 
 
 def _expected(tok: Token, expected: list[str]) -> ParseError:
-    return ParseError(
-        f"found {tok.found}, expected {', '.join(expected)}", _pos(tok), found=tok.found, expected=expected
-    )
+    reason = f"found {tok.found}, expected {', '.join(expected)}"
+    return _error(reason, _pos(tok), found=tok.found, expected=expected)
 
 
 def _at(message: str, tok: Token) -> ParseError:
-    return ParseError(message, _pos(tok))
+    return _error(message, _pos(tok))
 
 
-_ORIGIN = (1, 1)  # InfluxDB's zero position, used by a few errors that carry no real position
+_ORIGIN = Position(1, 1)  # InfluxDB's zero position, used by a few errors that carry no real position
 
 
 # Bound parameters ----------------------------------------------------------------------------------
@@ -149,7 +131,7 @@ class Parser:
         if tok.kind == t.BOUNDPARAM and len(tok.lit) > 1 and tok.lit[1:] in self.params:
             kind, lit = self.params[tok.lit[1:]]
             if kind == t.BOUNDPARAM:
-                raise ParseError(lit)
+                raise _error(lit)
             return Token(kind, lit, tok.start, tok.end, tok.line, tok.char)
         return tok
 
@@ -258,7 +240,7 @@ class Parser:
                 continue
             idents.append(self.parse_ident())
         if len(idents) > 3:
-            raise ParseError(f"too many segments in {ast.quote_ident(*idents)}", _ORIGIN)
+            raise _error(f"too many segments in {quote_ident(*idents)}", _ORIGIN)
         return idents
 
     def parse_string(self) -> str:
@@ -392,7 +374,7 @@ class Parser:
             try:
                 return ast.DurationLiteral(t.parse_duration(tok.lit))
             except t.DurationError as exc:
-                raise ParseError(str(exc)) from None
+                raise _error(str(exc)) from None
         if kind == t.MUL:
             wc = ast.Wildcard()
             if self.scan().kind == t.DOUBLECOLON:
@@ -408,8 +390,8 @@ class Parser:
         if kind == t.BOUNDPARAM:
             name = tok.lit[1:]
             if not name:
-                raise ParseError("empty bound parameter")
-            raise ParseError(f"missing parameter: {name}")
+                raise _error("empty bound parameter")
+            raise _error(f"missing parameter: {name}")
         if kind in (t.ADD, t.SUB):
             return self._parse_signed(tok)
         raise _expected(tok, ["identifier", "string", "number", "bool"])
@@ -428,7 +410,7 @@ class Parser:
             if mul == -1:
                 if lit.val == MAX_INT64 + 1:
                     return ast.IntegerLiteral(-lit.val)
-                raise ParseError(f"constant -{lit.val} underflows int64")
+                raise _error(f"constant -{lit.val} underflows int64")
             return lit
         return ast.BinaryExpr(t.MUL, ast.IntegerLiteral(mul), lit)
 
@@ -547,7 +529,7 @@ class Parser:
             expr = self.parse_expr()
             for node in ast.walk(expr):
                 if isinstance(node, ast.BinaryExpr) and node.op in _BOOLEAN_OPS:
-                    raise ParseError(
+                    raise _error(
                         f"invalid operator {node.op} in SELECT clause at line {first.line + 1}, "
                         f"char {first.char + 1}; operator is intended for WHERE clause"
                     )
@@ -639,16 +621,16 @@ class Parser:
             return "null", None
         expr = self.parse_expr()
         if not isinstance(expr, ast.Call):
-            raise ParseError("fill must be a function call")
+            raise _error("fill must be a function call")
         if len(expr.args) != 1:
-            raise ParseError("fill requires an argument, e.g.: 0, null, none, previous, linear")
+            raise _error("fill requires an argument, e.g.: 0, null, none, previous, linear")
         arg = expr.args[0]
-        text = str(arg)
+        text = generate(arg)
         if text in ("null", "none", "previous", "linear"):
             return text, None
         if isinstance(arg, ast.IntegerLiteral | ast.NumberLiteral):
             return "number", arg.val
-        raise ParseError("expected number argument in fill()")
+        raise _error("expected number argument in fill()")
 
     def parse_location(self) -> str | None:
         tok = self.scan_ws()
@@ -657,14 +639,14 @@ class Parser:
             return None
         expr = self.parse_expr()
         if not isinstance(expr, ast.Call):
-            raise ParseError("tz must be a function call")
+            raise _error("tz must be a function call")
         if len(expr.args) != 1:
-            raise ParseError("tz requires exactly one argument")
+            raise _error("tz requires exactly one argument")
         arg = expr.args[0]
         if not isinstance(arg, ast.StringLiteral):
-            raise ParseError("expected string argument in tz()")
+            raise _error("expected string argument in tz()")
         if not valid_time_zone(arg.val):
-            raise ParseError(f"unable to find time zone {arg.val}")
+            raise _error(f"unable to find time zone {arg.val}")
         return arg.val
 
     def parse_order_by(self) -> list[ast.SortField]:
@@ -681,14 +663,14 @@ class Parser:
             self.unscan()
             field = self.parse_sort_field()
             if tok.lit != "time":
-                raise ParseError("only ORDER BY time supported at this time")
+                raise _error("only ORDER BY time supported at this time")
             fields.append(field)
         else:
             raise _expected(tok, ["identifier", "ASC", "DESC"])
         while self.optional(t.COMMA):
             fields.append(self.parse_sort_field())
         if len(fields) > 1:
-            raise ParseError("only ORDER BY time supported at this time")
+            raise _error("only ORDER BY time supported at this time")
         return fields
 
     def parse_sort_field(self) -> ast.SortField:
@@ -714,7 +696,7 @@ class Parser:
                     if forbid_rp and src.retention_policy:
                         message = "retention policy not supported"
             if message:
-                raise ParseError(message, _ORIGIN)
+                raise _error(message, _ORIGIN)
         else:
             self.unscan()
         condition = self.parse_condition()
@@ -1000,7 +982,7 @@ class Parser:
             if every and every > interval:
                 interval = every
             if interval > for_:
-                raise ParseError(
+                raise _error(
                     "FOR duration must be >= GROUP BY time duration: must be a minimum of "
                     f"{t.format_duration(interval)}, got {t.format_duration(for_)}"
                 )

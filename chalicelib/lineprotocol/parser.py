@@ -23,6 +23,7 @@ import time as _time
 from operator import call as _call
 
 from chalicelib.kit.points import Point, UInt
+from chalicelib.kit.time import MAX_TIME, MIN_TIME, NS_PER_UNIT, V1_PRECISIONS
 
 from .serializer import escape_key, escape_measurement
 
@@ -38,20 +39,8 @@ __all__ = [
 ]
 
 # Multiplier from a write precision to nanoseconds.
-PRECISIONS: dict[str, int] = {
-    "n": 1,
-    "ns": 1,
-    "u": 1_000,
-    "us": 1_000,
-    "ms": 1_000_000,
-    "s": 1_000_000_000,
-    "m": 60_000_000_000,
-    "h": 3_600_000_000_000,
-}
+PRECISIONS: dict[str, int] = {name: NS_PER_UNIT[unit] for name, unit in V1_PRECISIONS.items()}
 
-# InfluxDB's time range (models.MinNanoTime / MaxNanoTime): int64 without its two extremes.
-MIN_TIME = -9223372036854775806
-MAX_TIME = 9223372036854775806
 MAX_KEY_LENGTH = 65535
 RESERVED_TAG_KEYS = frozenset({"_field", "_measurement", "time"})
 RESERVED_FIELD_KEYS = frozenset({"time"})

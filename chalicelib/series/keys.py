@@ -7,11 +7,10 @@ block, then by arrival, which is the order the newest-write-wins merge needs.
 
 from __future__ import annotations
 
-BLOCK_NS = 3_600_000_000_000  # one hour
-_BLOCK_BIAS = 1 << 32  # keeps block numbers of pre-1970 points positive, so they sort as text
+from chalicelib.kit.time import HOUR
 
-MIN_TIME = -9223372036854775806
-MAX_TIME = 9223372036854775806
+BLOCK_NS = HOUR
+_BLOCK_BIAS = 1 << 32  # keeps block numbers of pre-1970 points positive, so they sort as text
 
 
 def block_of(time_ns: int) -> int:

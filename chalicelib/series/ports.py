@@ -3,9 +3,11 @@ only sees these protocols."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
+
+from chalicelib.series.columns import SeriesColumns
 
 
 @dataclass(slots=True)
@@ -53,6 +55,30 @@ class SegmentRepository(Protocol):
 
     def replace(self, old: Segment, new: Segment | None) -> bool:
         """Replace (or delete, when new is None) a segment if it is still at old.version."""
+
+
+class SeriesReader(Protocol):
+    """The read port of the series store, the one way a query engine (InfluxQL, Flux, TICKscript batch
+    queries) reads: the index of a namespace, then points streamed block by block."""
+
+    def measurements(self, namespace: str) -> list[str]: ...
+
+    def series(self, namespace: str, measurement: str) -> list[SeriesEntry]: ...
+
+    def field_types(self, namespace: str, measurement: str) -> dict[str, str]: ...
+
+    def scan(
+        self,
+        namespace: str,
+        measurement: str,
+        tmin: int,
+        tmax: int,
+        series_keys: Collection[str] | None = None,
+        fields: Collection[str] | None = None,
+        descending: bool = False,
+    ) -> Iterator[dict[str, SeriesColumns]]:
+        """The merged columns of the wanted series with points in [tmin, tmax], one dict (series key ->
+        columns) per time block, in time order (newest first when descending)."""
 
 
 class IndexRepository(Protocol):

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from typing import Protocol
 
 from chalicelib.ingest.records import PointBatch
+from chalicelib.kit.time import MAX_TIME, MIN_TIME
 from chalicelib.series import codec, columns, keys
 from chalicelib.series.columns import SeriesColumns
 from chalicelib.series.ports import (
@@ -31,13 +33,33 @@ _KNOWN_SERIES_CACHE = 200_000
 _KNOWN_SERIES_SECONDS = 300.0
 
 
+class SeriesSelection(Protocol):
+    """Which points a delete means: measurements by name, series by their tags."""
+
+    def measurement_matches(self, measurement: str) -> bool: ...
+
+    def tags_match(self, tags: Mapping[str, str]) -> bool: ...
+
+    @property
+    def has_tag_conditions(self) -> bool: ...
+
+
 class SeriesStore:
+    """Implements SeriesReader, the read port the query engines use."""
+
     def __init__(
-        self, segments: SegmentRepository, index: IndexRepository, compaction: CompactionLog
+        self,
+        segments: SegmentRepository,
+        index: IndexRepository,
+        compaction: CompactionLog,
+        on_forget: Callable[[str], None] = lambda namespace: None,
     ) -> None:
         self.segments = segments
         self.index = index
         self.compaction = compaction
+        # Called with a namespace whose index lost series, measurements or fields, so caches of the
+        # index elsewhere in this process (the field type guard's) forget it too.
+        self._on_forget = on_forget
         # Series already written to the index by this process: skips rewriting index items on every
         # point. Only an optimisation; index writes are idempotent.
         self._known: OrderedDict[tuple[str, str], float] = OrderedDict()
@@ -89,15 +111,25 @@ class SeriesStore:
     def forget(self, namespace: str) -> None:
         for key in [k for k in self._known if k[0] == namespace]:
             del self._known[key]
+        self._on_forget(namespace)
 
     # -- reads -------------------------------------------------------------------------------------
+
+    def measurements(self, namespace: str) -> list[str]:
+        return self.index.measurements(namespace)
+
+    def series(self, namespace: str, measurement: str) -> list[SeriesEntry]:
+        return self.index.series(namespace, measurement)
+
+    def field_types(self, namespace: str, measurement: str) -> dict[str, str]:
+        return self.index.field_types(namespace, measurement)
 
     def scan(
         self,
         namespace: str,
         measurement: str,
-        tmin: int = keys.MIN_TIME,
-        tmax: int = keys.MAX_TIME,
+        tmin: int = MIN_TIME,
+        tmax: int = MAX_TIME,
         series_keys: Collection[str] | None = None,
         fields: Collection[str] | None = None,
         descending: bool = False,
@@ -174,7 +206,7 @@ class SeriesStore:
         removed, or None when a concurrent delete rewrote one (the merge is undone: it may hold points
         that delete removed; the block stays marked for a later attempt)."""
         first = keys.block_key(block)
-        found = list(self.segments.query(partition, first, first + "~", keys.MIN_TIME, keys.MAX_TIME))
+        found = list(self.segments.query(partition, first, first + "~", MIN_TIME, MAX_TIME))
         if not found:
             return 0
         newest = keys.sequence_part(found[-1].sort_key)
@@ -204,12 +236,30 @@ class SeriesStore:
 
     # -- deletes and retention ---------------------------------------------------------------------
 
+    def delete_selected(
+        self, namespace: str, selection: SeriesSelection, tmin: int = MIN_TIME, tmax: int = MAX_TIME
+    ) -> int:
+        """Remove the points in [tmin, tmax] of the series `selection` names (`/api/v2/delete`,
+        InfluxQL's DELETE and DROP SERIES). Returns points removed."""
+        removed = 0
+        for measurement in self.index.measurements(namespace):
+            if not selection.measurement_matches(measurement):
+                continue
+            series_keys = None
+            if selection.has_tag_conditions:
+                entries = self.index.series(namespace, measurement)
+                series_keys = {e.key for e in entries if selection.tags_match(dict(e.tags))}
+                if not series_keys:
+                    continue
+            removed += self.delete(namespace, measurement, tmin, tmax, series_keys)
+        return removed
+
     def delete(
         self,
         namespace: str,
         measurement: str,
-        tmin: int = keys.MIN_TIME,
-        tmax: int = keys.MAX_TIME,
+        tmin: int = MIN_TIME,
+        tmax: int = MAX_TIME,
         series_keys: Collection[str] | None = None,
     ) -> int:
         """Remove the points of the given series (None: all) in [tmin, tmax]. Returns points removed.
@@ -221,7 +271,7 @@ class SeriesStore:
             removed += found
             if not found:
                 break
-        if tmin <= keys.MIN_TIME and tmax >= keys.MAX_TIME:
+        if tmin <= MIN_TIME and tmax >= MAX_TIME:
             if series_keys is None:
                 self.index.remove_measurement(namespace, measurement)
             else:
@@ -248,6 +298,17 @@ class SeriesStore:
             else:
                 raise RuntimeError(f"segment {segment.sort_key} kept changing during a delete")
         return removed
+
+    def purge(self, namespace: str) -> None:
+        """Remove every point and index entry stored under a namespace (a removed bucket's)."""
+        for measurement in self.index.measurements(namespace):
+            self.delete(namespace, measurement)
+        self.forget(namespace)
+
+    def enforce_retention(self, retentions: Iterable[tuple[str, int]], now: int) -> int:
+        """Expire each (namespace, retention in ns): the blocks that ended a retention ago. Returns
+        segments removed."""
+        return sum(self.expire(namespace, now - retention) for namespace, retention in retentions)
 
     def expire(self, namespace: str, before: int) -> int:
         """Remove whole blocks that end at or before `before`. Returns segments removed."""
@@ -306,8 +367,8 @@ def _encode_bounded(series: dict[str, SeriesColumns]) -> list[bytes]:
     if len(cols.times) < 2:
         raise ValueError(f"a single point of {key} is larger than a segment may be")
     middle = cols.times[len(cols.times) // 2]
-    first = columns.slice_time(cols, keys.MIN_TIME, middle)
-    second = columns.slice_time(cols, middle, keys.MAX_TIME + 1)
+    first = columns.slice_time(cols, MIN_TIME, middle)
+    second = columns.slice_time(cols, middle, MAX_TIME + 1)
     return _encode_bounded({key: first}) + _encode_bounded({key: second})
 
 
@@ -334,7 +395,3 @@ def _without(
     replacement.version = segment.version + 1
     return replacement, dropped
 
-
-def series_matching(entries: Iterable[SeriesEntry], predicate) -> set[str]:
-    """Keys of the index entries whose tags satisfy `predicate(tags: dict) -> bool`."""
-    return {e.key for e in entries if predicate(dict(e.tags))}

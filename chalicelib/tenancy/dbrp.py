@@ -3,19 +3,24 @@
 A (database, retention policy) pair resolves, within the caller's organization, to a bucket through
 an explicit DBRP mapping or a virtual one derived from the bucket's name (`db/rp`, or `db` for its
 `autogen` default). The bucket's ID is the storage namespace its points live under.
+
+The mappings themselves are the DBRP kind of the registry (`registry.DBRPS`: its rules, such as a
+database's one default mapping and the virtual mappings, are declared there); `Catalog` is the v1
+view of them, made of the generic `Tenancy` operations only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from chalicelib.kit.errors import CONFLICT, INVALID, NOT_FOUND, TicklessError
 from chalicelib.tenancy import registry
 from chalicelib.tenancy.kinds import Doc
-from chalicelib.tenancy.service import Principal, Tenancy, filtered
+from chalicelib.tenancy.principal import Principal
+from chalicelib.tenancy.registry import DEFAULT_RP as DEFAULT_RP
+from chalicelib.tenancy.registry import virtual_mapping as virtual_mapping
+from chalicelib.tenancy.service import Tenancy
 
-DEFAULT_RP = "autogen"
 SECOND = 1_000_000_000
 HOUR = 3600 * SECOND
 
@@ -72,20 +77,6 @@ def database_not_found(name: str) -> DatabaseNotFound:
     return DatabaseNotFound(name)
 
 
-def virtual_mapping(bucket: Doc) -> Doc:
-    database, _, rp = bucket["name"].partition("/")
-    rp = rp or DEFAULT_RP
-    return {
-        "id": bucket["id"],
-        "orgID": bucket["orgID"],
-        "bucketID": bucket["id"],
-        "database": database,
-        "retention_policy": rp,
-        "default": rp == DEFAULT_RP,
-        "virtual": True,
-    }
-
-
 def policy(bucket: Doc, mapping: Doc) -> RetentionPolicy:
     rules = bucket.get("retentionRules") or []
     every = int(rules[0]["everySeconds"]) if rules else 0
@@ -107,25 +98,11 @@ class Catalog:
         self.tenancy = tenancy
 
     def _buckets(self, org_id: str) -> dict[str, Doc]:
-        return {b["id"]: b for b in self.tenancy.resources.list(registry.BUCKETS.name, org_id)}
+        return {b["id"]: b for b in self.tenancy.documents(registry.BUCKETS, org_id)}
 
     def _mappings(self, org_id: str) -> list[Doc]:
-        """Explicit mappings of the org, then the virtual ones no explicit mapping shadows."""
-        buckets = self._buckets(org_id)
-        explicit = self.tenancy.resources.list(registry.DBRPS.name, org_id)
-        taken = {(m["database"], m["retention_policy"]) for m in explicit}
-        mapped = {m["bucketID"] for m in explicit}
-        explicit = [m for m in explicit if m["bucketID"] in buckets]
-        # A database has one default: an explicit default mapping outranks a virtual `autogen`.
-        defaulted = {m["database"] for m in explicit if m["default"]}
-        virtual = [
-            {**v, "default": v["default"] and v["database"] not in defaulted}
-            for b in buckets.values()
-            if b.get("type") != "system" and b["id"] not in mapped
-            for v in [virtual_mapping(b)]
-            if (v["database"], v["retention_policy"]) not in taken
-        ]
-        return explicit + virtual
+        """The org's mappings, explicit and virtual, as /api/v2/dbrps lists them (unchecked)."""
+        return self.tenancy.documents(registry.DBRPS, org_id)
 
     @staticmethod
     def _org(principal: Principal) -> str:
@@ -133,38 +110,9 @@ class Catalog:
             raise TicklessError(INVALID, "the credentials are not scoped to an organization")
         return principal.org_id
 
-    # -- DBRP mappings (the /api/v2/dbrps resource) -------------------------------------------------
-
-    def mappings(self, query: Mapping[str, str], principal: Principal) -> list[Doc]:
-        if query.get("orgID") or query.get("org"):
-            org_id = self.tenancy.org_of(query)["id"]
-        else:
-            raise TicklessError(INVALID, "either org or orgID must be provided")
-        principal.require("read", "dbrp", org_id=org_id)
-        return filtered(
-            self._mappings(org_id), registry.DBRPS, {k: v for k, v in query.items() if k != "orgID"}
-        )
-
     def create_mapping(self, body: Doc, org_id: str, principal: Principal) -> Doc:
-        doc = self.tenancy.create(registry.DBRPS, body, principal, {"orgID": org_id})
-        self._one_default(doc)
-        return doc
-
-    def _one_default(self, doc: Doc) -> None:
-        """A database has one default mapping: a new default takes the flag from the others; the first
-        mapping of a database is its default."""
-        siblings = [
-            m
-            for m in self.tenancy.resources.list(registry.DBRPS.name, doc["orgID"])
-            if m["orgID"] == doc["orgID"] and m["database"] == doc["database"] and m["id"] != doc["id"]
-        ]
-        if doc["default"]:
-            for sibling in siblings:
-                if sibling["default"]:
-                    self.tenancy.resources.save(registry.DBRPS.name, {**sibling, "default": False}, new=False)
-        elif not siblings:
-            doc["default"] = True
-            self.tenancy.resources.save(registry.DBRPS.name, doc, new=False)
+        """A DBRP mapping in the org (the kind's rules apply: the bucket must exist, one default)."""
+        return self.tenancy.create(registry.DBRPS, body, principal, {"orgID": org_id})
 
     # -- v1 names -----------------------------------------------------------------------------------
 
@@ -189,7 +137,7 @@ class Catalog:
                 raise TicklessError(NOT_FOUND, f"retention policy not found: {retention_policy}")
         else:
             chosen = next((m for m in mappings if m["default"]), mappings[0])
-        bucket = self.tenancy.resources.get(registry.BUCKETS.name, chosen["bucketID"])
+        bucket = self.tenancy.find(registry.BUCKETS, chosen["bucketID"])
         if bucket is None:
             raise database_not_found(database)
         return chosen, bucket
@@ -378,7 +326,6 @@ class Catalog:
                 mapping = self.create_mapping(body, mapping["orgID"], principal)
             else:
                 mapping = self.tenancy.update(registry.DBRPS, mapping["id"], {"default": True}, principal)
-                self._one_default(mapping)
         return policy(bucket, mapping)
 
     def drop_database(self, principal: Principal, name: str) -> list[RetentionPolicy]:
@@ -402,7 +349,7 @@ class Catalog:
     def expiring(self) -> list[tuple[str, int]]:
         """(namespace, retention in ns) of every bucket with a finite retention, for the sweeper."""
         out = []
-        for bucket in self.tenancy.resources.list(registry.BUCKETS.name):
+        for bucket in self.tenancy.documents(registry.BUCKETS):
             rules = bucket.get("retentionRules") or []
             if rules and rules[0]["everySeconds"]:
                 out.append((bucket["id"], int(rules[0]["everySeconds"]) * SECOND))

@@ -1,17 +1,32 @@
 """Declarations of the InfluxDB v2 resource kinds. Each kind says what it is called, how its name is
 unique, which sub-resources it has (labels, members, owners), how a request body becomes a stored
-document and how a document is shown. The generic service and routes do everything else."""
+document, how a document is shown, what it belongs to, and the rules it adds to the generic
+operations (hooks the generic `Tenancy` service calls). The service and the routes do everything else.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.kit.errors import INVALID, TicklessError
 
+if TYPE_CHECKING:
+    from chalicelib.tenancy.principal import Principal
+    from chalicelib.tenancy.service import Tenancy
+
 Doc = dict[str, Any]
+MEMBER, OWNER, LABEL = "member", "owner", "label"  # the relations between resources
+ORGS = "orgs"  # the kind every org-owned document belongs to (through its `orgID`)
+
+# Hooks: rules a kind adds to the generic operations. Each gets the service, to use its public
+# operations (`stored`, `documents`, `find`, `put`, `remove`, `create`, ...).
+Prepare = Callable[["Tenancy", Doc, "Principal", Doc], Doc]
+AfterSave = Callable[["Tenancy", Doc, "Doc | None", "Principal"], None]
+Collect = Callable[["Tenancy", "str | None"], list[Doc]]
+CheckDelete = Callable[[Doc], None]
 
 
 def now_iso() -> str:
@@ -20,32 +35,86 @@ def now_iso() -> str:
 
 @dataclass(frozen=True)
 class Kind:
-    name: str  # storage kind and permission resource type, e.g. "buckets"
+    # -- what it is --------------------------------------------------------------------------------
+    name: str  # storage kind and (unless `permission_type`) permission resource type, e.g. "buckets"
     path: str  # collection URL, e.g. "/api/v2/buckets"
     id_param: str  # URL parameter of one item, e.g. "bucketID"
     list_key: str  # key of the list in list responses
     create: Callable[[Doc, Doc], Doc]  # (request body, context) -> new document fields
     update: Callable[[Doc, Doc], Doc]  # (current document, patch body) -> updated document
-    links: Callable[[Doc], dict[str, str]]
+    links: Callable[[Doc], dict[str, str]] | None  # None: shown without links (dbrps)
+    what: str = ""  # singular name used in messages, e.g. "bucket"
+    permission_type: str = ""  # the permission resource type when it is not `name`
     unique: str | None = None  # "org": names unique per org; "global": across the instance
     unique_field: str = "name"  # the field that must be unique
-    org_owned: bool = True
+    org_owned: bool = True  # has an `orgID`, is listed per org, goes with its org
+    belongs_to: Mapping[str, str] = field(default_factory=dict)  # other kind -> field naming one of
+    # them: the document is removed with it (every org-owned kind also belongs to "orgs" by `orgID`)
+    namespace: bool = False  # its ID names a storage namespace (a bucket's points), purged with it
+    aliases: tuple[str, ...] = ()  # other collection URLs serving the same routes
+    # -- sub-resources and lists --------------------------------------------------------------------
     labels: bool = False
-    members: bool = False  # members and owners
-    what: str = ""  # singular name used in messages, e.g. "bucket"
+    members: bool = False  # members and owners; lists can then be filtered by `userID` (membership)
     filters: Mapping[str, str] = field(default_factory=dict)  # query parameter -> document field
-    wrap_one: str | None = None  # a single item is returned as {wrap_one: item} (labels, dbrps)
+    listed_per_org: bool = False  # a list needs `org` or `orgID` and read permission on the kind in
+    # that org, checked once (influxd's dbrps); otherwise a list shows what the caller may read
+    paged: bool = True  # lists take offset/limit/after and carry paging links
+    self_readable: bool = False  # a principal may read its own document (users)
+    # -- how one is shown ---------------------------------------------------------------------------
     hidden: tuple[str, ...] = ()  # stored fields never shown
+    wrap_one: str | None = None  # a single item is returned as {wrap_one: item, "links": links}
+    wrap_created: bool = True  # False: the created item is returned bare even with `wrap_one`
+    # -- hooks ---------------------------------------------------------------------------------------
+    prepare: Prepare | None = None  # (service, body, principal, context) -> the create context,
+    # after the org is resolved and before `create`: checks and derived fields
+    after_save: AfterSave | None = None  # (service, saved doc, previous doc or None when created,
+    # principal): rules that span documents (a database's one default mapping, an org's buckets)
+    collect: Collect | None = None  # (service, org ID or None) -> the documents as listed, when
+    # they are not just the stored ones (dbrps: plus virtual mappings derived from buckets)
+    check_delete: CheckDelete | None = None  # raises when a document may not be deleted directly
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path, *self.aliases)
+
+    @property
+    def resource_type(self) -> str:
+        """The permission resource type its documents are checked against."""
+        return self.permission_type or self.name
+
+    @property
+    def parents(self) -> dict[str, str]:
+        """Kind name -> the field naming the document this one is removed with."""
+        return {**({ORGS: "orgID"} if self.org_owned else {}), **self.belongs_to}
+
+    @property
+    def relations(self) -> tuple[str, ...]:
+        """The relations a document of this kind can be the source of."""
+        return ((LABEL,) if self.labels else ()) + ((MEMBER, OWNER) if self.members else ())
 
     def unique_key(self, doc: Doc) -> tuple[str, str] | None:
         if self.unique is None:
             return None
         return (doc.get("orgID", "") if self.unique == "org" else "", doc[self.unique_field])
 
+    def show(self, doc: Doc) -> Doc:
+        """The document without its hidden fields, without links."""
+        return {k: v for k, v in doc.items() if k not in self.hidden}
+
     def render(self, doc: Doc) -> Doc:
-        shown = {k: v for k, v in doc.items() if k not in self.hidden}
-        shown["links"] = self.links(doc)
+        """The document as an item of a list."""
+        shown = self.show(doc)
+        if self.links is not None:
+            shown["links"] = self.links(doc)
         return shown
+
+    def render_one(self, doc: Doc, *, created: bool = False) -> Doc:
+        """The document as the answer to a create, get or patch."""
+        shown = self.render(doc)
+        if self.wrap_one is None or (created and not self.wrap_created):
+            return shown
+        links = shown.pop("links", None)
+        return {self.wrap_one: shown} if links is None else {self.wrap_one: shown, "links": links}
 
 
 def text(body: Doc, key: str, *, required: bool = False, what: str = "") -> str | None:

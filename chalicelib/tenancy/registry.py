@@ -1,11 +1,19 @@
 """The tenancy resource kinds: orgs, users, buckets, labels, authorizations, DBRP mappings and legacy
-(v1) authorizations. Only what differs between them lives here."""
+(v1) authorizations. Only what differs between them lives here: their schema and validation, how
+they are shown, what they belong to, and the rules they add to the generic operations (hooks)."""
 
 from __future__ import annotations
 
-from chalicelib.kit.errors import INVALID, TicklessError
-from chalicelib.tenancy.kinds import Doc, Kind, merge, now_iso, status, text
-from chalicelib.tenancy.permissions import Permission
+from typing import TYPE_CHECKING
+
+from chalicelib.kit.errors import INVALID, NOT_FOUND, TicklessError
+from chalicelib.tenancy import secrets
+from chalicelib.tenancy.kinds import OWNER, Doc, Kind, merge, now_iso, status, text
+from chalicelib.tenancy.permissions import Permission, ensure_subset, operator_permissions
+from chalicelib.tenancy.principal import Principal
+
+if TYPE_CHECKING:
+    from chalicelib.tenancy.service import Tenancy
 
 HOUR_SECONDS = 3600
 DEFAULT_SHARD_GROUP_SECONDS = 7 * 24 * HOUR_SECONDS
@@ -46,6 +54,25 @@ def _org_links(doc: Doc) -> dict[str, str]:
     }
 
 
+SYSTEM_BUCKETS = (("_tasks", 3 * 24 * 3600), ("_monitoring", 7 * 24 * 3600))
+
+
+def _org_saved(service: Tenancy, org: Doc, previous: Doc | None, principal: Principal) -> None:
+    """A new org gets its system buckets, and its creator as an owner."""
+    if previous is not None:
+        return
+    system = Principal(operator_permissions())
+    for name, seconds in SYSTEM_BUCKETS:
+        service.create(
+            BUCKETS,
+            {"name": name, "retentionRules": [{"type": "expire", "everySeconds": seconds}]},
+            system,
+            {"orgID": org["id"], "system": True},
+        )
+    if principal.user_id:
+        service.add_member(ORGS, org["id"], principal.user_id, OWNER, principal)
+
+
 ORGS = Kind(
     name="orgs",
     path="/api/v2/orgs",
@@ -60,6 +87,7 @@ ORGS = Kind(
     members=True,
     what="organization",
     filters={"org": "name", "orgID": "id"},
+    after_save=_org_saved,
 )
 
 
@@ -94,6 +122,7 @@ USERS = Kind(
     org_owned=False,
     what="user",
     filters={"name": "name", "id": "id"},
+    self_readable=True,
     hidden=("password",),
 )
 
@@ -184,6 +213,11 @@ def _bucket_links(doc: Doc) -> dict[str, str]:
     }
 
 
+def _bucket_check_delete(bucket: Doc) -> None:
+    if bucket.get("type") == "system":
+        raise TicklessError(INVALID, "system buckets cannot be deleted")
+
+
 BUCKETS = Kind(
     name="buckets",
     path="/api/v2/buckets",
@@ -197,6 +231,8 @@ BUCKETS = Kind(
     members=True,
     what="bucket",
     filters={"name": "name", "id": "id", "orgID": "orgID"},
+    namespace=True,
+    check_delete=_bucket_check_delete,
 )
 
 
@@ -259,6 +295,21 @@ def permissions_from(body: Doc) -> list[Permission]:
     return [Permission.from_json(p) for p in raw]
 
 
+def _auth_prepare(service: Tenancy, body: Doc, principal: Principal, context: Doc) -> Doc:
+    """The org's and the user's names, a token (unless given), and no permission the creator lacks."""
+    org = service.fetch(ORGS, context["orgID"])
+    user_id = body.get("userID") or principal.user_id or ""
+    user = service.fetch(USERS, user_id) if user_id else {"name": ""}
+    ensure_subset(permissions_from(body), principal.permissions)
+    return {
+        **context,
+        "org": org["name"],
+        "userID": user_id,
+        "user": user["name"],
+        "token": context.get("token") or secrets.new_token(),
+    }
+
+
 def _auth_create(body: Doc, context: Doc) -> Doc:
     permissions = permissions_from(body)
     return _stamped(
@@ -299,6 +350,7 @@ AUTHORIZATIONS = Kind(
     unique_field="token",
     what="authorization",
     filters={"userID": "userID", "user": "user", "orgID": "orgID", "org": "org", "token": "token"},
+    prepare=_auth_prepare,
 )
 
 
@@ -314,6 +366,7 @@ def _legacy_create(body: Doc, context: Doc) -> Doc:
 LEGACY_AUTHORIZATIONS = Kind(
     name="legacyAuthorizations",
     path="/private/legacy/authorizations",
+    aliases=("/legacy/authorizations",),  # influxd serves them at both paths
     id_param="authID",
     list_key="authorizations",
     create=_legacy_create,
@@ -325,12 +378,37 @@ LEGACY_AUTHORIZATIONS = Kind(
     unique="global",
     unique_field="token",
     what="authorization",
+    permission_type=AUTHORIZATIONS.name,
     filters=AUTHORIZATIONS.filters,
     hidden=("password",),
+    prepare=_auth_prepare,
 )
 
 
 # -- DBRP mappings ----------------------------------------------------------------------------------
+
+DEFAULT_RP = "autogen"
+
+
+def virtual_mapping(bucket: Doc) -> Doc:
+    """The mapping a bucket gets from its name alone: `db/rp`, or `db` for its `autogen` default."""
+    database, _, rp = bucket["name"].partition("/")
+    rp = rp or DEFAULT_RP
+    return {
+        "id": bucket["id"],
+        "orgID": bucket["orgID"],
+        "bucketID": bucket["id"],
+        "database": database,
+        "retention_policy": rp,
+        "default": rp == DEFAULT_RP,
+        "virtual": True,
+    }
+
+
+def _dbrp_prepare(service: Tenancy, body: Doc, _principal: Principal, context: Doc) -> Doc:
+    if service.find_bucket(context["orgID"], str(body.get("bucketID", ""))) is None:
+        raise TicklessError(NOT_FOUND, "bucket not found")
+    return context
 
 
 def _dbrp_create(body: Doc, context: Doc) -> Doc:
@@ -366,6 +444,53 @@ def _dbrp_update(current: Doc, patch: Doc) -> Doc:
     return updated
 
 
+def _dbrp_saved(service: Tenancy, mapping: Doc, previous: Doc | None, _principal: Principal) -> None:
+    """A database has one default mapping, as influxd keeps it: a new or updated default takes the
+    flag from the others; the first mapping of a database is its default; unsetting the default
+    passes it to the first other mapping (by ID), or leaves it where it is if there is none."""
+    siblings = sorted(
+        (
+            m
+            for m in service.stored(DBRPS, mapping["orgID"])
+            if m["database"] == mapping["database"] and m["id"] != mapping["id"]
+        ),
+        key=lambda m: m["id"],
+    )
+    if mapping["default"]:
+        for sibling in siblings:
+            if sibling["default"]:
+                service.put(DBRPS, {**sibling, "default": False})
+    elif previous is None:
+        if not siblings:
+            mapping["default"] = True
+            service.put(DBRPS, mapping)
+    elif previous["default"]:
+        if siblings:
+            service.put(DBRPS, {**siblings[0], "default": True})
+        else:
+            mapping["default"] = True
+            service.put(DBRPS, mapping)
+
+
+def _dbrp_collect(service: Tenancy, org_id: str | None) -> list[Doc]:
+    """The explicit mappings of existing buckets, then the virtual ones no explicit mapping shadows.
+    A database has one default: an explicit default mapping outranks a virtual `autogen`."""
+    buckets = {b["id"]: b for b in service.stored(BUCKETS, org_id)}
+    explicit = service.stored(DBRPS, org_id)
+    taken = {(m["orgID"], m["database"], m["retention_policy"]) for m in explicit}
+    mapped = {m["bucketID"] for m in explicit}
+    explicit = [m for m in explicit if m["bucketID"] in buckets]
+    defaulted = {(m["orgID"], m["database"]) for m in explicit if m["default"]}
+    virtual = [
+        {**v, "default": v["default"] and (v["orgID"], v["database"]) not in defaulted}
+        for b in buckets.values()
+        if b.get("type") != "system" and b["id"] not in mapped
+        for v in [virtual_mapping(b)]
+        if (v["orgID"], v["database"], v["retention_policy"]) not in taken
+    ]
+    return explicit + virtual
+
+
 DBRPS = Kind(
     name="dbrp",
     path="/api/v2/dbrps",
@@ -373,8 +498,9 @@ DBRPS = Kind(
     list_key="content",
     create=_dbrp_create,
     update=_dbrp_update,
-    links=lambda doc: {"self": f"/api/v2/dbrps/{doc['id']}"},
+    links=None,
     what="dbrp",
+    belongs_to={BUCKETS.name: "bucketID"},
     filters={
         "orgID": "orgID",
         "id": "id",
@@ -383,7 +509,13 @@ DBRPS = Kind(
         "rp": "retention_policy",
         "default": "default",
     },
+    listed_per_org=True,
+    paged=False,
     wrap_one="content",
+    wrap_created=False,
+    prepare=_dbrp_prepare,
+    after_save=_dbrp_saved,
+    collect=_dbrp_collect,
 )
 
 KINDS = (ORGS, USERS, BUCKETS, LABELS, AUTHORIZATIONS, LEGACY_AUTHORIZATIONS, DBRPS)

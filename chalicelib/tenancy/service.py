@@ -1,29 +1,26 @@
-"""Generic resource operations (CRUD, labels, members, owners, permission checks) for every kind in
-the registry, plus the tenancy rules on top: onboarding, system buckets, sessions, credentials."""
+"""Generic resource operations (CRUD, labels, members, owners, permission checks, listing, removal
+cascades) for every kind in the registry, driven by what each kind declares, plus the tenancy rules
+on top: onboarding, sessions, credentials."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chalicelib.kit.errors import CONFLICT, INVALID, NOT_FOUND, UNAUTHORIZED, TicklessError
+from chalicelib.kit.errors import CONFLICT, INVALID, NOT_FOUND, TicklessError
 from chalicelib.tenancy import registry, secrets
-from chalicelib.tenancy.kinds import Doc, Kind
+from chalicelib.tenancy.kinds import LABEL, MEMBER, OWNER, Doc, Kind
 from chalicelib.tenancy.permissions import (
     Permission,
     all_access_permissions,
-    allows,
-    ensure_subset,
     me_permissions,
     member_permissions,
     operator_permissions,
     owner_permissions,
 )
+from chalicelib.tenancy.principal import Principal, unauthorized
 
 SESSION_SECONDS = 60 * 60
-SYSTEM_BUCKETS = (("_tasks", 3 * 24 * 3600), ("_monitoring", 7 * 24 * 3600))
-MEMBER, OWNER = "member", "owner"
 
 
 class ResourceRepository(Protocol):
@@ -48,60 +45,27 @@ class SessionRepository(Protocol):
     def delete(self, key: str) -> None: ...
 
 
-def unauthorized(message: str = "unauthorized access") -> TicklessError:
-    return TicklessError(UNAUTHORIZED, message)
-
-
-@dataclass
-class Principal:
-    """Who is calling and what they may do."""
-
-    permissions: list[Permission]
-    user_id: str | None = None
-    org_id: str | None = None  # the token's organization: where v1 databases and buckets live
-    authorization_id: str | None = None
-    session: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def can(self, action: str, type: str, *, id: str | None = None, org_id: str | None = None) -> bool:
-        return allows(self.permissions, action, type, id=id, org_id=org_id)
-
-    def require(self, action: str, type: str, *, id: str | None = None, org_id: str | None = None) -> None:
-        if not self.can(action, type, id=id, org_id=org_id):
-            raise unauthorized(f"{action}:{_permission_path(type, id, org_id)} is unauthorized")
-
-
-def _permission_path(type: str, id: str | None, org_id: str | None) -> str:
-    path = f"{type}/{id}" if id else type
-    return f"orgs/{org_id}/{path}" if org_id else path
-
-
-def permission_type(kind: Kind) -> str:
-    return "authorizations" if kind is registry.LEGACY_AUTHORIZATIONS else kind.name
-
-
 class Tenancy:
     def __init__(
         self,
         resources: ResourceRepository,
         sessions: SessionRepository,
-        on_bucket_removed: Callable[[str], None] = lambda bucket_id: None,
+        on_namespace_removed: Callable[[str], None] = lambda namespace: None,
+        kinds: tuple[Kind, ...] = registry.KINDS,
     ) -> None:
         self.resources = resources
         self.sessions = sessions
-        # Called with the ID of every bucket removed (directly or with its org), to drop its points.
-        self.on_bucket_removed = on_bucket_removed
+        # Called with the ID of every removed document of a `namespace` kind (a bucket, directly or
+        # with its org), to drop the points stored under it.
+        self.on_namespace_removed = on_namespace_removed
+        self.kinds = kinds
 
-    # -- generic CRUD ------------------------------------------------------------------------------
+    # -- permission checks -------------------------------------------------------------------------
 
     def _check(self, principal: Principal, action: str, kind: Kind, doc: Doc) -> None:
-        if kind is registry.ORGS:
-            principal.require(action, "orgs", id=doc["id"])
-        elif kind is registry.USERS:
-            if not (action == "read" and principal.user_id == doc["id"]):
-                principal.require(action, "users", id=doc["id"])
-        else:
-            principal.require(action, permission_type(kind), id=doc["id"], org_id=doc.get("orgID"))
+        if kind.self_readable and action == "read" and principal.user_id == doc["id"]:
+            return
+        principal.require(action, kind.resource_type, id=doc["id"], org_id=doc.get("orgID"))
 
     def _readable(self, principal: Principal, kind: Kind, doc: Doc) -> bool:
         try:
@@ -110,40 +74,28 @@ class Tenancy:
             return False
         return True
 
+    # -- documents, unchecked (for the tenancy rules and the kinds' hooks) --------------------------
+
+    def find(self, kind: Kind, id: str) -> Doc | None:
+        return self.resources.get(kind.name, id) if secrets.is_valid_id(id) else None
+
     def fetch(self, kind: Kind, id: str) -> Doc:
-        doc = self.resources.get(kind.name, id) if secrets.is_valid_id(id) else None
+        doc = self.find(kind, id)
         if doc is None:
             raise TicklessError(NOT_FOUND, f"{kind.what} not found")
         return doc
 
-    def get(self, kind: Kind, id: str, principal: Principal) -> Doc:
-        doc = self.fetch(kind, id)
-        self._check(principal, "read", kind, doc)
-        return doc
+    def stored(self, kind: Kind, org_id: str | None = None) -> list[Doc]:
+        """The stored documents of a kind, or of a kind in one org."""
+        return self.resources.list(kind.name, org_id)
 
-    def list(self, kind: Kind, principal: Principal, query: Mapping[str, str]) -> list[Doc]:
-        if kind.org_owned and query.get("org") and "orgID" not in query:
-            query = {**query, "orgID": self.find_org(query["org"])["id"]}
-        if kind.org_owned:
-            query = {k: v for k, v in query.items() if k != "org"}  # resolved to orgID above
-        docs = self.resources.list(kind.name, query.get("orgID") if kind.org_owned else None)
-        docs = filtered(docs, kind, query)
-        if query.get("userID") and kind in (registry.ORGS, registry.BUCKETS):
-            member_of = set(self.resources.referring(MEMBER, query["userID"]))
-            member_of |= set(self.resources.referring(OWNER, query["userID"]))
-            docs = [d for d in docs if d["id"] in member_of]
-        return [d for d in docs if self._readable(principal, kind, d)]
+    def documents(self, kind: Kind, org_id: str | None = None) -> list[Doc]:
+        """The documents of a kind (in one org) as it lists them: its `collect` hook, or the stored."""
+        return kind.collect(self, org_id) if kind.collect is not None else self.stored(kind, org_id)
 
-    def create(self, kind: Kind, body: Doc, principal: Principal, context: Doc | None = None) -> Doc:
-        if not isinstance(body, dict):
-            raise TicklessError(INVALID, "request body must be a JSON object")
-        context = dict(context or {})
-        if kind.org_owned and "orgID" not in context:
-            context["orgID"] = self.org_of(body)["id"]
-        doc = {"id": secrets.new_id(), **kind.create(body, context)}
-        self._check(principal, "write", kind, doc)
-        self._save(kind, doc, new=True)
-        return doc
+    def put(self, kind: Kind, doc: Doc) -> None:
+        """Store a changed document as it is (no checks, no hooks); its unique value is unchanged."""
+        self._save(kind, doc, new=False, old=doc)
 
     def _save(self, kind: Kind, doc: Doc, *, new: bool, old: Doc | None = None) -> None:
         unique = kind.unique_key(doc)
@@ -152,6 +104,73 @@ class Tenancy:
         conflict = f"{kind.what} with {field} {doc.get(field, '')} already exists"
         self.resources.save(kind.name, doc, new=new, unique=unique, old_unique=old_unique, conflict=conflict)
 
+    def remove(self, kind: Kind, doc: Doc) -> None:
+        """Remove a document (no checks) with what belongs to it and its relations."""
+        for child in self.kinds:
+            field = child.parents.get(kind.name)
+            if field is None:
+                continue
+            # Children of an org are listed by their org; others live in their parent's org.
+            org_id = doc["id"] if field == "orgID" else doc.get("orgID")
+            for item in self.stored(child, org_id):
+                if item.get(field) == doc["id"]:
+                    self.remove(child, item)
+        for relation in kind.relations:
+            for other in self.resources.related(relation, doc["id"]):
+                self.resources.unrelate(relation, doc["id"], other)
+        self.resources.delete(kind.name, doc["id"], kind.unique_key(doc), doc.get("orgID"))
+        if kind.namespace:
+            self.on_namespace_removed(doc["id"])
+
+    # -- generic CRUD ------------------------------------------------------------------------------
+
+    def get(self, kind: Kind, id: str, principal: Principal) -> Doc:
+        doc = self.fetch(kind, id)
+        self._check(principal, "read", kind, doc)
+        return doc
+
+    def list(self, kind: Kind, principal: Principal, query: Mapping[str, str]) -> list[Doc]:
+        if kind.org_owned:
+            query = self._org_query(kind, query)
+        org_id = query.get("orgID") if kind.org_owned else None
+        if kind.listed_per_org:
+            principal.require("read", kind.resource_type, org_id=org_id)
+        docs = filtered(self.documents(kind, org_id), kind, query)
+        if query.get("userID") and kind.members:
+            member_of = set(self.resources.referring(MEMBER, query["userID"]))
+            member_of |= set(self.resources.referring(OWNER, query["userID"]))
+            docs = [d for d in docs if d["id"] in member_of]
+        if kind.listed_per_org:
+            return docs
+        return [d for d in docs if self._readable(principal, kind, d)]
+
+    def _org_query(self, kind: Kind, query: Mapping[str, str]) -> dict[str, str]:
+        """The query with its `org` (name) resolved to `orgID`."""
+        if kind.listed_per_org:
+            if not (query.get("orgID") or query.get("org")):
+                raise TicklessError(INVALID, "either org or orgID must be provided")
+            query = {**query, "orgID": self.org_of(query)["id"]}
+        elif query.get("org") and "orgID" not in query:
+            query = {**query, "orgID": self.find_org(query["org"])["id"]}
+        return {k: v for k, v in query.items() if k != "org"}
+
+    def create(self, kind: Kind, body: Doc, principal: Principal, context: Doc | None = None) -> Doc:
+        """A new document from a request body; `context` carries what the caller already knows (the
+        org, a system bucket's flag, a chosen token) to the kind's `prepare` and `create`."""
+        if not isinstance(body, dict):
+            raise TicklessError(INVALID, "request body must be a JSON object")
+        context = dict(context or {})
+        if kind.org_owned and "orgID" not in context:
+            context["orgID"] = self.org_of(body)["id"]
+        if kind.prepare is not None:
+            context = kind.prepare(self, body, principal, context)
+        doc = {"id": secrets.new_id(), **kind.create(body, context)}
+        principal.require("write", kind.resource_type, org_id=doc.get("orgID"))
+        self._save(kind, doc, new=True)
+        if kind.after_save is not None:
+            kind.after_save(self, doc, None, principal)
+        return doc
+
     def update(self, kind: Kind, id: str, patch: Doc, principal: Principal) -> Doc:
         if not isinstance(patch, dict):
             raise TicklessError(INVALID, "request body must be a JSON object")
@@ -159,36 +178,16 @@ class Tenancy:
         self._check(principal, "write", kind, current)
         updated = kind.update(current, patch)
         self._save(kind, updated, new=False, old=current)
+        if kind.after_save is not None:
+            kind.after_save(self, updated, current, principal)
         return updated
 
     def delete(self, kind: Kind, id: str, principal: Principal) -> None:
         doc = self.fetch(kind, id)
         self._check(principal, "write", kind, doc)
-        if kind is registry.BUCKETS and doc.get("type") == "system":
-            raise TicklessError(INVALID, "system buckets cannot be deleted")
-        if kind is registry.ORGS:
-            for child in (
-                registry.BUCKETS,
-                registry.LABELS,
-                registry.AUTHORIZATIONS,
-                registry.DBRPS,
-                registry.LEGACY_AUTHORIZATIONS,
-            ):
-                for item in self.resources.list(child.name, id):
-                    self._remove(child, item)
-        self._remove(kind, doc)
-
-    def _remove(self, kind: Kind, doc: Doc) -> None:
-        if kind is registry.BUCKETS:
-            for dbrp in self.resources.list(registry.DBRPS.name, doc["orgID"]):
-                if dbrp["bucketID"] == doc["id"]:
-                    self.resources.delete(registry.DBRPS.name, dbrp["id"], org_id=dbrp["orgID"])
-        for relation in (MEMBER, OWNER, "label"):
-            for other in self.resources.related(relation, doc["id"]):
-                self.resources.unrelate(relation, doc["id"], other)
-        self.resources.delete(kind.name, doc["id"], kind.unique_key(doc), doc.get("orgID"))
-        if kind is registry.BUCKETS:
-            self.on_bucket_removed(doc["id"])
+        if kind.check_delete is not None:
+            kind.check_delete(doc)
+        self.remove(kind, doc)
 
     # -- labels, members, owners -------------------------------------------------------------------
 
@@ -196,7 +195,7 @@ class Tenancy:
         self.get(kind, id, principal)
         found = (
             self.resources.get(registry.LABELS.name, label_id)
-            for label_id in self.resources.related("label", id)
+            for label_id in self.resources.related(LABEL, id)
         )
         return [label for label in found if label is not None]
 
@@ -206,17 +205,17 @@ class Tenancy:
         if not label_id:
             raise TicklessError(INVALID, "labelID is required")
         label = self.fetch(registry.LABELS, label_id)
-        if label_id in self.resources.related("label", id):
+        if label_id in self.resources.related(LABEL, id):
             raise TicklessError(CONFLICT, "label mapping already exists")
-        self.resources.relate("label", id, label_id)
+        self.resources.relate(LABEL, id, label_id)
         return label
 
     def remove_label(self, kind: Kind, id: str, label_id: str, principal: Principal) -> None:
         doc = self.fetch(kind, id)
         self._check(principal, "write", kind, doc)
-        if label_id not in self.resources.related("label", id):
+        if label_id not in self.resources.related(LABEL, id):
             raise TicklessError(NOT_FOUND, "label mapping not found")
-        self.resources.unrelate("label", id, label_id)
+        self.resources.unrelate(LABEL, id, label_id)
 
     def members(self, kind: Kind, id: str, role: str, principal: Principal) -> list[Doc]:
         self.get(kind, id, principal)
@@ -272,29 +271,16 @@ class Tenancy:
         )
         return doc if doc is not None and doc["orgID"] == org_id else None
 
-    # -- orgs and their system buckets -------------------------------------------------------------
-
-    def create_org(self, body: Doc, principal: Principal) -> Doc:
-        org = self.create(registry.ORGS, body, principal)
-        system = Principal(operator_permissions())
-        for name, seconds in SYSTEM_BUCKETS:
-            self.create(
-                registry.BUCKETS,
-                {"name": name, "retentionRules": [{"type": "expire", "everySeconds": seconds}]},
-                system,
-                {"orgID": org["id"], "system": True},
-            )
-        if principal.user_id:
-            self.resources.relate(OWNER, org["id"], principal.user_id)
-        return org
-
     # -- users and passwords -----------------------------------------------------------------------
 
-    def set_legacy_password(self, auth: Doc, password: str) -> None:
+    def set_legacy_password(self, auth_id: str, password: str, principal: Principal) -> None:
+        kind = registry.LEGACY_AUTHORIZATIONS
+        auth = self.get(kind, auth_id, principal)
+        self._check(principal, "write", kind, auth)
         if not isinstance(password, str) or not password:
             raise TicklessError(INVALID, "password is required")
         auth["password"] = secrets.hash_password(password)
-        self.resources.save(registry.LEGACY_AUTHORIZATIONS.name, auth, new=False)
+        self.put(kind, auth)
 
     def set_password(self, user_id: str, password: str, principal: Principal | None) -> None:
         user = self.fetch(registry.USERS, user_id)
@@ -304,7 +290,7 @@ class Tenancy:
             raise TicklessError(INVALID, "password must be a string")
         secrets.check_password_policy(password)
         user["password"] = secrets.hash_password(password)
-        self.resources.save(registry.USERS.name, user, new=False)
+        self.put(registry.USERS, user)
 
     # -- credentials -------------------------------------------------------------------------------
 
@@ -399,29 +385,6 @@ class Tenancy:
     def signout(self, key: str) -> None:
         self.sessions.delete(key)
 
-    # -- authorizations ----------------------------------------------------------------------------
-
-    def create_authorization(
-        self, kind: Kind, body: Doc, principal: Principal, token: str | None = None
-    ) -> Doc:
-        if not isinstance(body, dict):
-            raise TicklessError(INVALID, "request body must be a JSON object")
-        org = self.org_of(body)
-        user_id = body.get("userID") or principal.user_id or ""
-        user = self.fetch(registry.USERS, user_id) if user_id else {"name": ""}
-        ensure_subset(registry.permissions_from(body), principal.permissions)
-        context = {
-            "orgID": org["id"],
-            "org": org["name"],
-            "userID": user_id,
-            "user": user["name"],
-            "token": token or secrets.new_token(),
-        }
-        doc = {"id": secrets.new_id(), **kind.create(body, context)}
-        principal.require("write", "authorizations", org_id=org["id"])
-        self._save(kind, doc, new=True)
-        return doc
-
     # -- onboarding --------------------------------------------------------------------------------
 
     def setup_allowed(self) -> bool:
@@ -458,7 +421,7 @@ class Tenancy:
         if password:
             self.set_password(user["id"], password, None)
         owner = Principal(operator_permissions(), user_id=user["id"])
-        org = self.create_org({"name": org_name}, owner)
+        org = self.create(registry.ORGS, {"name": org_name}, owner)
         rules = [{"type": "expire", "everySeconds": retention}] if retention else []
         bucket = self.create(
             registry.BUCKETS, {"name": bucket_name, "retentionRules": rules}, owner, {"orgID": org["id"]}
@@ -470,7 +433,7 @@ class Tenancy:
             "description": f"{username}'s Token",
             "permissions": [p.to_json() for p in granted],
         }
-        auth = self.create_authorization(registry.AUTHORIZATIONS, body, owner, token)
+        auth = self.create(registry.AUTHORIZATIONS, body, owner, {"token": token})
         return {"user": user, "org": org, "bucket": bucket, "auth": auth}
 
 

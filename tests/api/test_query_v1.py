@@ -164,6 +164,14 @@ def test_delete_by_time_and_tag_predicate(client, loaded):
     assert error == "fields not supported in WHERE clause during deletion"
 
 
+def test_delete_and_drop_series_by_a_tag_key_no_series_has(client, loaded):
+    """influxd 1.6.7 answers these without error and removes nothing: only fields are refused."""
+    before = first_series(query(client, "SELECT usage FROM cpu", db=loaded))[0]["values"]
+    for statement in ("DELETE FROM cpu WHERE nosuch = 'x'", "DROP SERIES FROM cpu WHERE nosuch = 'x'"):
+        assert query(client, statement, db=loaded) == {"results": [{"statement_id": 0}]}
+    assert first_series(query(client, "SELECT usage FROM cpu", db=loaded))[0]["values"] == before
+
+
 def test_drop_series_measurement_and_database(client, loaded):
     assert query(client, "DROP SERIES FROM cpu WHERE region = 'us'", db=loaded) == {
         "results": [{"statement_id": 0}]

@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.ingest.records import Destination, PointBatch, SeriesRows
 from chalicelib.kit.points import UInt
+from chalicelib.kit.time import MAX_TIME, MIN_TIME
 from chalicelib.series import keys
 
 _namespaces = itertools.count()
@@ -292,7 +293,7 @@ def test_compacted_items_hold_ranges_of_series_and_a_read_of_one_skips_the_other
         store.ingest(str(sequence), batch(ns, *rows.items()))
     before = read(store, ns)
     store.compact(f"{ns}|cpu", 0)
-    items = list(store.segments.query(f"{ns}|cpu", "0", "~", keys.MIN_TIME, keys.MAX_TIME))
+    items = list(store.segments.query(f"{ns}|cpu", "0", "~", MIN_TIME, MAX_TIME))
     assert len(items) > 3
     ranges = [(s.first_series, s.last_series) for s in items]
     assert ranges == sorted(ranges) and all(a[1] < b[0] for a, b in itertools.pairwise(ranges))

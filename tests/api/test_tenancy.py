@@ -251,6 +251,9 @@ def test_token_of_another_org_reaches_nothing(client, org_id):
     assert got.json_body["message"] == f"read:orgs/{org_id}/buckets/{mine['id']} is unauthorized"
     listed = outsider.http.get("/api/v2/buckets").json_body["buckets"]
     assert listed and all(b["orgID"] == other["id"] for b in listed)
+    created = post(outsider, "/api/v2/buckets", {"orgID": org_id, "name": unique("b")})
+    assert created.status_code == 401  # creating is checked against the org, as influxd words it
+    assert created.json_body["message"] == f"write:orgs/{org_id}/buckets is unauthorized"
     params = urlencode({"orgID": org_id, "bucket": mine["id"]})
     write = outsider.http.post(
         f"/api/v2/write?{params}", body=b"m v=1", headers={"Content-Type": "text/plain"}
@@ -369,6 +372,40 @@ def test_dbrp_mapping_routes_v1_names_to_a_bucket(client, org_id, pump):
         query(client, "SELECT v FROM m", db=database)["results"][0]["error"]
         == f"database not found: {database}"
     )
+
+
+def test_dbrp_patch_moves_the_default_and_lists_are_not_paged(client, org_id):
+    """As influxd's DBRP service: a database has one default mapping, which PATCH can move."""
+    database = unique("patchdb")
+
+    def new_mapping(rp: str) -> dict:
+        body = {"orgID": org_id, "bucketID": new_bucket(client, org_id)["id"], "database": database}
+        created = post(client, "/api/v2/dbrps", {**body, "retention_policy": rp})
+        assert created.status_code == 201, created.body
+        return created.json_body
+
+    def defaults() -> dict[str, bool]:
+        listed = client.http.get(f"/api/v2/dbrps?orgID={org_id}&db={database}").json_body["content"]
+        return {m["retention_policy"]: m["default"] for m in listed}
+
+    first, second = new_mapping("a"), new_mapping("b")
+    assert (first["default"], second["default"]) == (True, False)
+    moved = patch(client, f"/api/v2/dbrps/{second['id']}", {"default": True})
+    assert moved.status_code == 200 and moved.json_body["content"]["default"] is True
+    assert defaults() == {"a": False, "b": True}
+    shown = query(client, f"SHOW RETENTION POLICIES ON {database}")["results"][0]["series"][0]["values"]
+    assert [(name, default) for name, *_, default in shown] == [("a", False), ("b", True)]
+    # unsetting the default passes it to the first other mapping
+    assert patch(client, f"/api/v2/dbrps/{second['id']}", {"default": False}).status_code == 200
+    assert defaults() == {"a": True, "b": False}
+    # influxd does not page DBRP lists: `limit` is not a DBRP parameter, and there are no links
+    unpaged = client.http.get(f"/api/v2/dbrps?orgID={org_id}&db={database}&limit=1").json_body
+    assert list(unpaged) == ["content"] and len(unpaged["content"]) == 2
+    # the only mapping of a database stays its default
+    assert client.http.delete(f"/api/v2/dbrps/{second['id']}").status_code == 204
+    kept = patch(client, f"/api/v2/dbrps/{first['id']}", {"default": False})
+    assert kept.status_code == 200 and kept.json_body["content"]["default"] is True
+    assert defaults() == {"a": True}
 
 
 def test_v1_database_and_retention_policy_statements(client, org_id):

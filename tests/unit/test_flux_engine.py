@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.flux import ast, stdlib
+from chalicelib.flux import ast
 from chalicelib.flux.csv import Dialect, encode
-from chalicelib.flux.interpreter import Context, execute
+from chalicelib.flux.engine import execute
+from chalicelib.flux.source import Context
+from chalicelib.flux.stdlib.universe import window_aggregates, windows
 from chalicelib.flux.tables import Table
 from chalicelib.flux.values import Duration
 from chalicelib.kit.errors import TicklessError
@@ -383,10 +385,10 @@ def test_built_in_window_aggregates_skip_null_values_and_rows_without_time():
         [("_time", "time"), ("_value", "float")],
         [[30 * S, 10 * S, None, 12 * S, 15 * S], [1.0, 3.0, 9.0, None, 5.0]],
     )
-    assert stdlib._time_order(table, "_time") == ([1, 3, 4, 0], [10 * S, 12 * S, 15 * S, 30 * S])
+    assert windows.time_order(table, "_time") == ([1, 3, 4, 0], [10 * S, 12 * S, 15 * S, 30 * S])
     every = Duration(0, 20 * S)
     got = {
-        fn: stdlib._fast_window(
+        fn: window_aggregates._fast_window(
             table, (0, 40 * S), fn, "_value", "_stop", "_time", True, every, every, Duration()
         )
         for fn in ("mean", "first", "last", "count", "min")

@@ -8,7 +8,8 @@ import pytest
 
 from chalicelib.flux import ast
 from chalicelib.flux.parser import parse
-from chalicelib.flux.tokens import DURATION, FLOAT, INT, REGEX, STRING, TIME, FluxSyntaxError, tokenize
+from chalicelib.flux.tokens import DURATION, FLOAT, INT, REGEX, STRING, TIME, tokenize
+from chalicelib.kit.syntax import ParseError
 
 
 def expr(source: str) -> ast.Node:
@@ -109,9 +110,11 @@ def test_string_interpolation():
     ],
 )
 def test_syntax_errors_carry_positions(source, line, column, message):
-    with pytest.raises(FluxSyntaxError) as info:
+    with pytest.raises(ParseError) as info:
         parse(source)
-    assert (info.value.line, info.value.column, info.value.reason) == (line, column, message)
+    position = info.value.position
+    assert (position.line, position.column, info.value.reason) == (line, column, message)
+    assert info.value.message == f"error @{line}:{column}-{line}:{column}: {message}"
     assert info.value.code == "invalid"
 
 

@@ -12,7 +12,8 @@ import tracemalloc
 import pytest
 
 from chalicelib.flux.csv import Dialect, encode
-from chalicelib.flux.interpreter import Context, execute
+from chalicelib.flux.engine import execute
+from chalicelib.flux.source import Context
 from tests.unit.test_flux_source import MemorySource
 
 S = 1_000_000_000

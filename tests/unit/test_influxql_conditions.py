@@ -15,6 +15,7 @@ from chalicelib.influxql import (
     tag_only,
     time_range,
 )
+from chalicelib.influxql.generator import generate
 
 S = 1_000_000_000
 NOW = parse_time("2000-01-01T00:00:00Z")
@@ -83,7 +84,7 @@ T1 = NOW + 3600 * S
 def test_time_range(cond: str, tmin: int, tmax: int, rest: str | None) -> None:
     lo, hi, remaining = time_range(parse_expr(cond), NOW)
     assert (lo, hi) == (tmin, tmax)
-    assert (None if remaining is None else str(remaining)) == rest
+    assert (None if remaining is None else generate(remaining)) == rest
 
 
 def test_time_range_without_condition() -> None:
@@ -136,7 +137,7 @@ def test_time_range_or_intersects(cond: str, low: int, high: int | None, rest: s
     lo, hi, remaining = time_range(parse_expr(cond), NOW)
     assert lo == low
     assert hi == (MAX_TIME if high is None else high)
-    assert str(remaining) == rest
+    assert generate(remaining) == rest
 
 
 TAGS = {"host": "server01", "region": "us-west", "num": "5"}
@@ -224,8 +225,8 @@ def _is_tag(name: str) -> bool:
 )
 def test_split_condition(cond: str, tag_part: str | None, field_part: str | None) -> None:
     tags, fields = split_condition(parse_expr(cond), _is_tag)
-    assert (None if tags is None else str(tags)) == tag_part
-    assert (None if fields is None else str(fields)) == field_part
+    assert (None if tags is None else generate(tags)) == tag_part
+    assert (None if fields is None else generate(fields)) == field_part
 
 
 def test_split_and_tag_only() -> None:

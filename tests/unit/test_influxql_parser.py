@@ -6,6 +6,7 @@ import pytest
 
 from chalicelib.influxql import ParseError, parse, parse_expr, parse_statement
 from chalicelib.influxql import ast as a
+from chalicelib.influxql.generator import generate, quote_ident
 from chalicelib.influxql.tokens import format_duration, parse_duration
 
 # query -> its InfluxDB rendering (None: renders exactly as written)
@@ -231,7 +232,7 @@ VALID: list[tuple[str, str | None]] = [
 @pytest.mark.parametrize(("query", "rendered"), VALID)
 def test_valid_queries_render_and_reparse(query: str, rendered: str | None) -> None:
     (stmt,) = parse(query)
-    text = str(stmt)
+    text = generate(stmt)
     assert text == (rendered or query)
     if not isinstance(stmt, a.CreateUserStatement | a.SetPasswordUserStatement):
         (again,) = parse(text)
@@ -375,12 +376,12 @@ def test_parse_expr(text: str, expr: a.Expr) -> None:
 
 
 def test_value_rendering() -> None:
-    assert str(a.StringLiteral("it's\n\\")) == "'it\\'s\\n\\\\'"
-    assert str(a.TimeLiteral(1_500_000_000_123_000_000)) == "'2017-07-14T02:40:00.123Z'"
-    assert a.quote_ident("db", "", "m") == '"db"..m'
-    assert a.quote_ident("cpu") == "cpu"
-    assert a.quote_ident("select") == '"select"'
-    assert a.quote_ident("1abc") == '"1abc"'
+    assert generate(a.StringLiteral("it's\n\\")) == "'it\\'s\\n\\\\'"
+    assert generate(a.TimeLiteral(1_500_000_000_123_000_000)) == "'2017-07-14T02:40:00.123Z'"
+    assert quote_ident("db", "", "m") == '"db"..m'
+    assert quote_ident("cpu") == "cpu"
+    assert quote_ident("select") == '"select"'
+    assert quote_ident("1abc") == '"1abc"'
 
 
 @pytest.mark.parametrize(
@@ -405,7 +406,7 @@ def test_durations(text: str, ns: int, rendered: str) -> None:
 
 
 def test_multiple_statements() -> None:
-    assert [str(s) for s in parse("SELECT a FROM b; SELECT c FROM d")] == [
+    assert [generate(s) for s in parse("SELECT a FROM b; SELECT c FROM d")] == [
         "SELECT a FROM b",
         "SELECT c FROM d",
     ]
@@ -666,11 +667,12 @@ def test_error_attributes() -> None:
     with pytest.raises(ParseError) as info:
         parse("SELECT *")
     err = info.value
-    assert err.pos == (1, 9)
-    assert (err.found, err.expected) == ("EOF", ["FROM"])
+    assert (err.position.line, err.position.column) == (1, 9)
+    assert (err.found, err.expected, err.reason) == ("EOF", ["FROM"], "found EOF, expected FROM")
+    assert err.code == "invalid"
     with pytest.raises(ParseError) as info:
         parse("SELECT * FROM cpu WHERE host = $host")
-    assert info.value.pos is None
+    assert info.value.position is None
 
 
 def test_parse_expr_errors() -> None:
@@ -718,7 +720,7 @@ def test_parse_expr_errors() -> None:
     ],
 )
 def test_bound_parameters(query: str, params: dict[str, object], rendered: str) -> None:
-    assert [str(s) for s in parse(query, params)] == [rendered]
+    assert [generate(s) for s in parse(query, params)] == [rendered]
 
 
 @pytest.mark.parametrize(

@@ -17,12 +17,13 @@ from chalicelib.api.kit import ANY_CONTENT_TYPE, body, json_response, renders_er
 from chalicelib.flux import ast as flux_ast
 from chalicelib.flux import csv as flux_csv
 from chalicelib.flux import stdlib
-from chalicelib.flux.interpreter import Context, execute
+from chalicelib.flux.engine import execute
 from chalicelib.flux.parser import parse
-from chalicelib.flux.tokens import FluxSyntaxError
+from chalicelib.flux.source import Context
 from chalicelib.flux.values import RUNTIME_ERRORS, parse_time
 from chalicelib.ingest.records import Destination
 from chalicelib.kit.errors import INVALID, NOT_FOUND, UNPROCESSABLE, TicklessError
+from chalicelib.kit.syntax import ParseError, Position
 from chalicelib.tenancy import registry
 from chalicelib.tenancy.dbrp import virtual_mapping
 from chalicelib.tenancy.service import Principal
@@ -228,9 +229,10 @@ def analyze_query() -> Response:
     errors = []
     try:
         parse(query)
-    except FluxSyntaxError as exc:
+    except ParseError as exc:
+        where = exc.position or Position(0, 0)
         errors.append(
-            {"line": exc.line, "column": exc.column, "character": exc.offset, "message": exc.reason}
+            {"line": where.line, "column": where.column, "character": where.offset, "message": exc.reason}
         )
     return json_response({"errors": errors}, headers=VERSION_HEADERS)
 

@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice import Response
 
 from chalicelib import declarations
 from chalicelib.api import paging
 from chalicelib.api.influxdb.auth import authenticate
+from chalicelib.api.influxdb.blueprint import influxdb
 from chalicelib.api.influxdb.errors import VERSION, VERSION_HEADERS, render_v2
 from chalicelib.api.kit import ANY_CONTENT_TYPE, MAX_BODY_BYTES, json_response, renders_errors
 from chalicelib.tenancy.permissions import OSS_RESOURCE_TYPES
-
-meta = Blueprint(__name__)
 
 # InfluxDB 2.x's `apiLinks`, verbatim (keys sorted, as Go's JSON encoder writes a map). Some routes are
 # not served by tickless yet; the map still says where InfluxDB clients will look for them.
@@ -74,30 +73,30 @@ def runtime_config() -> dict:
     }
 
 
-@meta.route("/api/v2", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@influxdb.route("/api/v2", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def get_routes() -> Response:
     # Public in InfluxDB, like /ping, /health, /ready, setup, signin and signout.
     return json_response(ROUTES, headers=VERSION_HEADERS)
 
 
-@meta.route("/api/v2/resources", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@influxdb.route("/api/v2/resources", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def get_resources() -> Response:
-    authenticate(meta.current_request)
+    authenticate(influxdb.current_request)
     return json_response(list(OSS_RESOURCE_TYPES), headers=VERSION_HEADERS)
 
 
-@meta.route("/api/v2/config", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@influxdb.route("/api/v2/config", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def get_config() -> Response:
     # InfluxDB serves its configuration to operators only.
-    authenticate(meta.current_request).require("read", "orgs")  # every org: an operator
+    authenticate(influxdb.current_request).require("read", "orgs")  # every org: an operator
     return json_response({"config": runtime_config()}, headers=VERSION_HEADERS)
 
 
-@meta.route("/api/v2/flags", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@influxdb.route("/api/v2/flags", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def get_flags() -> Response:
-    authenticate(meta.current_request)
+    authenticate(influxdb.current_request)
     return json_response(FLAGS, headers=VERSION_HEADERS)

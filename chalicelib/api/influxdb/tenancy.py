@@ -1,9 +1,12 @@
 """InfluxDB v2 tenancy endpoints. Every resource kind of the registry gets the same routes from one
 generic mechanism: list, create, get, patch, delete, and labels, members and owners where the kind
-has them. Onboarding, sign-in and passwords are the only hand-written routes."""
+has them; each route calls one generic `Tenancy` operation and shows the result as the kind declares
+(`render_one`, `list_key`, `paged`). Onboarding, sign-in and passwords are the only hand-written
+routes."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -13,10 +16,11 @@ from chalicelib.api import paging
 from chalicelib.api.influxdb.auth import SESSION_COOKIE, authenticate, basic_credentials, session_key
 from chalicelib.api.influxdb.errors import VERSION_HEADERS, render_v2
 from chalicelib.api.kit import ANY_CONTENT_TYPE, json_response, renders_errors
-from chalicelib.kit.errors import INVALID, NOT_FOUND, TicklessError
+from chalicelib.kit.errors import INVALID, TicklessError
 from chalicelib.tenancy import registry
-from chalicelib.tenancy.kinds import Doc, Kind
-from chalicelib.tenancy.service import MEMBER, OWNER, SESSION_SECONDS, Principal, unauthorized
+from chalicelib.tenancy.kinds import MEMBER, OWNER, Doc, Kind
+from chalicelib.tenancy.principal import Principal, unauthorized
+from chalicelib.tenancy.service import SESSION_SECONDS
 
 tenancy_routes = Blueprint(__name__)
 _JSON = ["application/json", "*/*"]
@@ -31,8 +35,6 @@ def _body() -> Any:
     raw = request.raw_body or b""
     if not raw.strip():
         return {}
-    import json
-
     try:
         return json.loads(raw)
     except ValueError as exc:
@@ -54,56 +56,28 @@ def _no_content() -> Response:
 # -- generic resource routes ------------------------------------------------------------------------
 
 
-def _render_one(kind: Kind, doc: Doc, created: bool = False) -> Doc:
-    shown = kind.render(doc)
-    if kind is registry.LABELS:
-        return {"label": {k: v for k, v in shown.items() if k != "links"}, "links": shown["links"]}
-    if kind is registry.DBRPS:
-        shown.pop("links", None)
-        return shown if created else {"content": shown}
-    return shown
-
-
 def _list_response(kind: Kind, docs: list[Doc], path: str) -> Doc:
+    docs = sorted(docs, key=lambda d: d["id"])
+    if not kind.paged:
+        return {kind.list_key: [kind.render(d) for d in docs]}
     query = _request().query_params or {}
     page = paging.parse_page(query)
-    docs = sorted(docs, key=lambda d: d["id"])
-    shown = [
-        _render_one(kind, d, created=True) if kind is registry.DBRPS else kind.render(d)
-        for d in paging.paginate(docs, page)
-    ]
-    if kind is registry.DBRPS:
-        return {"content": shown}
+    shown = [kind.render(d) for d in paging.paginate(docs, page)]
     filters = {k: v for k, v in query.items() if k not in paging.PAGING_PARAMS}
     return {"links": paging.links(path, filters, page, len(shown)), kind.list_key: shown}
 
 
-def _create(kind: Kind, body: Doc, principal: Principal) -> Doc:
-    tenancy = compose.tenancy()
-    if kind is registry.ORGS:
-        return tenancy.create_org(body, principal)
-    if kind in (registry.AUTHORIZATIONS, registry.LEGACY_AUTHORIZATIONS):
-        return tenancy.create_authorization(kind, body, principal)
-    if kind is registry.DBRPS and isinstance(body, dict):
-        org = tenancy.org_of(body)
-        if tenancy.find_bucket(org["id"], str(body.get("bucketID", ""))) is None:
-            raise TicklessError(NOT_FOUND, "bucket not found")
-        return compose.catalog().create_mapping(body, org["id"], principal)
-    return tenancy.create(kind, body, principal)
-
-
-def _mount(kind: Kind, path: str, label: str) -> None:
+def _mount(kind: Kind, path: str, prefix: str) -> None:
     item = f"{path}/{{{kind.id_param}}}"
 
     @renders_errors(render_v2)
     def collection() -> Response:
         principal = _principal()
+        tenancy = compose.tenancy()
         if _request().method == "POST":
-            return _ok(_render_one(kind, _create(kind, _body(), principal), created=True), 201)
+            return _ok(kind.render_one(tenancy.create(kind, _body(), principal), created=True), 201)
         query = _request().query_params or {}
-        if kind is registry.DBRPS:
-            return _ok(_list_response(kind, compose.catalog().mappings(query, principal), path))
-        return _ok(_list_response(kind, compose.tenancy().list(kind, principal, query), path))
+        return _ok(_list_response(kind, tenancy.list(kind, principal, query), path))
 
     @renders_errors(render_v2)
     def one(**params: str) -> Response:
@@ -112,26 +86,26 @@ def _mount(kind: Kind, path: str, label: str) -> None:
         id = params[kind.id_param]
         method = _request().method
         if method == "GET":
-            return _ok(_render_one(kind, tenancy.get(kind, id, principal)))
+            return _ok(kind.render_one(tenancy.get(kind, id, principal)))
         if method == "PATCH":
-            return _ok(_render_one(kind, tenancy.update(kind, id, _body(), principal)))
+            return _ok(kind.render_one(tenancy.update(kind, id, _body(), principal)))
         tenancy.delete(kind, id, principal)
         return _no_content()
 
-    tenancy_routes.route(path, methods=["GET", "POST"], content_types=_JSON, name=f"{label}_collection")(
+    tenancy_routes.route(path, methods=["GET", "POST"], content_types=_JSON, name=f"{prefix}_collection")(
         collection
     )
-    tenancy_routes.route(item, methods=["GET", "PATCH", "DELETE"], content_types=_JSON, name=f"{label}_one")(
+    tenancy_routes.route(item, methods=["GET", "PATCH", "DELETE"], content_types=_JSON, name=f"{prefix}_one")(
         one
     )
     if kind.labels:
-        _mount_labels(kind, item)
+        _mount_labels(kind, item, prefix)
     if kind.members:
         for role, plural in ((MEMBER, "members"), (OWNER, "owners")):
-            _mount_members(kind, item, role, plural)
+            _mount_members(kind, item, prefix, role, plural)
 
 
-def _mount_labels(kind: Kind, item: str) -> None:
+def _mount_labels(kind: Kind, item: str, prefix: str) -> None:
     @renders_errors(render_v2)
     def labels(**params: str) -> Response:
         principal = _principal()
@@ -142,10 +116,8 @@ def _mount_labels(kind: Kind, item: str) -> None:
             label = tenancy.add_label(
                 kind, id, body.get("labelID") if isinstance(body, dict) else None, principal
             )
-            return _ok(_render_one(registry.LABELS, label), 201)
-        found = [registry.LABELS.render(label) for label in tenancy.labels(kind, id, principal)]
-        for label in found:
-            label.pop("links", None)
+            return _ok(registry.LABELS.render_one(label), 201)
+        found = [registry.LABELS.show(label) for label in tenancy.labels(kind, id, principal)]
         return _ok({"links": {"self": f"{kind.path}/{id}/labels"}, "labels": found})
 
     @renders_errors(render_v2)
@@ -154,14 +126,14 @@ def _mount_labels(kind: Kind, item: str) -> None:
         return _no_content()
 
     tenancy_routes.route(
-        f"{item}/labels", methods=["GET", "POST"], content_types=_JSON, name=f"{kind.name}_labels"
+        f"{item}/labels", methods=["GET", "POST"], content_types=_JSON, name=f"{prefix}_labels"
     )(labels)
     tenancy_routes.route(
-        f"{item}/labels/{{labelID}}", methods=["DELETE"], content_types=_JSON, name=f"{kind.name}_unlabel"
+        f"{item}/labels/{{labelID}}", methods=["DELETE"], content_types=_JSON, name=f"{prefix}_unlabel"
     )(unlabel)
 
 
-def _mount_members(kind: Kind, item: str, role: str, plural: str) -> None:
+def _mount_members(kind: Kind, item: str, prefix: str, role: str, plural: str) -> None:
     @renders_errors(render_v2)
     def members(**params: str) -> Response:
         principal = _principal()
@@ -180,13 +152,13 @@ def _mount_members(kind: Kind, item: str, role: str, plural: str) -> None:
         return _no_content()
 
     tenancy_routes.route(
-        f"{item}/{plural}", methods=["GET", "POST"], content_types=_JSON, name=f"{kind.name}_{plural}"
+        f"{item}/{plural}", methods=["GET", "POST"], content_types=_JSON, name=f"{prefix}_{plural}"
     )(members)
     tenancy_routes.route(
         f"{item}/{plural}/{{userID}}",
         methods=["DELETE"],
         content_types=_JSON,
-        name=f"{kind.name}_{plural}_remove",
+        name=f"{prefix}_{plural}_remove",
     )(remove)
 
 
@@ -204,28 +176,28 @@ def _password_from_body() -> str:
     return password
 
 
-def _mount_legacy_password(path: str, label: str) -> None:
+def _mount_legacy_password(path: str, prefix: str) -> None:
     @renders_errors(render_v2)
     def set_password(authID: str) -> Response:  # Chalice passes URL parameters by name
         principal = _principal()
-        tenancy = compose.tenancy()
-        auth = tenancy.get(registry.LEGACY_AUTHORIZATIONS, authID, principal)
-        principal.require("write", "authorizations", id=authID, org_id=auth["orgID"])
-        tenancy.set_legacy_password(auth, _password_from_body())
+        compose.tenancy().set_legacy_password(authID, _password_from_body(), principal)
         return _no_content()
 
     tenancy_routes.route(
-        f"{path}/{{authID}}/password", methods=["POST"], content_types=_JSON, name=f"{label}_password"
+        f"{path}/{{authID}}/password", methods=["POST"], content_types=_JSON, name=f"{prefix}_password"
     )(set_password)
 
 
+def _paths(kind: Kind) -> list[tuple[str, str]]:
+    """(collection URL, route name prefix) of a kind: its path, then its aliases."""
+    return [(path, kind.name if n == 0 else f"{kind.name}_alias{n}") for n, path in enumerate(kind.paths)]
+
+
 for _kind in registry.KINDS:
-    _mount(_kind, _kind.path, _kind.name)
-# influxd serves the legacy (v1) authorizations at both paths.
-_LEGACY_ALIAS = "/legacy/authorizations"
-_mount(registry.LEGACY_AUTHORIZATIONS, _LEGACY_ALIAS, "legacy_alias")
-for _path, _label in ((registry.LEGACY_AUTHORIZATIONS.path, "legacy"), (_LEGACY_ALIAS, "legacy_alias")):
-    _mount_legacy_password(_path, _label)
+    for _path, _prefix in _paths(_kind):
+        _mount(_kind, _path, _prefix)
+for _path, _prefix in _paths(registry.LEGACY_AUTHORIZATIONS):
+    _mount_legacy_password(_path, _prefix)
 
 
 # -- onboarding, sessions, the current user ---------------------------------------------------------

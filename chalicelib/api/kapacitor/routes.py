@@ -5,10 +5,10 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import compose
-from chalicelib.api.influxdb.routes import V1_PRECISIONS
-from chalicelib.api.kit import ANY_CONTENT_TYPE, body, json_response, renders_errors
+from chalicelib.api.kit import ANY_CONTENT_TYPE, body, error_only, renders_errors
 from chalicelib.ingest.records import Destination
 from chalicelib.kit.errors import INVALID, TicklessError
+from chalicelib.kit.time import V1_PRECISIONS
 
 VERSION = "1.7.6"
 VERSION_HEADERS = {"X-Kapacitor-Version": VERSION}
@@ -17,8 +17,7 @@ PREFIXES = ("/kapacitor/v1", "/kapacitor/v1preview")
 kapacitor = Blueprint(__name__)
 
 
-def render(error: TicklessError) -> Response:
-    return json_response({"error": error.message}, error.status, VERSION_HEADERS)
+render = error_only(VERSION_HEADERS)
 
 
 def write() -> Response:

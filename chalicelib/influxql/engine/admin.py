@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from chalicelib import compose
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from chalicelib.influxql import ast, conditions
-from chalicelib.influxql.engine.context import Context, Series, StatementError, measurements, policy
+from chalicelib.influxql.engine.context import (
+    Context,
+    Series,
+    StatementError,
+    measurement_matches,
+    measurements,
+    policy,
+)
 from chalicelib.influxql.engine.output import format_duration
-from chalicelib.series.keys import MAX_TIME, MIN_TIME
+from chalicelib.kit.time import MAX_TIME, MIN_TIME
 from chalicelib.tenancy.dbrp import DEFAULT_RP
 
 
@@ -111,25 +120,38 @@ def drop_series(statement: ast.DropSeriesStatement, context: Context) -> list[Se
 def drop_measurement(statement: ast.DropMeasurementStatement, context: Context) -> list[Series]:
     rp = policy(context, "", "", "write")
     context.store.delete(rp.namespace, statement.name)
-    compose.field_guard().forget(rp.namespace)
     return []
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """The series a DELETE or DROP SERIES names: its FROM measurements and its WHERE tag condition."""
+
+    sources: list[ast.Source]
+    condition: ast.Expr | None
+
+    def measurement_matches(self, measurement: str) -> bool:
+        named = [s for s in self.sources if isinstance(s, ast.Measurement)]
+        return not self.sources or any(measurement_matches(s, measurement) for s in named)
+
+    def tags_match(self, tags: Mapping[str, str]) -> bool:
+        return self.condition is None or conditions.eval_condition(self.condition, dict(tags))
+
+    @property
+    def has_tag_conditions(self) -> bool:
+        return self.condition is not None
 
 
 def _delete_matching(
     context: Context, sources: list[ast.Source], tmin: int, tmax: int, condition: ast.Expr | None, what: str
 ) -> None:
     rp = policy(context, "", "", "write")
-    for measurement in measurements(context, rp, sources):
-        entries = context.index.series(rp.namespace, measurement)
-        tag_keys = {key for entry in entries for key, _ in entry.tags}
-        if condition is not None:
-            refs = {n.val for n in ast.walk(condition) if isinstance(n, ast.VarRef)}
-            if refs - tag_keys - {"time"} & set(context.index.field_types(rp.namespace, measurement)):
+    if condition is not None:  # influxd refuses a field in the condition, before deleting anything
+        refs = {n.val for n in ast.walk(condition) if isinstance(n, ast.VarRef)} - {"time"}
+        for measurement in measurements(context, rp, sources):
+            tag_keys = {
+                key for entry in context.series.series(rp.namespace, measurement) for key, _ in entry.tags
+            }
+            if (refs - tag_keys) & set(context.series.field_types(rp.namespace, measurement)):
                 raise StatementError(f"fields not supported in WHERE clause during {what}")
-        keys = None
-        if condition is not None:
-            keys = {e.key for e in entries if conditions.eval_condition(condition, dict(e.tags))}
-            if not keys:
-                continue
-        context.store.delete(rp.namespace, measurement, tmin, tmax, keys)
-    compose.field_guard().forget(rp.namespace)
+    context.store.delete_selected(rp.namespace, _Selection(sources, condition), tmin, tmax)

@@ -4,12 +4,12 @@ to resolve and page sources."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import compose
 from chalicelib.influxql import ast
-from chalicelib.series.ports import IndexRepository
+from chalicelib.ingest.writer import PointWriter
+from chalicelib.series.ports import SeriesReader
 from chalicelib.series.store import SeriesStore
 from chalicelib.tenancy.dbrp import Catalog, RetentionPolicy
 from chalicelib.tenancy.service import Principal
@@ -21,6 +21,16 @@ class StatementError(Exception):
     """An error reported inside the statement's result, as influxd does (`{"statement_id", "error"}`)."""
 
 
+@dataclass(frozen=True)
+class Services:
+    """What statements reach beyond their own text."""
+
+    catalog: Catalog  # v1 databases and retention policies
+    series: SeriesReader  # what statements read
+    store: SeriesStore  # what DELETE, DROP SERIES and DROP MEASUREMENT remove points from
+    writer: PointWriter  # where SELECT ... INTO writes
+
+
 @dataclass
 class Context:
     principal: Principal
@@ -28,12 +38,24 @@ class Context:
     retention_policy: str
     now: int
     format_time: Callable[[int], Any]
-    catalog: Catalog = field(default_factory=compose.catalog)
-    store: SeriesStore = field(default_factory=compose.store)
+    services: Services
+    epoch: str | None = None
 
     @property
-    def index(self) -> IndexRepository:
-        return self.store.index
+    def catalog(self) -> Catalog:
+        return self.services.catalog
+
+    @property
+    def series(self) -> SeriesReader:
+        return self.services.series
+
+    @property
+    def store(self) -> SeriesStore:
+        return self.services.store
+
+    @property
+    def writer(self) -> PointWriter:
+        return self.services.writer
 
 
 def policy(context: Context, database: str, retention_policy: str, action: str = "read") -> RetentionPolicy:
@@ -56,7 +78,7 @@ def measurement_matches(source: ast.Measurement, name: str) -> bool:
 
 def measurements(context: Context, rp: RetentionPolicy, sources: list[ast.Source]) -> list[str]:
     """The measurements of `rp` named by `sources` (all of them when there are none), sorted."""
-    names = context.index.measurements(rp.namespace)
+    names = context.series.measurements(rp.namespace)
     if sources:
         names = [
             n

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from chalicelib import compose
 from chalicelib.influxql import ast
 from chalicelib.influxql.engine.context import Context, Series, StatementError, policy
 from chalicelib.influxql.engine.select import select
@@ -36,7 +35,7 @@ def select_into(statement: ast.SelectStatement, context: Context) -> list[Series
             if fields:
                 lines.append(format_point(name, tags, fields, row[0]))
     if lines:
-        result = compose.writer().write(
+        result = context.writer.write(
             Destination(rp.namespace, rp.database, rp.name), "\n".join(lines).encode(), "ns", context.now
         )
         if result.conflict:

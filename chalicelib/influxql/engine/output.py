@@ -8,36 +8,17 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-EPOCH_DIVISORS = {
-    "ns": 1,
-    "n": 1,
-    "u": 1_000,
-    "µ": 1_000,
-    "us": 1_000,
-    "ms": 1_000_000,
-    "s": 1_000_000_000,
-    "m": 60_000_000_000,
-    "h": 3_600_000_000_000,
-}
+from chalicelib.kit.time import EPOCHS, NS_PER_UNIT, SECOND, format_rfc3339nano
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def rfc3339nano(time_ns: int) -> str:
-    """Go's time.RFC3339Nano in UTC: fraction with trailing zeros trimmed, none when zero."""
-    seconds, nanos = divmod(time_ns, 1_000_000_000)
-    text = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
-    if nanos:
-        text += "." + f"{nanos:09d}".rstrip("0")
-    return text + "Z"
 
 
 def time_formatter(epoch: str | None):
     """A function turning ns timestamps into the value the `epoch` parameter asks for."""
-    if not epoch:
-        return rfc3339nano
-    divisor = EPOCH_DIVISORS.get(epoch)
-    if divisor is None:
-        return rfc3339nano  # influxd ignores unknown epoch values
+    unit = EPOCHS.get(epoch or "")
+    if unit is None:
+        return format_rfc3339nano  # no epoch, or one influxd ignores
+    divisor = NS_PER_UNIT[unit]
     if divisor == 1:
         return int
     return lambda t: t // divisor
@@ -124,7 +105,7 @@ def zoned_formatter(location: str):
     zone = zoneinfo.ZoneInfo(location)
 
     def format_time(time_ns: int) -> str:
-        seconds, nanos = divmod(time_ns, 1_000_000_000)
+        seconds, nanos = divmod(time_ns, SECOND)
         moment = (_EPOCH + timedelta(seconds=seconds)).astimezone(zone)
         text = moment.strftime("%Y-%m-%dT%H:%M:%S")
         if nanos:

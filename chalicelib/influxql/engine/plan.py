@@ -11,6 +11,7 @@ from chalicelib.influxql import ast
 from chalicelib.influxql.engine import functions as fn
 from chalicelib.influxql.engine.context import StatementError
 from chalicelib.influxql.engine.evaluate import MATH_FUNCTIONS, check_math_call
+from chalicelib.influxql.generator import generate
 from chalicelib.influxql.tokens import format_duration as format_influx_duration
 
 KNOWN = fn.AGGREGATES | fn.SELECTORS | fn.TRANSFORMS
@@ -213,14 +214,16 @@ def _check_call(call: ast.Call, interval: int) -> None:
                 f"invalid number of arguments for {name}, expected at least 2, got {len(args)}"
             )
         if not isinstance(args[-1], ast.IntegerLiteral):
-            raise StatementError(f"expected integer as last argument in {name}(), found {args[-1]}")
+            raise StatementError(f"expected integer as last argument in {name}(), found {generate(args[-1])}")
         if args[-1].val <= 0:
             raise StatementError(f"limit ({args[-1].val}) in {name} function must be at least 1")
         if not isinstance(args[0], ast.VarRef):
-            raise StatementError(f"expected first argument to be a field in {name}(), found {args[0]}")
+            raise StatementError(
+                f"expected first argument to be a field in {name}(), found {generate(args[0])}"
+            )
         for arg in args[1:-1]:
             if not isinstance(arg, ast.VarRef):
-                raise StatementError(f"only fields or tags are allowed in {name}(), found {arg}")
+                raise StatementError(f"only fields or tags are allowed in {name}(), found {generate(arg)}")
         return
     if name == "percentile":
         _nargs(call, 2)

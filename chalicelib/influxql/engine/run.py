@@ -13,20 +13,23 @@ from typing import Any
 from chalicelib.influxql import ParseError, ast, conditions
 from chalicelib.influxql import parse as parse_influxql
 from chalicelib.influxql.engine import admin, output, show
-from chalicelib.influxql.engine.context import Context, Series, StatementError
+from chalicelib.influxql.engine.context import Context, Series, Services, StatementError
 from chalicelib.influxql.engine.csv import to_csv
 from chalicelib.influxql.engine.into import select_into
 from chalicelib.influxql.engine.select import select
+from chalicelib.influxql.generator import generate
 from chalicelib.kit.errors import INVALID, TicklessError
 from chalicelib.tenancy.dbrp import DatabaseNotFound
+from chalicelib.tenancy.service import Principal
 
-__all__ = ["Context", "StatementError", "chunks", "execute", "run", "to_csv", "to_json"]
+__all__ = ["Context", "Services", "StatementError", "chunks", "execute", "run", "to_csv", "to_json"]
 
 DEFAULT_CHUNK_SIZE = 10_000
 
 
 def execute(
-    principal,
+    services: Services,
+    principal: Principal,
     query: str,
     database: str = "",
     retention_policy: str = "",
@@ -39,8 +42,9 @@ def execute(
         statements = parse_influxql(query, params)
     except ParseError as exc:
         raise TicklessError(INVALID, f"error parsing query: {exc}") from exc
-    context = Context(principal, database, retention_policy, now, output.time_formatter(epoch))
-    context.epoch = epoch  # type: ignore[attr-defined]
+    context = Context(
+        principal, database, retention_policy, now, output.time_formatter(epoch), services, epoch
+    )
     results: list[dict[str, Any]] = []
     failed = False
     for statement_id, statement in enumerate(statements):
@@ -97,14 +101,14 @@ def chunks(payload: dict[str, Any], chunk_size: int = DEFAULT_CHUNK_SIZE) -> Ite
 def run(statement: ast.Statement, context: Context) -> list[Series]:
     handler = _HANDLERS.get(type(statement))
     if handler is None:
-        raise StatementError(f"statement is not supported yet: {statement}")
+        raise StatementError(f"statement is not supported yet: {generate(statement)}")
     return handler(statement, context)
 
 
 def _select(statement: ast.SelectStatement, context: Context) -> list[Series]:
     series = select_into(statement, context) if statement.target is not None else select(statement, context)
     formatter = context.format_time
-    if statement.location and not getattr(context, "epoch", None):
+    if statement.location and not context.epoch:
         formatter = output.zoned_formatter(statement.location)
     for item in series:
         for row in item.get("values", []):

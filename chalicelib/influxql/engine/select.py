@@ -26,8 +26,9 @@ from chalicelib.influxql.engine.context import (
 )
 from chalicelib.influxql.engine.evaluate import evaluate
 from chalicelib.influxql.engine.windows import Windows
+from chalicelib.influxql.generator import generate
+from chalicelib.kit.time import MAX_TIME, MIN_TIME
 from chalicelib.series.columns import SeriesColumns
-from chalicelib.series.keys import MAX_TIME, MIN_TIME
 
 MAX_BUCKETS = 1_000_000  # influxd's max-select-buckets is unlimited by default; we refuse absurd ones
 Scan = Callable[[int, int, set[str], set[str], bool], Iterator[dict[str, SeriesColumns]]]
@@ -112,30 +113,30 @@ def _sources(
         rp = policy(context, source.database, source.retention_policy)
         if source.regex is not None:
             names = sorted(
-                n for n in context.index.measurements(rp.namespace) if measurement_matches(source, n)
+                n for n in context.series.measurements(rp.namespace) if measurement_matches(source, n)
             )
         else:
             names = [source.name]
         cutoff = rp.cutoff(context.now)
         for name in names:
-            field_types = context.index.field_types(rp.namespace, name)
+            field_types = context.series.field_types(rp.namespace, name)
             if not field_types:  # no such measurement: an empty result, as influxd gives
                 continue
-            tags_of = {e.key: dict(e.tags) for e in context.index.series(rp.namespace, name)}
+            tags_of = {e.key: dict(e.tags) for e in context.series.series(rp.namespace, name)}
 
             def scan(lo, hi, keys, fields, descending, _ns=rp.namespace, _name=name):
-                return context.store.scan(_ns, _name, lo, hi, keys, fields, descending=descending)
+                return context.series.scan(_ns, _name, lo, hi, keys, fields, descending=descending)
 
             yield Data(name, field_types, tags_of, scan), MIN_TIME if cutoff is None else cutoff
 
 
 def _with_outer_dimensions(inner: ast.SelectStatement, outer: ast.SelectStatement) -> ast.SelectStatement:
     """influxd groups a subquery by the outer query's GROUP BY tags as well."""
-    known = {str(d.expr) for d in inner.dimensions}
+    known = {generate(d.expr) for d in inner.dimensions}
     extra = [
         d
         for d in outer.dimensions
-        if isinstance(d.expr, ast.VarRef | ast.Wildcard | ast.RegexLiteral) and str(d.expr) not in known
+        if isinstance(d.expr, ast.VarRef | ast.Wildcard | ast.RegexLiteral) and generate(d.expr) not in known
     ]
     if not extra:
         return inner

@@ -20,7 +20,7 @@ from chalicelib.tenancy.dbrp import RetentionPolicy
 
 def _entries(context: Context, rp: RetentionPolicy, measurement: str, condition: ast.Expr | None):
     """The index entries of `measurement` whose tags satisfy `condition` (time terms ignored)."""
-    entries = context.index.series(rp.namespace, measurement)
+    entries = context.series.series(rp.namespace, measurement)
     condition = _without_time(condition)
     if condition is None:
         return entries
@@ -40,7 +40,7 @@ def _without_time(condition: ast.Expr | None) -> ast.Expr | None:
 
 def show_measurements(statement: ast.ShowMeasurementsStatement, context: Context) -> list[Series]:
     rp = policy(context, statement.database, statement.retention_policy)
-    names = sorted(context.index.measurements(rp.namespace))
+    names = sorted(context.series.measurements(rp.namespace))
     source = statement.source
     if isinstance(source, ast.Measurement):
         names = [n for n in names if measurement_matches(source, n)]
@@ -104,7 +104,7 @@ def show_field_keys(statement: ast.ShowFieldKeysStatement, context: Context) -> 
     rp = policy(context, statement.database, "")
     out: list[Series] = []
     for measurement in measurements(context, rp, statement.sources):
-        types = context.index.field_types(rp.namespace, measurement)
+        types = context.series.field_types(rp.namespace, measurement)
         keys = page(sorted(types), statement.limit, statement.offset)
         if keys:
             out.append(
@@ -183,5 +183,5 @@ def show_field_key_cardinality(
     statement: ast.ShowFieldKeyCardinalityStatement, context: Context
 ) -> list[Series]:
     return _per_measurement(
-        statement, context, lambda rp, measurement: len(context.index.field_types(rp.namespace, measurement))
+        statement, context, lambda rp, measurement: len(context.series.field_types(rp.namespace, measurement))
     )

@@ -8,7 +8,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from functools import lru_cache
 
-from chalicelib.series.keys import MIN_TIME
+from chalicelib.kit.time import MIN_TIME
 
 _NS = 1_000_000_000
 
