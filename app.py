@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Chalice, Rate
 
 from chalicelib import declarations
-from chalicelib.api import influxdb
+from chalicelib.api.influxdb import influxdb
 from chalicelib.api.kapacitor.routes import kapacitor
 from chalicelib.events import maintenance, points_consumer
 
@@ -14,8 +14,8 @@ app = Chalice(app_name="tickless")
 # client), often gzipped: API Gateway must hand such bodies over as bytes, not as mangled text.
 app.api.binary_types.extend(["text/plain", "application/x-gzip", "application/gzip"])
 
-for blueprint in (*influxdb.BLUEPRINTS, kapacitor):
-    app.register_blueprint(blueprint)
+app.register_blueprint(influxdb)
+app.register_blueprint(kapacitor)
 
 _points = declarations.kinesis_consumer("consume_points")
 

@@ -56,6 +56,14 @@ def json_body(raw: bytes, error_prefix: str = "failed to decode request body") -
         raise TicklessError(INVALID, f"{error_prefix}: {exc}") from exc
 
 
+def json_object(raw: bytes, error_prefix: str = "failed to decode request body") -> dict[str, Any]:
+    """A JSON request body that must be an object (an empty body is `{}`)."""
+    doc = json_body(raw, error_prefix)
+    if not isinstance(doc, dict):
+        raise TicklessError(INVALID, f"{error_prefix}: expected a JSON object")
+    return doc
+
+
 def params(request: Request) -> dict[str, str]:
     """Query string parameters, plus form fields of a urlencoded body (InfluxDB 1.x reads both)."""
     merged: dict[str, str] = {}

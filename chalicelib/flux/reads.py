@@ -134,15 +134,15 @@ class FromStream(Stream):
         assert self.start is not None and self.stop is not None
         if self.stop <= self.start:
             return
-        source = self.interp.context.source
+        series = self.interp.context.series
         ns = self.bucket["id"]
-        for measurement in sorted(source.measurements(ns)):
+        for measurement in sorted(series.measurements(ns)):
             # a measurement-only predicate rules a measurement out before its series are listed
             probe = {"_measurement": measurement}
             if not all(_maybe(p, probe) for p in self.predicates):
                 continue
-            field_types = source.field_types(ns, measurement)
-            entries = source.series(ns, measurement)
+            field_types = series.field_types(ns, measurement)
+            entries = series.series(ns, measurement)
             wanted = self.selected(measurement, entries, field_types)
             if wanted:
                 yield measurement, entries, field_types, wanted
@@ -223,9 +223,10 @@ class FromStream(Stream):
         """(series key, field, field type, times, values) of each block's non-null values in range,
         block by block, for the wanted fields of each wanted series."""
         assert self.start is not None and self.stop is not None
-        source = self.interp.context.source
         all_fields = set().union(*wanted.values())
-        scan = source.scan(self.bucket["id"], measurement, self.start, self.stop - 1, set(wanted), all_fields)
+        scan = self.interp.context.series.scan(
+            self.bucket["id"], measurement, self.start, self.stop - 1, set(wanted), all_fields
+        )
         for block in scan:
             for key, cols in block.items():
                 for f in wanted.get(key, ()):
@@ -274,11 +275,10 @@ class FromStream(Stream):
         block with a value of a series' field has its answer; the store reads `remaining` afresh for
         every block, so a series whose fields are all answered is not read again."""
         assert self.start is not None and self.stop is not None
-        source = self.interp.context.source
         missing = {key: set(fields) for key, fields in wanted.items()}
         remaining = set(wanted)
         acc: dict[tuple[str, str], tuple[list, list, str]] = {}
-        scan = source.scan(
+        scan = self.interp.context.series.scan(
             self.bucket["id"],
             measurement,
             self.start,

@@ -1,31 +1,30 @@
-"""The data port of the Flux engine: the `Source` protocol and the `Context` a program runs in."""
+"""What a Flux program reads and writes: the buckets it may name (`Buckets`), the points in them (the
+series store's read port, `SeriesReader`, shared with InfluxQL), and the `Context` it runs in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from chalicelib.series.ports import SeriesReader
 
-class Source(Protocol):
+
+class Buckets(Protocol):
+    """The buckets of the organization a program runs in, as its caller may use them."""
+
     def bucket(self, name: str | None, bucket_id: str | None = None, write: bool = False) -> dict:
         """The bucket doc (`id`, `name`, `orgID`, `retentionRules`) the caller may read (or write)."""
 
-    def buckets(self) -> list[dict]: ...
+    def buckets(self) -> list[dict]:
+        """The buckets the caller may read."""
 
-    def measurements(self, namespace: str) -> list[str]: ...
-
-    def series(self, namespace: str, measurement: str) -> list: ...  # [SeriesEntry]
-
-    def field_types(self, namespace: str, measurement: str) -> dict[str, str]: ...
-
-    def scan(self, namespace, measurement, tmin, tmax, series_keys=None, fields=None) -> Iterator[dict]: ...
-
-    def write(self, bucket: dict, lines: str) -> None: ...
+    def write(self, bucket: dict, lines: str) -> None:
+        """Write line protocol to a bucket (`to()`)."""
 
 
 @dataclass
 class Context:
-    source: Source | None
+    buckets: Buckets | None
+    series: SeriesReader | None
     now_ns: int
     org: dict = field(default_factory=dict)

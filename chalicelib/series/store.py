@@ -394,4 +394,3 @@ def _without(
     replacement = _segment(segment.partition, segment.sort_key, codec.encode_segment(kept))
     replacement.version = segment.version + 1
     return replacement, dropped
-

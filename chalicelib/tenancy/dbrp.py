@@ -13,16 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.ingest.records import Destination
 from chalicelib.kit.errors import CONFLICT, INVALID, NOT_FOUND, TicklessError
+from chalicelib.kit.time import HOUR, SECOND
 from chalicelib.tenancy import registry
 from chalicelib.tenancy.kinds import Doc
 from chalicelib.tenancy.principal import Principal
 from chalicelib.tenancy.registry import DEFAULT_RP as DEFAULT_RP
 from chalicelib.tenancy.registry import virtual_mapping as virtual_mapping
 from chalicelib.tenancy.service import Tenancy
-
-SECOND = 1_000_000_000
-HOUR = 3600 * SECOND
 
 # influxd 1.6.7's meta errors, word for word
 INVALID_NAME = "invalid name"
@@ -64,6 +63,12 @@ class RetentionPolicy:
         """Points older than this are expired (None: never)."""
         return now - self.duration if self.duration else None
 
+    @property
+    def destination(self) -> Destination:
+        """Where points written to it go: its bucket, named as this database and policy for the
+        stream's other consumers."""
+        return Destination(self.namespace, self.database, self.name)
+
 
 class DatabaseNotFound(TicklessError):
     """influxd words this one differently per endpoint: `/write` quotes the name, queries do not."""
@@ -91,6 +96,11 @@ def policy(bucket: Doc, mapping: Doc) -> RetentionPolicy:
         shard_duration=shard * SECOND,
         default=bool(mapping.get("default")),
     )
+
+
+def bucket_policy(bucket: Doc) -> RetentionPolicy:
+    """A bucket as the retention policy of its virtual mapping: how v2 writes and Flux's `to()` name it."""
+    return policy(bucket, virtual_mapping(bucket))
 
 
 class Catalog:

@@ -17,18 +17,8 @@ S = 1_000_000_000
 ANNOTATED = {"annotations": ["datatype", "group", "default"], "header": True, "delimiter": ","}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def flux_registered(app_module):
-    """Mount the blueprint unless app.py already does."""
-    from chalicelib.api.influxdb.flux import flux_routes
-
-    app = app_module.app
-    if not any(path.startswith("/api/v2/query") for path in app.routes):
-        app.register_blueprint(flux_routes)
-
-
 @pytest.fixture(scope="module")
-def module_client(app_module, onboarding, flux_registered):
+def module_client(app_module, onboarding):
     from chalice.test import Client
 
     from tests.api.conftest import TestClient

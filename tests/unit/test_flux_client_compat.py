@@ -37,7 +37,7 @@ def source():
 
 
 def run(source, query: str) -> str:
-    return "".join(encode(execute(query, Context(source, 60 * S)), CLIENT_DIALECT))
+    return "".join(encode(execute(query, Context(source, source, 60 * S)), CLIENT_DIALECT))
 
 
 def test_storage_tables_parse_with_types_and_group_keys(source):

@@ -38,7 +38,7 @@ def source():
 
 
 def run(source, query: str, annotations=(), now=60 * S, **kw) -> str:
-    results = execute(query, Context(source, now), **kw)
+    results = execute(query, Context(source, source, now), **kw)
     return "".join(encode(results, Dialect(annotations=list(annotations))))
 
 

@@ -37,7 +37,7 @@ def values(out: str) -> list[str]:
 
 
 def run(source, query: str) -> str:
-    results = execute(query, Context(source, 60 * S))
+    results = execute(query, Context(source, source, 60 * S))
     return "".join(encode(results, Dialect(annotations=["datatype", "group"])))
 
 

@@ -9,7 +9,7 @@ from chalicelib.api.influxdb.auth import authenticate
 from chalicelib.api.influxdb.blueprint import influxdb
 from chalicelib.api.influxdb.buckets import writable_bucket
 from chalicelib.api.influxdb.errors import VERSION_HEADERS, render_v2
-from chalicelib.api.kit import ANY_CONTENT_TYPE, body, json_body, renders_errors
+from chalicelib.api.kit import ANY_CONTENT_TYPE, body, json_object, renders_errors
 from chalicelib.influxql.conditions import ConditionError, parse_time
 from chalicelib.kit.errors import INVALID, TicklessError
 from chalicelib.series.predicate import parse_predicate
@@ -22,9 +22,7 @@ _BAD_JSON = "invalid request; error parsing request json"
 def delete_v2() -> Response:
     request = influxdb.current_request
     bucket = writable_bucket(authenticate(request), request.query_params or {})
-    payload = json_body(body(request), _BAD_JSON)
-    if not isinstance(payload, dict):
-        raise TicklessError(INVALID, f"{_BAD_JSON}: expected an object")
+    payload = json_object(body(request), _BAD_JSON)
     start, stop = (_rfc3339(payload.get(key), key) for key in ("start", "stop"))
     if start > stop:
         raise TicklessError(INVALID, f"{_BAD_JSON}: start must not be after stop")

@@ -3,32 +3,27 @@
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Response
 
 from chalicelib import compose
 from chalicelib.api.influxdb.auth import authenticate
+from chalicelib.api.influxdb.blueprint import influxdb
 from chalicelib.api.influxdb.errors import VERSION_HEADERS, render_v2
-from chalicelib.api.kit import ANY_CONTENT_TYPE, body, json_response, renders_errors
+from chalicelib.api.kit import ANY_CONTENT_TYPE, body, json_object, json_response, renders_errors
 from chalicelib.flux import ast as flux_ast
 from chalicelib.flux import csv as flux_csv
 from chalicelib.flux import stdlib
 from chalicelib.flux.engine import execute
+from chalicelib.flux.org_buckets import OrgBuckets
 from chalicelib.flux.parser import parse
 from chalicelib.flux.source import Context
 from chalicelib.flux.values import RUNTIME_ERRORS, parse_time
-from chalicelib.ingest.records import Destination
-from chalicelib.kit.errors import INVALID, NOT_FOUND, UNPROCESSABLE, TicklessError
+from chalicelib.kit.errors import INVALID, NOT_FOUND, TicklessError
 from chalicelib.kit.syntax import ParseError, Position
-from chalicelib.tenancy import registry
-from chalicelib.tenancy.dbrp import virtual_mapping
 from chalicelib.tenancy.service import Principal
-
-flux_routes = Blueprint(__name__)
 
 CSV_TYPE = "text/csv; charset=utf-8"
 # `Prefer` values influxd honours on /api/v2/query (RFC 7240 preferences, compared whole).
@@ -36,59 +31,7 @@ NO_CONTENT = "return-no-content"
 NO_CONTENT_WITH_ERROR = "return-no-content-with-error"
 
 
-class StoreSource:
-    """The Flux engine's view of one organization's buckets, as the caller may see them."""
-
-    def __init__(self, principal: Principal, org: dict) -> None:
-        self.principal = principal
-        self.org = org
-
-    def bucket(self, name: str | None, bucket_id: str | None = None, write: bool = False) -> dict:
-        wanted = bucket_id or name or ""
-        doc = compose.tenancy().find_bucket(self.org["id"], wanted)
-        if doc is None:
-            raise TicklessError(NOT_FOUND, f'could not find bucket "{wanted}"')
-        self.principal.require("write" if write else "read", "buckets", id=doc["id"], org_id=doc["orgID"])
-        return doc
-
-    def buckets(self) -> list[dict]:
-        return compose.tenancy().list(registry.BUCKETS, self.principal, {"orgID": self.org["id"]})
-
-    def measurements(self, namespace: str) -> list[str]:
-        return compose.index().measurements(namespace)
-
-    def series(self, namespace: str, measurement: str) -> list:
-        return compose.index().series(namespace, measurement)
-
-    def field_types(self, namespace: str, measurement: str) -> dict[str, str]:
-        return compose.index().field_types(namespace, measurement)
-
-    def scan(
-        self, namespace, measurement, tmin, tmax, series_keys=None, fields=None, descending=False
-    ) -> Iterator[dict]:
-        return compose.store().scan(namespace, measurement, tmin, tmax, series_keys, fields, descending)
-
-    def write(self, bucket: dict, lines: str) -> None:
-        mapping = virtual_mapping(bucket)
-        destination = Destination(bucket["id"], mapping["database"], mapping["retention_policy"])
-        result = compose.writer().write(destination, lines.encode(), "ns")
-        if result.conflict:
-            raise TicklessError(
-                UNPROCESSABLE, f"failure writing points to database: {result.partial_message}"
-            )
-
-
 # -- request decoding --------------------------------------------------------------------------------
-
-
-def _json_body(raw: bytes) -> dict:
-    try:
-        doc = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise TicklessError(INVALID, f"failed to decode request body: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise TicklessError(INVALID, "failed to decode request body: expected a JSON object")
-    return doc
 
 
 def _dialect(raw: Any) -> flux_csv.Dialect:
@@ -114,7 +57,7 @@ def _dialect(raw: Any) -> flux_csv.Dialect:
 
 
 def _org(principal: Principal) -> dict:
-    query = flux_routes.current_request.query_params or {}
+    query = influxdb.current_request.query_params or {}
     ref = {k: query[k] for k in ("org", "orgID") if query.get(k)}
     if not ref:
         if not principal.org_id:
@@ -145,7 +88,7 @@ def decode_query(raw: bytes, content_type: str) -> dict:
     if content_type.startswith("application/vnd.flux"):
         return {"query": raw.decode("utf-8", "replace"), "dialect": flux_csv.Dialect(), "now": None,
                 "extern": None, "params": None}  # fmt: skip
-    doc = _json_body(raw)
+    doc = json_object(raw)
     query = _query_text(doc)
     now = None
     if doc.get("now"):
@@ -174,19 +117,19 @@ def decode_query(raw: bytes, content_type: str) -> dict:
 # -- routes ------------------------------------------------------------------------------------------
 
 
-@flux_routes.route("/api/v2/query", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@influxdb.route("/api/v2/query", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def post_query() -> Response:
-    request = flux_routes.current_request
+    request = influxdb.current_request
     principal = authenticate(request)
     content_type = (request.headers.get("content-type") or "application/json").lower()
     req = decode_query(body(request), content_type)
     if not req["query"].strip():
         raise TicklessError(INVALID, "query cannot be empty")
     org = _org(principal)
-    context = Context(
-        StoreSource(principal, org), req["now"] if req["now"] is not None else time.time_ns(), org
-    )
+    buckets = OrgBuckets(compose.tenancy(), compose.writer(), principal, org)
+    now = req["now"] if req["now"] is not None else time.time_ns()
+    context = Context(buckets, compose.store(), now, org)
     try:
         results = execute(req["query"], context, req["extern"], req["params"])
     except RUNTIME_ERRORS as exc:
@@ -220,12 +163,12 @@ def _no_content(results: list, dialect: flux_csv.Dialect, with_error: bool) -> R
     return Response(body=body, status_code=200, headers={"Content-Type": CSV_TYPE, **VERSION_HEADERS})
 
 
-@flux_routes.route("/api/v2/query/analyze", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@influxdb.route("/api/v2/query/analyze", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def analyze_query() -> Response:
-    request = flux_routes.current_request
+    request = influxdb.current_request
     authenticate(request)
-    query = _query_text(_json_body(body(request)))
+    query = _query_text(json_object(body(request)))
     errors = []
     try:
         parse(query)
@@ -237,12 +180,12 @@ def analyze_query() -> Response:
     return json_response({"errors": errors}, headers=VERSION_HEADERS)
 
 
-@flux_routes.route("/api/v2/query/ast", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@influxdb.route("/api/v2/query/ast", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def query_ast() -> Response:
-    request = flux_routes.current_request
+    request = influxdb.current_request
     authenticate(request)
-    query = _query_text(_json_body(body(request)), typed=False)
+    query = _query_text(json_object(body(request)), typed=False)
     file = parse(query)
     tree = flux_ast.to_json(file, flux_ast.Locator(query))
     return json_response(
@@ -250,17 +193,17 @@ def query_ast() -> Response:
     )
 
 
-@flux_routes.route("/api/v2/query/suggestions", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@influxdb.route("/api/v2/query/suggestions", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def query_suggestions() -> Response:
-    authenticate(flux_routes.current_request)
+    authenticate(influxdb.current_request)
     return json_response({"funcs": stdlib.suggestions()}, headers=VERSION_HEADERS)
 
 
-@flux_routes.route("/api/v2/query/suggestions/{name}", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@influxdb.route("/api/v2/query/suggestions/{name}", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def query_suggestion(name: str) -> Response:
-    authenticate(flux_routes.current_request)
+    authenticate(influxdb.current_request)
     for func in stdlib.suggestions():
         if func["name"] == name:
             return json_response(func, headers=VERSION_HEADERS)

@@ -6,39 +6,31 @@ routes."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Response
 
 from chalicelib import compose
 from chalicelib.api import paging
 from chalicelib.api.influxdb.auth import SESSION_COOKIE, authenticate, basic_credentials, session_key
+from chalicelib.api.influxdb.blueprint import influxdb
 from chalicelib.api.influxdb.errors import VERSION_HEADERS, render_v2
-from chalicelib.api.kit import ANY_CONTENT_TYPE, json_response, renders_errors
+from chalicelib.api.kit import ANY_CONTENT_TYPE, body, json_body, json_response, renders_errors
 from chalicelib.kit.errors import INVALID, TicklessError
 from chalicelib.tenancy import registry
 from chalicelib.tenancy.kinds import MEMBER, OWNER, Doc, Kind
 from chalicelib.tenancy.principal import Principal, unauthorized
 from chalicelib.tenancy.service import SESSION_SECONDS
 
-tenancy_routes = Blueprint(__name__)
 _JSON = ["application/json", "*/*"]
 
 
 def _request():
-    return tenancy_routes.current_request
+    return influxdb.current_request
 
 
 def _body() -> Any:
-    request = _request()
-    raw = request.raw_body or b""
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise TicklessError(INVALID, f"failed to decode request body: {exc}") from exc
+    return json_body(body(_request()))
 
 
 def _principal() -> Principal:
@@ -92,12 +84,10 @@ def _mount(kind: Kind, path: str, prefix: str) -> None:
         tenancy.delete(kind, id, principal)
         return _no_content()
 
-    tenancy_routes.route(path, methods=["GET", "POST"], content_types=_JSON, name=f"{prefix}_collection")(
+    influxdb.route(path, methods=["GET", "POST"], content_types=_JSON, name=f"{prefix}_collection")(
         collection
     )
-    tenancy_routes.route(item, methods=["GET", "PATCH", "DELETE"], content_types=_JSON, name=f"{prefix}_one")(
-        one
-    )
+    influxdb.route(item, methods=["GET", "PATCH", "DELETE"], content_types=_JSON, name=f"{prefix}_one")(one)
     if kind.labels:
         _mount_labels(kind, item, prefix)
     if kind.members:
@@ -125,10 +115,10 @@ def _mount_labels(kind: Kind, item: str, prefix: str) -> None:
         compose.tenancy().remove_label(kind, params[kind.id_param], params["labelID"], _principal())
         return _no_content()
 
-    tenancy_routes.route(
-        f"{item}/labels", methods=["GET", "POST"], content_types=_JSON, name=f"{prefix}_labels"
-    )(labels)
-    tenancy_routes.route(
+    influxdb.route(f"{item}/labels", methods=["GET", "POST"], content_types=_JSON, name=f"{prefix}_labels")(
+        labels
+    )
+    influxdb.route(
         f"{item}/labels/{{labelID}}", methods=["DELETE"], content_types=_JSON, name=f"{prefix}_unlabel"
     )(unlabel)
 
@@ -151,10 +141,10 @@ def _mount_members(kind: Kind, item: str, prefix: str, role: str, plural: str) -
         compose.tenancy().remove_member(kind, params[kind.id_param], params["userID"], role, _principal())
         return _no_content()
 
-    tenancy_routes.route(
+    influxdb.route(
         f"{item}/{plural}", methods=["GET", "POST"], content_types=_JSON, name=f"{prefix}_{plural}"
     )(members)
-    tenancy_routes.route(
+    influxdb.route(
         f"{item}/{plural}/{{userID}}",
         methods=["DELETE"],
         content_types=_JSON,
@@ -183,7 +173,7 @@ def _mount_legacy_password(path: str, prefix: str) -> None:
         compose.tenancy().set_legacy_password(authID, _password_from_body(), principal)
         return _no_content()
 
-    tenancy_routes.route(
+    influxdb.route(
         f"{path}/{{authID}}/password", methods=["POST"], content_types=_JSON, name=f"{prefix}_password"
     )(set_password)
 
@@ -212,7 +202,7 @@ def _onboarding_response(result: Doc) -> Doc:
     }
 
 
-@tenancy_routes.route("/api/v2/setup", methods=["GET", "POST"], content_types=_JSON)
+@influxdb.route("/api/v2/setup", methods=["GET", "POST"], content_types=_JSON)
 @renders_errors(render_v2)
 def setup() -> Response:
     tenancy = compose.tenancy()
@@ -221,14 +211,14 @@ def setup() -> Response:
     return _ok(_onboarding_response(tenancy.setup(_body())), 201)
 
 
-@tenancy_routes.route("/api/v2/setup/user", methods=["POST"], content_types=_JSON)
+@influxdb.route("/api/v2/setup/user", methods=["POST"], content_types=_JSON)
 @renders_errors(render_v2)
 def setup_user() -> Response:
     """Onboard another user with their own org and bucket (needs a token allowed to create them)."""
     return _ok(_onboarding_response(compose.tenancy().setup_user(_body(), _principal())), 201)
 
 
-@tenancy_routes.route("/api/v2/signin", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@influxdb.route("/api/v2/signin", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def signin() -> Response:
     credentials = basic_credentials(_request())
@@ -239,7 +229,7 @@ def signin() -> Response:
     return Response(body="", status_code=204, headers={**VERSION_HEADERS, "Set-Cookie": cookie})
 
 
-@tenancy_routes.route("/api/v2/signout", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@influxdb.route("/api/v2/signout", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def signout() -> Response:
     key = session_key(_request())
@@ -250,7 +240,7 @@ def signout() -> Response:
     return Response(body="", status_code=204, headers={**VERSION_HEADERS, "Set-Cookie": expired})
 
 
-@tenancy_routes.route("/api/v2/me", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@influxdb.route("/api/v2/me", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 @renders_errors(render_v2)
 def me() -> Response:
     principal = _principal()
@@ -259,7 +249,7 @@ def me() -> Response:
     return _ok(registry.USERS.render(compose.tenancy().fetch(registry.USERS, principal.user_id)))
 
 
-@tenancy_routes.route("/api/v2/me/password", methods=["PUT"], content_types=_JSON)
+@influxdb.route("/api/v2/me/password", methods=["PUT"], content_types=_JSON)
 @renders_errors(render_v2)
 def me_password() -> Response:
     request = _request()
@@ -273,7 +263,7 @@ def me_password() -> Response:
     return _no_content()
 
 
-@tenancy_routes.route("/api/v2/users/{userID}/password", methods=["POST", "PUT"], content_types=_JSON)
+@influxdb.route("/api/v2/users/{userID}/password", methods=["POST", "PUT"], content_types=_JSON)
 @renders_errors(render_v2)
 def user_password(userID: str) -> Response:
     compose.tenancy().set_password(userID, _password_from_body(), _principal())

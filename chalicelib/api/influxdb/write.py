@@ -11,10 +11,9 @@ from chalicelib.api.influxdb.blueprint import influxdb
 from chalicelib.api.influxdb.buckets import require_write, writable_bucket
 from chalicelib.api.influxdb.errors import VERSION_HEADERS, render_v1, render_v2
 from chalicelib.api.kit import ANY_CONTENT_TYPE, body, renders_errors
-from chalicelib.ingest.records import Destination
 from chalicelib.kit.errors import INVALID, UNPROCESSABLE, TicklessError
 from chalicelib.kit.time import V1_PRECISIONS, V2_PRECISIONS
-from chalicelib.tenancy.dbrp import virtual_mapping
+from chalicelib.tenancy.dbrp import bucket_policy
 
 
 @influxdb.route("/write", methods=["POST"], content_types=ANY_CONTENT_TYPE)
@@ -28,8 +27,7 @@ def write_v1() -> Response:
     principal = authenticate(request, v1=True)
     rp = compose.catalog().resolve(principal, query.get("db", ""), query.get("rp"))
     require_write(principal, rp.namespace, rp.org_id)
-    destination = Destination(rp.namespace, rp.database, rp.name)
-    result = compose.writer().write(destination, body(request), precision)
+    result = compose.writer().write(rp.destination, body(request), precision)
     if result.conflict:
         # InfluxDB 1.x reports type conflicts as a 400 partial write; the other points are stored.
         raise TicklessError(INVALID, result.partial_message)
@@ -45,9 +43,7 @@ def write_v2() -> Response:
     if precision not in V2_PRECISIONS:
         raise TicklessError(INVALID, f'invalid precision "{precision}", must be one of ns, us, ms, s')
     bucket = writable_bucket(authenticate(request), query)
-    mapping = virtual_mapping(bucket)
-    destination = Destination(bucket["id"], mapping["database"], mapping["retention_policy"])
-    result = compose.writer().write(destination, body(request), precision)
+    result = compose.writer().write(bucket_policy(bucket).destination, body(request), precision)
     if result.conflict:
         raise TicklessError(UNPROCESSABLE, f"failure writing points to database: {result.partial_message}")
     return Response(body="", status_code=204, headers=VERSION_HEADERS)

@@ -16,8 +16,7 @@ from chalicelib.flux.values import NS_PER_UNIT, Duration
 
 
 def _schema_read(interp: Interpreter, bucket: str, start: Any, stop: Any, predicate: Any) -> reads.FromStream:
-    source = interp.context.source
-    stream = reads.FromStream(interp, source.bucket(bucket, None))
+    stream = reads.FromStream(interp, interp.context.buckets.bucket(bucket, None))
     start_ns = time_arg(interp, start if start is not None else Duration(0, -30 * NS_PER_UNIT["d"]), "start")
     stop_ns = time_arg(interp, stop, "stop") if stop is not None else interp.now()
     stream = stream.bounded(start_ns, stop_ns)

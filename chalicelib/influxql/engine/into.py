@@ -7,7 +7,6 @@ import dataclasses
 from chalicelib.influxql import ast
 from chalicelib.influxql.engine.context import Context, Series, StatementError, policy
 from chalicelib.influxql.engine.select import select
-from chalicelib.ingest.records import Destination
 from chalicelib.lineprotocol.serializer import format_point
 
 
@@ -35,9 +34,7 @@ def select_into(statement: ast.SelectStatement, context: Context) -> list[Series
             if fields:
                 lines.append(format_point(name, tags, fields, row[0]))
     if lines:
-        result = context.writer.write(
-            Destination(rp.namespace, rp.database, rp.name), "\n".join(lines).encode(), "ns", context.now
-        )
+        result = context.writer.write(rp.destination, "\n".join(lines).encode(), "ns", context.now)
         if result.conflict:
             raise StatementError(f"partial write: {result.partial_message}")
     return [{"name": "result", "columns": ["time", "written"], "values": [[0, len(lines)]]}]

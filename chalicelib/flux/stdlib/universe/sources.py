@@ -16,16 +16,16 @@ def from_(interp: Interpreter, bucket=None, bucketID=None, host=None, org=None, 
         raise FluxError("from: reading from a remote host is not supported")
     if bucket is None and bucketID is None:
         raise FluxError("from: specify one of bucket or bucketID")
-    source = interp.context.source
-    if source is None:
+    buckets = interp.context.buckets
+    if buckets is None or interp.context.series is None:
         raise FluxError("from: no data source")
-    return reads.FromStream(interp, source.bucket(bucket, bucketID))
+    return reads.FromStream(interp, buckets.bucket(bucket, bucketID))
 
 
 @universe("buckets", "org orgID host token", "", None)
 def buckets_(interp: Interpreter, org=None, orgID=None, host=None, token=None):
     def produce() -> list[Table]:
-        docs = interp.context.source.buckets()
+        docs = interp.context.buckets.buckets()
         cols = [
             ("name", "string"),
             ("id", "string"),

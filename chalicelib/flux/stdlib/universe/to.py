@@ -27,8 +27,8 @@ def to_(
 ):
     if host is not None or token is not None:
         raise FluxError("to: writing to a remote host is not supported")
-    source = interp.context.source
-    target = source.bucket(bucket, bucketID, write=True)
+    buckets = interp.context.buckets
+    target = buckets.bucket(bucket, bucketID, write=True)
     field_of = record_fn(interp, fieldFn, "fieldFn") if fieldFn is not None else None
     stream = stream_of(tables, "to")
 
@@ -59,7 +59,7 @@ def to_(
                     format_point(str(r.get(measurementColumn)), point_tags, fields, r[timeColumn].ns)
                 )
         if lines:
-            source.write(target, "\n".join(lines) + "\n")
+            buckets.write(target, "\n".join(lines) + "\n")
         return got
 
     return Stream(produce)

@@ -1,0 +1,37 @@
+"""The `Buckets` a Flux program runs against: one organization's buckets, as a caller may read, list and
+write them (`from()`, `buckets()`, `to()`), over tenancy and the write path."""
+
+from __future__ import annotations
+
+from chalicelib.ingest.writer import PointWriter
+from chalicelib.kit.errors import NOT_FOUND, UNPROCESSABLE, TicklessError
+from chalicelib.tenancy import registry
+from chalicelib.tenancy.dbrp import bucket_policy
+from chalicelib.tenancy.principal import Principal
+from chalicelib.tenancy.service import Tenancy
+
+
+class OrgBuckets:
+    def __init__(self, tenancy: Tenancy, writer: PointWriter, principal: Principal, org: dict) -> None:
+        self.tenancy = tenancy
+        self.writer = writer
+        self.principal = principal
+        self.org = org
+
+    def bucket(self, name: str | None, bucket_id: str | None = None, write: bool = False) -> dict:
+        wanted = bucket_id or name or ""
+        doc = self.tenancy.find_bucket(self.org["id"], wanted)
+        if doc is None:
+            raise TicklessError(NOT_FOUND, f'could not find bucket "{wanted}"')
+        self.principal.require("write" if write else "read", "buckets", id=doc["id"], org_id=doc["orgID"])
+        return doc
+
+    def buckets(self) -> list[dict]:
+        return self.tenancy.list(registry.BUCKETS, self.principal, {"orgID": self.org["id"]})
+
+    def write(self, bucket: dict, lines: str) -> None:
+        result = self.writer.write(bucket_policy(bucket).destination, lines.encode(), "ns")
+        if result.conflict:
+            raise TicklessError(
+                UNPROCESSABLE, f"failure writing points to database: {result.partial_message}"
+            )
