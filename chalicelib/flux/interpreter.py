@@ -2,7 +2,7 @@
 packages it is given, and the results (explicit `yield`s, and implicit `_result` for a bare stream).
 
 The universe and the importable packages are the interpreter's arguments (`stdlib` fills them, `engine`
-passes them), and its data comes through the `Context`'s `Source` (see `source`).
+passes them), and its data through the `Context`'s `Buckets` and `SeriesReader` (see `source`).
 """
 
 from __future__ import annotations

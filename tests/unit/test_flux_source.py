@@ -1,4 +1,5 @@
-"""An in-memory `Source` for the Flux engine's unit tests (points given as tuples), and its own check."""
+"""An in-memory `Buckets` and `SeriesReader` for the Flux engine's unit tests (points given as tuples), and
+its own check."""
 
 from __future__ import annotations
 
