@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import calendar
 import re
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from chalicelib.kit.errors import INVALID, TicklessError
 from chalicelib.kit.gofloat import format_float
 from chalicelib.kit.points import UInt
+from chalicelib.kit.time import format_rfc3339nano as format_time
 
 NS_PER_UNIT = {
     "ns": 1,
@@ -132,29 +132,6 @@ def parse_time(text: str) -> int:
         seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
     ns = int((frac or "").ljust(9, "0")) if frac else 0
     return seconds * 1_000_000_000 + ns
-
-
-_DATES: dict[int, str] = {}  # day since the epoch -> "YYYY-MM-DDT", for format_time
-
-
-def format_time(ns: int) -> str:
-    """RFC 3339 with nanoseconds, trailing zeros trimmed (Go's time.RFC3339Nano)."""
-    seconds, frac = divmod(ns, 1_000_000_000)
-    day, second = divmod(seconds, 86_400)
-    date = _DATES.get(day)
-    if date is None:
-        try:
-            date = "%04d-%02d-%02dT" % time.gmtime(day * 86_400)[:3]  # noqa: UP031 -- the fast path
-        except (OverflowError, ValueError, OSError):
-            return str(ns)
-        if len(_DATES) > 100_000:
-            _DATES.clear()
-        _DATES[day] = date
-    hour, second = divmod(second, 3600)
-    minute, second = divmod(second, 60)
-    if frac:
-        return f"{date}{hour:02d}:{minute:02d}:{second:02d}.{frac:09d}".rstrip("0") + "Z"
-    return f"{date}{hour:02d}:{minute:02d}:{second:02d}Z"
 
 
 def add_duration(ns: int, d: Duration, scale: int = 1) -> int:

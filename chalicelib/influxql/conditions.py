@@ -13,13 +13,12 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from chalicelib.kit.time import MAX_TIME, MIN_TIME, SECOND, format_rfc3339nano
+
 from . import ast
-from .generator import format_time, generate
+from .generator import generate
 
-MIN_TIME = -9223372036854775806  # InfluxDB's MinTime (math.MinInt64 + 2)
-MAX_TIME = 9223372036854775806  # InfluxDB's MaxTime (math.MaxInt64 - 1)
-
-_NS = 1_000_000_000
+_NS = SECOND
 
 
 class ConditionError(Exception):
@@ -210,7 +209,7 @@ def _time_value(expr: ast.Expr, now: int, location: str | None) -> int:
 
 
 def _format_seconds(ns: int) -> str:
-    return format_time(ns - ns % _NS)
+    return format_rfc3339nano(ns - ns % _NS)
 
 
 def _bounds(op: str, value: int) -> _Range:

@@ -3,14 +3,15 @@
 `generate(node)` renders any `ast` node the way InfluxDB 1.x's `String()` methods do, so a rendered
 statement parses back to an equal tree. The nodes themselves know nothing about text: one render
 function per node class, found through `_RENDERERS`. The quoting helpers (`quote_ident`,
-`quote_string`, `format_time`) live here too, for error messages that quote InfluxQL.
+`quote_string`) live here too, for error messages that quote InfluxQL.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from chalicelib.kit.time import format_rfc3339nano
 
 from . import ast
 from .tokens import format_duration, is_ident_char, is_ident_first_char, lookup
@@ -44,16 +45,6 @@ def quote_ident(*segments: str) -> str:
 
 def quote_string(s: str) -> str:
     return "'" + s.replace("\\", "\\\\").replace("\n", "\\n").replace("'", "\\'") + "'"
-
-
-def format_time(ns: int) -> str:
-    """RFC3339 with nanoseconds, trailing zeros trimmed (Go's time.RFC3339Nano), UTC."""
-    secs, frac = divmod(ns, 1_000_000_000)
-    base = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC) + _dt.timedelta(seconds=secs)
-    text = base.strftime("%Y-%m-%dT%H:%M:%S")
-    if frac:
-        text += "." + f"{frac:09d}".rstrip("0")
-    return text + "Z"
 
 
 def _go_float(v: float) -> str:
@@ -151,7 +142,7 @@ def _duration(node: ast.DurationLiteral) -> str:
 
 @_renders(ast.TimeLiteral)
 def _time(node: ast.TimeLiteral) -> str:
-    return f"'{format_time(node.val)}'"
+    return f"'{format_rfc3339nano(node.val)}'"
 
 
 @_renders(ast.RegexLiteral)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.kit.errors import UNAUTHORIZED, TicklessError
+from chalicelib.kit.errors import FORBIDDEN, UNAUTHORIZED, TicklessError
 from chalicelib.tenancy.permissions import Permission, allows
 
 
@@ -30,6 +30,12 @@ class Principal:
     def require(self, action: str, type: str, *, id: str | None = None, org_id: str | None = None) -> None:
         if not self.can(action, type, id=id, org_id=org_id):
             raise unauthorized(f"{action}:{_permission_path(type, id, org_id)} is unauthorized")
+
+    def require_write(self, bucket_id: str, org_id: str) -> None:
+        """The write path's check: points go to a bucket only with write permission on it (403, worded
+        as InfluxDB's write and delete endpoints word it)."""
+        if not self.can("write", "buckets", id=bucket_id, org_id=org_id):
+            raise TicklessError(FORBIDDEN, "insufficient permissions for write")
 
 
 def _permission_path(type: str, id: str | None, org_id: str | None) -> str:

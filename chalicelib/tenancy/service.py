@@ -271,6 +271,21 @@ class Tenancy:
         )
         return doc if doc is not None and doc["orgID"] == org_id else None
 
+    def writable_bucket(self, principal: Principal, ref: Mapping[str, Any]) -> Doc:
+        """The bucket a v2 write or delete names (`org` or `orgID`, then `bucket`, a name or an ID, or
+        `bucketID`), which `principal` must be allowed to write."""
+        if not ref.get("org") and not ref.get("orgID"):
+            raise TicklessError(INVALID, "Please provide either orgID or org")
+        org_id = self.org_of(ref)["id"]
+        bucket = str(ref.get("bucket") or ref.get("bucketID") or "")
+        if not bucket:
+            raise TicklessError(INVALID, "Please provide bucket")
+        doc = self.find_bucket(org_id, bucket)
+        if doc is None:
+            raise TicklessError(NOT_FOUND, f'bucket "{bucket}" not found')
+        principal.require_write(doc["id"], doc["orgID"])
+        return doc
+
     # -- users and passwords -----------------------------------------------------------------------
 
     def set_legacy_password(self, auth_id: str, password: str, principal: Principal) -> None:

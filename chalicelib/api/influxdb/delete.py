@@ -7,7 +7,6 @@ from chalice import Response
 from chalicelib import compose
 from chalicelib.api.influxdb.auth import authenticate
 from chalicelib.api.influxdb.blueprint import influxdb
-from chalicelib.api.influxdb.buckets import writable_bucket
 from chalicelib.api.influxdb.errors import VERSION_HEADERS, render_v2
 from chalicelib.api.kit import ANY_CONTENT_TYPE, body, json_object, renders_errors
 from chalicelib.influxql.conditions import ConditionError, parse_time
@@ -21,7 +20,7 @@ _BAD_JSON = "invalid request; error parsing request json"
 @renders_errors(render_v2)
 def delete_v2() -> Response:
     request = influxdb.current_request
-    bucket = writable_bucket(authenticate(request), request.query_params or {})
+    bucket = compose.tenancy().writable_bucket(authenticate(request), request.query_params or {})
     payload = json_object(body(request), _BAD_JSON)
     start, stop = (_rfc3339(payload.get(key), key) for key in ("start", "stop"))
     if start > stop:

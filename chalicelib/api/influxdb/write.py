@@ -8,7 +8,6 @@ from chalice import Response
 from chalicelib import compose
 from chalicelib.api.influxdb.auth import authenticate
 from chalicelib.api.influxdb.blueprint import influxdb
-from chalicelib.api.influxdb.buckets import require_write, writable_bucket
 from chalicelib.api.influxdb.errors import VERSION_HEADERS, render_v1, render_v2
 from chalicelib.api.kit import ANY_CONTENT_TYPE, body, renders_errors
 from chalicelib.kit.errors import INVALID, UNPROCESSABLE, TicklessError
@@ -26,7 +25,7 @@ def write_v1() -> Response:
         raise TicklessError(INVALID, f'invalid precision "{query.get("precision")}"')
     principal = authenticate(request, v1=True)
     rp = compose.catalog().resolve(principal, query.get("db", ""), query.get("rp"))
-    require_write(principal, rp.namespace, rp.org_id)
+    principal.require_write(rp.namespace, rp.org_id)
     result = compose.writer().write(rp.destination, body(request), precision)
     if result.conflict:
         # InfluxDB 1.x reports type conflicts as a 400 partial write; the other points are stored.
@@ -42,7 +41,7 @@ def write_v2() -> Response:
     precision = query.get("precision") or "ns"
     if precision not in V2_PRECISIONS:
         raise TicklessError(INVALID, f'invalid precision "{precision}", must be one of ns, us, ms, s')
-    bucket = writable_bucket(authenticate(request), query)
+    bucket = compose.tenancy().writable_bucket(authenticate(request), query)
     result = compose.writer().write(bucket_policy(bucket).destination, body(request), precision)
     if result.conflict:
         raise TicklessError(UNPROCESSABLE, f"failure writing points to database: {result.partial_message}")

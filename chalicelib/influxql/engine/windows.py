@@ -8,9 +8,9 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from functools import lru_cache
 
-from chalicelib.kit.time import MIN_TIME
+from chalicelib.kit.time import MIN_TIME, SECOND
 
-_NS = 1_000_000_000
+_NS = SECOND
 
 
 @lru_cache(maxsize=32)
