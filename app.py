@@ -6,7 +6,7 @@ from chalice import Chalice, Rate
 
 from chalicelib import declarations
 from chalicelib.api.influxdb import influxdb
-from chalicelib.api.kapacitor.routes import kapacitor
+from chalicelib.api.kapacitor import kapacitor
 from chalicelib.events import maintenance, points_consumer
 
 app = Chalice(app_name="tickless")
