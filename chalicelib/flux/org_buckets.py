@@ -30,8 +30,9 @@ class OrgBuckets:
         return self.tenancy.list(registry.BUCKETS, self.principal, {"orgID": self.org["id"]})
 
     def write(self, bucket: dict, lines: str) -> None:
-        result = self.writer.write(bucket_policy(bucket).destination, lines.encode(), "ns")
-        if result.conflict:
+        rp = bucket_policy(bucket)
+        result = self.writer.write(rp.destination, lines.encode(), "ns", retention=rp.duration)
+        if result.partial:
             raise TicklessError(
                 UNPROCESSABLE, f"failure writing points to database: {result.partial_message}"
             )

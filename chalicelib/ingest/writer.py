@@ -22,13 +22,22 @@ class Publisher(Protocol):
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     written: int
-    dropped: int = 0
-    conflict: FieldConflict | None = None
+    conflicts: int = 0  # points dropped for a field type conflict
+    conflict: FieldConflict | None = None  # the first of them
+    expired: int = 0  # points dropped for being older than the retention policy keeps
+
+    @property
+    def partial(self) -> bool:
+        """Whether points were dropped: InfluxDB answers such a write as a partial write."""
+        return bool(self.conflicts or self.expired)
 
     @property
     def partial_message(self) -> str:
-        """InfluxDB's text for a write that dropped conflicting points."""
-        return f"partial write: {self.conflict} dropped={self.dropped}"
+        """InfluxDB's text for a partial write; a type conflict is reported before expired points, as
+        influxd 1.6.7 does when a batch has both."""
+        if self.conflict is not None:
+            return f"partial write: {self.conflict} dropped={self.conflicts}"
+        return f"partial write: points beyond retention policy dropped={self.expired}"
 
 
 class PointWriter:
@@ -37,19 +46,31 @@ class PointWriter:
         self.guard = guard
 
     def write(
-        self, destination: Destination, body: bytes, precision: str = "ns", now: int | None = None
+        self,
+        destination: Destination,
+        body: bytes,
+        precision: str = "ns",
+        now: int | None = None,
+        retention: int = 0,
     ) -> WriteResult:
-        """Parse and validate the whole batch (one bad line rejects it), then publish the points.
-        Returns once they are durably on the stream."""
+        """Parse and validate the whole batch (one bad line rejects it), drop the points older than
+        `retention` (ns; 0 keeps everything) and those with a conflicting field type, then publish the
+        rest. Returns once they are durably on the stream."""
         if precision not in lineprotocol.PRECISIONS:
             raise TicklessError(INVALID, f'invalid precision "{precision}"')
+        now = time.time_ns() if now is None else now
         try:
-            points = lineprotocol.parse(body, precision, time.time_ns() if now is None else now)
+            points = lineprotocol.parse(body, precision, now)
         except lineprotocol.LineProtocolError as exc:
             raise TicklessError(INVALID, str(exc)) from exc
+        expired = 0
+        if retention:
+            cutoff = now - retention
+            kept = [p for p in points if p.time >= cutoff]
+            expired, points = len(points) - len(kept), kept
         conflicts: list[FieldConflict] = []
         if destination.namespace is not None:
             points, conflicts = self.guard.admit(destination.namespace, points)
         if points:
             self.publisher.publish(records.encode(destination, points))
-        return WriteResult(len(points), len(conflicts), conflicts[0] if conflicts else None)
+        return WriteResult(len(points), len(conflicts), conflicts[0] if conflicts else None, expired)

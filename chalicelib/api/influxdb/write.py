@@ -26,9 +26,9 @@ def write_v1() -> Response:
     principal = authenticate(request, v1=True)
     rp = compose.catalog().resolve(principal, query.get("db", ""), query.get("rp"))
     principal.require_write(rp.namespace, rp.org_id)
-    result = compose.writer().write(rp.destination, body(request), precision)
-    if result.conflict:
-        # InfluxDB 1.x reports type conflicts as a 400 partial write; the other points are stored.
+    result = compose.writer().write(rp.destination, body(request), precision, retention=rp.duration)
+    if result.partial:
+        # InfluxDB 1.x answers a 400 partial write (type conflicts, expired points); the rest is stored.
         raise TicklessError(INVALID, result.partial_message)
     return Response(body="", status_code=204, headers=VERSION_HEADERS)
 
@@ -42,7 +42,8 @@ def write_v2() -> Response:
     if precision not in V2_PRECISIONS:
         raise TicklessError(INVALID, f'invalid precision "{precision}", must be one of ns, us, ms, s')
     bucket = compose.tenancy().writable_bucket(authenticate(request), query)
-    result = compose.writer().write(bucket_policy(bucket).destination, body(request), precision)
-    if result.conflict:
+    rp = bucket_policy(bucket)
+    result = compose.writer().write(rp.destination, body(request), precision, retention=rp.duration)
+    if result.partial:
         raise TicklessError(UNPROCESSABLE, f"failure writing points to database: {result.partial_message}")
     return Response(body="", status_code=204, headers=VERSION_HEADERS)

@@ -16,8 +16,8 @@ def select_into(statement: ast.SelectStatement, context: Context) -> list[Series
     measurement = target.measurement
     rp = policy(context, measurement.database, measurement.retention_policy, "write")
     inner = dataclasses.replace(statement, target=None)
-    if inner.fill == "null":
-        inner.fill = "none"  # influxd: null values are not written anyway
+    if inner.fill == "null" and any(_is_time_call(d.expr) for d in inner.dimensions):
+        inner.fill = "none"  # influxd: empty windows are not written anyway (fill applies to windows only)
     lines: list[str] = []
     for series in select(inner, context):
         name = measurement.name or series["name"]
@@ -34,7 +34,12 @@ def select_into(statement: ast.SelectStatement, context: Context) -> list[Series
             if fields:
                 lines.append(format_point(name, tags, fields, row[0]))
     if lines:
-        result = context.writer.write(rp.destination, "\n".join(lines).encode(), "ns", context.now)
-        if result.conflict:
-            raise StatementError(f"partial write: {result.partial_message}")
+        body = "\n".join(lines).encode()
+        result = context.writer.write(rp.destination, body, "ns", context.now, retention=rp.duration)
+        if result.partial:
+            raise StatementError(result.partial_message)
     return [{"name": "result", "columns": ["time", "written"], "values": [[0, len(lines)]]}]
+
+
+def _is_time_call(expr: ast.Expr) -> bool:
+    return isinstance(expr, ast.Call) and expr.name == "time"
