@@ -138,17 +138,18 @@ def test_empty_and_missing(client, loaded):
 
 
 def test_retention_hides_expired_points(client, pump):
-    from chalicelib.events import maintenance
-
-    assert query(client, "CREATE DATABASE short WITH DURATION 1h NAME brief") == {
-        "results": [{"statement_id": 0}]
-    }
-    old, recent = 1_000_000_000, None
+    """Points stored before the retention was shortened: hidden at once, then swept."""
     import time
 
-    recent = time.time_ns() - 60_000_000_000
+    from chalicelib.events import maintenance
+
+    assert query(client, "CREATE DATABASE short WITH NAME brief") == {"results": [{"statement_id": 0}]}
+    old, recent = 1_000_000_000, time.time_ns() - 60_000_000_000
     assert write_v1(client, f"r v=1 {old}\nr v=2 {recent}", db="short").status_code == 204
     pump.drain()
+    assert query(client, "ALTER RETENTION POLICY brief ON short DURATION 1h SHARD DURATION 1h") == {
+        "results": [{"statement_id": 0}]
+    }
     assert [v[1] for v in first_series(query(client, "SELECT v FROM r", db="short"))[0]["values"]] == [2]
     assert maintenance.enforce_retention() >= 1
     assert [v[1] for v in first_series(query(client, "SELECT v FROM r", db="short"))[0]["values"]] == [2]
