@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import copy
+import os
 from functools import cache
 
+from chalicelib.adapters.blobs import S3Blobs
+from chalicelib.adapters.claimchecks import ClaimChecks
 from chalicelib.adapters.deadletters import DynamoDeadLetters
 from chalicelib.adapters.kinesis import KinesisPublisher
 from chalicelib.adapters.readcache import ReadCache
 from chalicelib.adapters.resources import DynamoResources, DynamoSessions
-from chalicelib.adapters.series import DynamoCompactionLog, DynamoIndex, DynamoSegments
-from chalicelib.declarations import POINTS
+from chalicelib.adapters.series import DynamoCompactionLog, DynamoIndex, DynamoSegments, DynamoTombstones
+from chalicelib.declarations import BLOBS, CLAIM_CHECKS, POINTS
 from chalicelib.influxql.engine.context import Services
 from chalicelib.ingest.fieldtypes import FieldTypeGuard
 from chalicelib.ingest.writer import PointWriter
+from chalicelib.kit.budget import QueryLimits
 from chalicelib.series.store import SeriesStore
 from chalicelib.tenancy.dbrp import Catalog
 from chalicelib.tenancy.service import Tenancy
@@ -28,7 +32,9 @@ def index() -> DynamoIndex:
 
 @cache
 def store() -> SeriesStore:
-    return SeriesStore(DynamoSegments(), index(), DynamoCompactionLog(), on_forget=field_guard().forget)
+    return SeriesStore(
+        DynamoSegments(), index(), DynamoCompactionLog(), DynamoTombstones(), on_forget=field_guard().forget
+    )
 
 
 @cache
@@ -51,7 +57,13 @@ def field_guard() -> FieldTypeGuard:
 
 @cache
 def writer() -> PointWriter:
-    return PointWriter(KinesisPublisher(POINTS.physical_name), field_guard())
+    return PointWriter(KinesisPublisher(POINTS.physical_name, claim_checks()), field_guard())
+
+
+@cache
+def query_limits() -> QueryLimits:
+    """The bounds of every InfluxQL and Flux query, from `TICKLESS_QUERY_*` (docs/QUERY.md)."""
+    return QueryLimits.from_settings(os.environ)
 
 
 @cache
@@ -60,5 +72,17 @@ def influxql() -> Services:
 
 
 @cache
+def blobs() -> S3Blobs:
+    return S3Blobs(BLOBS)
+
+
+@cache
+def claim_checks() -> ClaimChecks:
+    """Claim checks of the `points` stream: the publisher sends oversized records by claim check, the
+    consumer resolves them."""
+    return ClaimChecks(blobs(), CLAIM_CHECKS)
+
+
+@cache
 def dead_letters() -> DynamoDeadLetters:
-    return DynamoDeadLetters()
+    return DynamoDeadLetters(blobs())

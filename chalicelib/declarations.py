@@ -45,10 +45,42 @@ class Table:
 class Stream:
     name: str
     shards: int = 1
+    retention_hours: int = 24  # Kinesis keeps records (and Lambda retries them) this long
 
     @property
     def physical_name(self) -> str:
         return physical_name(self.name)
+
+
+@dataclass(frozen=True)
+class BlobArea:
+    """A key prefix of a bucket with one use: S3 deletes its objects `expire_days` after they were
+    written (None: kept until deleted by hand)."""
+
+    prefix: str  # ends with "/"
+    expire_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    areas: tuple[BlobArea, ...] = ()
+
+    @property
+    def name_env(self) -> str:
+        return f"TICKLESS_BUCKET_{self.name.upper().replace('-', '_')}"
+
+    @property
+    def physical_name(self) -> str:
+        # Bucket names are global across AWS accounts: a deployment lets CloudFormation pick a unique
+        # name and hands it to the functions in `name_env`; elsewhere (moto) it is `<prefix><name>`.
+        return os.environ.get(self.name_env) or physical_name(self.name)
+
+
+def days_covering(hours: int) -> int:
+    """Lifecycle days that keep an object at least `hours`: S3 rounds expiry up to a midnight UTC, and
+    may delete as soon as it is due, so one whole day more than the hours round up to."""
+    return -(-hours // 24) + 1
 
 
 @dataclass(frozen=True)
@@ -86,8 +118,8 @@ class StateMachine:
 # after a retention policy is lengthened.
 CHUNKS = Table("chunks", "pk", "sk")
 # Series index: measurements, series, tag keys/values, field keys and types per namespace; also the
-# compaction marks.
-SERIES = Table("series", "pk", "sk")
+# compaction marks and the tombstones of deletes, which DynamoDB removes once `expires` has passed.
+SERIES = Table("series", "pk", "sk", ttl_attribute="expires")
 # InfluxDB v2 resources (orgs, users, buckets, authorizations, labels, DBRP mappings, ...), their
 # unique names and their relations (labels, members, owners): one generic layout for all of them.
 RESOURCES = Table("resources", "pk", "sk")
@@ -100,6 +132,14 @@ TABLES: tuple[Table, ...] = (CHUNKS, SERIES, RESOURCES, SESSIONS, DEADLETTERS)
 # Points accepted by a write, on their way to the series store (and later Kapacitor's stream tasks).
 POINTS = Stream("points", shards=2)
 STREAMS: tuple[Stream, ...] = (POINTS,)
+
+# Data too large for where it belongs. `points` records larger than a Kinesis record travel by claim
+# check (the data here, a pointer on the stream), kept until the stream's retention has passed; dead
+# letters larger than a DynamoDB item are kept here, referenced from their item, until deleted by hand.
+CLAIM_CHECKS = BlobArea("claim-checks/points/", expire_days=days_covering(POINTS.retention_hours))
+DEAD_LETTER_BLOBS = BlobArea("deadletters/")
+BLOBS = Bucket("blobs", areas=(CLAIM_CHECKS, DEAD_LETTER_BLOBS))
+BUCKETS: tuple[Bucket, ...] = (BLOBS,)
 
 QUEUES: tuple[Queue, ...] = (
     # Lambda's on-failure destination for `points` batches that exhausted their retries.

@@ -1,8 +1,10 @@
-"""Publishing records to Kinesis with PutRecords, retrying throttled or failed records until all are in."""
+"""Publishing records to Kinesis with PutRecords, retrying throttled or failed records until all are in.
+A record larger than Kinesis takes travels by claim check (adapters/claimchecks.py)."""
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Sequence
 
@@ -10,12 +12,14 @@ import boto3
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.adapters.claimchecks import ClaimChecks
 from chalicelib.kit.errors import UNAVAILABLE, TicklessError
 
 logger = Logger(child=True)
 
 MAX_RECORDS_PER_CALL = 500
 MAX_BYTES_PER_CALL = 5 * 1024 * 1024
+MAX_RECORD_BYTES = 1024 * 1024  # data and partition key of one record
 _TRANSIENT = {
     "ProvisionedThroughputExceededException",
     "LimitExceededException",
@@ -25,25 +29,34 @@ _TRANSIENT = {
     "ServiceUnavailable",
     "KMSThrottlingException",
 }
+_client_lock = threading.Lock()
 
 
 class KinesisPublisher:
-    def __init__(self, stream_name: str, deadline_seconds: float = 20.0) -> None:
+    def __init__(self, stream_name: str, claim_checks: ClaimChecks, deadline_seconds: float = 20.0) -> None:
         self.stream_name = stream_name
+        self.claim_checks = claim_checks
         self.deadline_seconds = deadline_seconds
         self._client = None
 
     @property
     def client(self):
         if self._client is None:
-            self._client = boto3.client("kinesis")
+            # boto3's default session is not thread-safe; the local stack calls this from threads.
+            with _client_lock:
+                if self._client is None:
+                    self._client = boto3.client("kinesis")
         return self._client
 
     def publish(self, records: Sequence[tuple[str, bytes]]) -> None:
         """Put every (partition key, data) record, in order per partition key. Returns only when all are
-        on the stream; raises `unavailable` when the stream keeps refusing them past the deadline."""
+        on the stream, and the blobs of those sent by claim check in S3, before their pointers; raises
+        `unavailable` when the stream or S3 keeps refusing them."""
         deadline = time.monotonic() + self.deadline_seconds
-        pending = list(records)
+        pending = [
+            (key, self.claim_checks.check(data) if len(key.encode()) + len(data) > MAX_RECORD_BYTES else data)
+            for key, data in records
+        ]
         attempt = 0
         while pending:
             call, pending = _next_call(pending)

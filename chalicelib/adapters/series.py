@@ -1,59 +1,65 @@
-"""The series store's repositories on DynamoDB: segments (`chunks`), the series index and the compaction
-marks (`series`), as the ports in chalicelib.series.ports describe them.
+"""The series store's repositories on DynamoDB: segments (`chunks`), the series index, the compaction
+marks and the tombstones of deletes (`series`), as the ports in chalicelib.series.ports describe them.
 
 Table and key names come from chalicelib.declarations; the endpoint comes from the environment
 (AWS_ENDPOINT_URL points at moto locally and in tests, unset on AWS).
+
+DynamoDB's limits are met here: names longer than a key may be are keyed by `keys.bounded` (the real
+name kept in an attribute), and a segment larger than an item is spread over continuation items.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DeleteError, PutError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.conditions import condition_failed
-from chalicelib.declarations import CHUNKS, SERIES
+from chalicelib.declarations import CHUNKS, POINTS, SERIES
+from chalicelib.lineprotocol import series_key
 from chalicelib.series import keys
-from chalicelib.series.ports import DirtyBlock, Segment, SeriesEntry
+from chalicelib.series.keys import bounded, is_digest, utf8_length
+from chalicelib.series.ports import DirtyBlock, Segment, SeriesEntry, Tombstone
+
+# DynamoDB items stop at 400 KB (409,600 bytes), attribute names and values counted; stay below.
+_ITEM_BYTES = 400_000
+_ITEM_OVERHEAD = 256  # attribute names, numbers and the continuation bookkeeping
 
 
 class ChunkItem(Model):
+    """A segment's item (its head), or one of its continuation items when its data exceeds an item:
+    `<sort key>+<token>+<n>` (n from 1), holding the rest of the data in order. The token is a digest
+    of the whole data, so writes of different data never share continuation items."""
+
     class Meta:
         table_name = CHUNKS.physical_name
 
     pk = UnicodeAttribute(hash_key=True, attr_name=CHUNKS.hash_key)
     sk = UnicodeAttribute(range_key=True, attr_name=CHUNKS.range_key)
     data = BinaryAttribute(legacy_encoding=False)
+    # lo and hi are on continuation items too, so the reads' filters let them through with their head
     lo = NumberAttribute()  # earliest point time (ns)
     hi = NumberAttribute()  # latest point time (ns)
-    n = NumberAttribute()  # points
-    ver = NumberAttribute(default=0)
+    n = NumberAttribute(null=True)  # points
+    ver = NumberAttribute(null=True)
     k0 = UnicodeAttribute(null=True)  # least series key inside
     k1 = UnicodeAttribute(null=True)  # greatest series key inside
-
-    def to_segment(self) -> Segment:
-        return Segment(
-            self.pk,
-            self.sk,
-            self.data,
-            int(self.lo),
-            int(self.hi),
-            int(self.n),
-            int(self.ver),
-            self.k0 or "",
-            self.k1 or "",
-        )
+    more = NumberAttribute(null=True)  # continuation items
+    tok = UnicodeAttribute(null=True)  # their token
 
     @classmethod
-    def from_segment(cls, s: Segment) -> ChunkItem:
+    def head(cls, s: Segment, data: bytes) -> ChunkItem:
         return cls(
             s.partition,
             s.sort_key,
-            data=s.data,
+            data=data,
             lo=s.min_time,
             hi=s.max_time,
             n=s.count,
@@ -63,13 +69,77 @@ class ChunkItem(Model):
         )
 
 
+def _continuation_key(sort_key: str, token: str, number: int) -> str:
+    return f"{sort_key}+{token}+{number:04d}"
+
+
+def _is_continuation(sort_key: str) -> bool:
+    return "+" in sort_key  # segment sort keys are hex, digits, `#` and `c`
+
+
+def _items(s: Segment) -> list[ChunkItem]:
+    """The items of a segment: its head, then its continuation items if the data does not fit one.
+    Deterministic, so the items of a segment read back can be found again to delete them."""
+    keys_bytes = utf8_length(s.partition) + utf8_length(s.sort_key)
+    room = (
+        _ITEM_BYTES - _ITEM_OVERHEAD - keys_bytes - utf8_length(s.first_series) - utf8_length(s.last_series)
+    )
+    if len(s.data) <= room:
+        return [ChunkItem.head(s, s.data)]
+    token = hashlib.sha256(s.data).hexdigest()[:16]
+    step = _ITEM_BYTES - _ITEM_OVERHEAD - keys_bytes - len(_continuation_key("", token, 0))
+    pieces = [s.data[:room]] + [s.data[i : i + step] for i in range(room, len(s.data), step)]
+    head = ChunkItem.head(s, pieces[0])
+    head.more = len(pieces) - 1
+    head.tok = token
+    continuations = [
+        ChunkItem(
+            s.partition, _continuation_key(s.sort_key, token, n), data=piece, lo=s.min_time, hi=s.max_time
+        )
+        for n, piece in enumerate(pieces[1:], 1)
+    ]
+    return [head, *continuations]
+
+
+def _segment(head: ChunkItem, data: bytes) -> Segment:
+    return Segment(
+        head.pk,
+        head.sk,
+        data,
+        int(head.lo),
+        int(head.hi),
+        int(head.n or 0),
+        int(head.ver or 0),
+        head.k0 or "",
+        head.k1 or "",
+    )
+
+
 class DynamoSegments:
-    """SegmentRepository on the `chunks` table."""
+    """SegmentRepository on the `chunks` table. A segment spread over several items is written, rewritten
+    and removed in one transaction, so no reader or writer ever sees a head without the rest of its
+    data; unconditional removals take continuation items before heads, so they can only leave
+    continuation items behind (ignored), never a head without them."""
 
     def put(self, segments: Iterable[Segment]) -> None:
+        spread = []
         with ChunkItem.batch_write() as batch:
             for segment in segments:
-                batch.save(ChunkItem.from_segment(segment))
+                items = _items(segment)
+                if len(items) == 1:
+                    batch.save(items[0])
+                else:
+                    spread.append(items)
+        for items in spread:
+            with _transaction(items) as transaction:
+                for item in items:
+                    transaction.save(item)
+
+    @staticmethod
+    def _remove(items: Iterable[ChunkItem]) -> None:
+        with ChunkItem.batch_write() as batch:
+            for item in sorted(items, key=lambda i: not _is_continuation(i.sk)):
+                batch.delete(item)
 
     def query(
         self,
@@ -84,50 +154,120 @@ class DynamoSegments:
         condition = (ChunkItem.lo <= tmax) & (ChunkItem.hi >= tmin)
         if series is not None:
             least, greatest = series
-            # items written before k0/k1 existed have neither: they are always read
+            # items written before k0/k1 existed, and continuation items, have neither: always read
             overlaps = (ChunkItem.k0 <= greatest) & (ChunkItem.k1 >= least)
             condition &= ChunkItem.k0.does_not_exist() | overlaps
-        for item in ChunkItem.query(
+        found = ChunkItem.query(
             partition,
             ChunkItem.sk.between(first_key, last_key),
             filter_condition=condition,
             scan_index_forward=not descending,
-        ):
-            yield item.to_segment()
+        )
+        # a head and its continuation items are adjacent in either order
+        for _, group in itertools.groupby(found, key=lambda item: item.sk.split("+", 1)[0]):
+            items = list(group)
+            head = next((item for item in items if not _is_continuation(item.sk)), None)
+            if head is None:  # continuation items whose head the filter left out, or left behind
+                continue
+            segment = self._assemble(head, {item.sk: item.data for item in items})
+            if segment is not None:
+                yield segment
 
-    def keys_before(self, partition: str, sort_key: str) -> Iterator[str]:
-        for item in ChunkItem.query(partition, ChunkItem.sk < sort_key, attributes_to_get=["pk", "sk"]):
-            yield item.sk
+    @staticmethod
+    def _assemble(head: ChunkItem, parts: Mapping[str, bytes]) -> Segment | None:
+        """The segment of a head and its continuation items. A query reads eventually consistently:
+        missing ones are read consistently, with the head again if it was rewritten meanwhile."""
+        for _attempt in range(5):
+            if not head.more:
+                return _segment(head, head.data)
+            wanted = [_continuation_key(head.sk, head.tok, n) for n in range(1, int(head.more) + 1)]
+            missing = [(head.pk, sk) for sk in wanted if sk not in parts]
+            if missing:
+                parts = {
+                    **parts,
+                    **{i.sk: i.data for i in ChunkItem.batch_get(missing, consistent_read=True)},
+                }
+            if all(sk in parts for sk in wanted):
+                return _segment(head, b"".join([head.data, *(parts[sk] for sk in wanted)]))
+            fresh = list(ChunkItem.batch_get([(head.pk, head.sk)], consistent_read=True))
+            if not fresh:
+                return None  # removed meanwhile
+            head = fresh[0]
+        raise RuntimeError(f"segment {head.sk} kept changing while it was read")
 
-    def delete(self, partition: str, sort_keys: Iterable[str]) -> None:
-        with ChunkItem.batch_write() as batch:
-            for sort_key in sort_keys:
-                batch.delete(ChunkItem(partition, sort_key))
+    def delete_before(self, partition: str, sort_key: str) -> int:
+        expired = list(ChunkItem.query(partition, ChunkItem.sk < sort_key, attributes_to_get=["pk", "sk"]))
+        self._remove(expired)
+        return sum(not _is_continuation(item.sk) for item in expired)
+
+    def delete(self, segments: Iterable[Segment]) -> None:
+        self._remove(item for segment in segments for item in _items(segment))
 
     def replace(self, old: Segment, new: Segment | None) -> bool:
+        was = _items(old)
+        now = _items(new) if new is not None else []
+        version = ChunkItem.ver == old.version
         try:
-            if new is None:
-                ChunkItem(old.partition, old.sort_key).delete(condition=ChunkItem.ver == old.version)
-            else:
-                ChunkItem.from_segment(new).save(condition=ChunkItem.ver == old.version)
+            if len(was) == 1 and len(now) <= 1:
+                if now:
+                    now[0].save(condition=version)
+                else:
+                    was[0].delete(condition=version)
+                return True
+            kept = {item.sk for item in now}
+            with _transaction(now, len(was)) as transaction:
+                if now:
+                    transaction.save(now[0], condition=version)
+                else:
+                    transaction.delete(was[0], condition=version)
+                for item in now[1:]:
+                    transaction.save(item)
+                for item in was[1:]:
+                    if item.sk not in kept:
+                        transaction.delete(item)
         except (PutError, DeleteError) as exc:
             if condition_failed(exc):
+                return False
+            raise
+        except TransactWriteError as exc:
+            reasons = {reason.code for reason in exc.cancellation_reasons if reason is not None}
+            if exc.cause_response_code == _CANCELLED and reasons <= _LOST_RACE:
                 return False
             raise
         return True
 
 
+_CANCELLED = "TransactionCanceledException"
+_LOST_RACE = {"ConditionalCheckFailed", "TransactionConflict"}
+# One TransactWriteItems holds at most 100 items and 4 MB. Segments are split by series, time and
+# field to MAX_SEGMENT_BYTES; only one value larger than that (a string of 1 MiB at most) makes a
+# segment of a few items.
+_TRANSACTION_ITEMS = 100
+_TRANSACTION_BYTES = 4_000_000
+
+
+def _transaction(written: list[ChunkItem], removed: int = 0) -> TransactWrite:
+    size = sum(len(i.data) + utf8_length(f"{i.sk}{i.k0 or ''}{i.k1 or ''}") for i in written)
+    if len(written) + removed > _TRANSACTION_ITEMS or size > _TRANSACTION_BYTES:
+        raise ValueError(f"a segment of {size} bytes is larger than the store can write at once")
+    return TransactWrite(connection=ChunkItem._get_connection().connection)
+
+
 class SeriesIndexItem(Model):
     """One table, three kinds of items, told apart by the partition key:
-    `<ns>|m` -> measurement names; `<ns>|s|<m>` -> series keys (with tags); `<ns>|f|<m>` -> fields."""
+    `<ns>|m` -> measurement names; `<ns>|s|<m>` -> series keys (with tags); `<ns>|f|<m>` -> fields.
+    Names are keyed by `keys.bounded`; one longer than that keeps its real name in `name` (a series
+    item only when its key is not the canonical key of its tags, which it is rebuilt from)."""
 
     class Meta:
         table_name = SERIES.physical_name
 
     pk = UnicodeAttribute(hash_key=True, attr_name=SERIES.hash_key)
     sk = UnicodeAttribute(range_key=True, attr_name=SERIES.range_key)
+    name = UnicodeAttribute(null=True)  # the real name when `sk` is a digest of it
     tags = UnicodeAttribute(null=True)  # JSON [[key, value], ...] on series items
-    ftype = UnicodeAttribute(null=True)  # field type on field items
+    ftype = UnicodeAttribute(null=True)  # field type on (older) field items
+    claims = BinaryAttribute(null=True, legacy_encoding=False)  # zlib JSON [[field, type], ...]
 
 
 def _measurements_pk(ns: str) -> str:
@@ -135,60 +275,138 @@ def _measurements_pk(ns: str) -> str:
 
 
 def _series_pk(ns: str, measurement: str) -> str:
-    return f"{ns}|s|{measurement}"
+    return f"{ns}|s|{bounded(measurement)}"
 
 
 def _fields_pk(ns: str, measurement: str) -> str:
-    return f"{ns}|f|{measurement}"
+    return f"{ns}|f|{bounded(measurement)}"
+
+
+def _named(sk: str, name: str) -> str | None:
+    """The `name` attribute of an item keyed by `sk` = bounded(name)."""
+    return name if sk != name else None
+
+
+# Field types are claimed in a log per measurement: items `\n<number>` under the fields partition (no
+# field name holds a newline), numbered 1, 2, ... without gaps, each written only if its number is free.
+# A field's type is the one of the first claim naming it, so every reader agrees, and one put claims
+# thousands of fields. Items of one field each (`ftype`), written before the log, come first.
+_CLAIM = "\n"
+_CLAIM_DIGITS = 12
+_CLAIM_BYTES = 300_000  # JSON per claim item, before compression: well inside an item whatever it holds
+_CLAIM_ATTEMPTS = 1_000  # each lost attempt means another writer's claim got in: the log moved on
+
+
+def _claim_key(number: int) -> str:
+    return f"{_CLAIM}{number:0{_CLAIM_DIGITS}d}"
+
+
+class _FieldLog:
+    """The field types recorded for a measurement, and the number of the last claim read."""
+
+    def __init__(self) -> None:
+        self.types: dict[str, str] = {}
+        self.last = 0
+
+    def read(self, item: SeriesIndexItem) -> None:
+        if item.sk.startswith(_CLAIM):
+            self.last = max(self.last, int(item.sk[1:]))
+            for field, field_type in json.loads(zlib.decompress(item.claims)):
+                self.types.setdefault(field, field_type)
+        else:
+            self.types.setdefault(item.name or item.sk, item.ftype)
+
+
+def _claim_chunks(fields: Mapping[str, str]) -> Iterator[list[list[str]]]:
+    chunk: list[list[str]] = []
+    size = 0
+    for field, field_type in fields.items():
+        entry_bytes = 2 * utf8_length(field) + 16  # JSON escapes included, generously
+        if chunk and size + entry_bytes > _CLAIM_BYTES:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append([field, field_type])
+        size += entry_bytes
+    if chunk:
+        yield chunk
 
 
 class DynamoIndex:
     """IndexRepository on the `series` table."""
 
     def measurements(self, namespace: str) -> list[str]:
-        return [item.sk for item in SeriesIndexItem.query(_measurements_pk(namespace))]
+        return sorted(item.name or item.sk for item in SeriesIndexItem.query(_measurements_pk(namespace)))
 
     def series(self, namespace: str, measurement: str) -> list[SeriesEntry]:
-        return [
-            SeriesEntry(item.sk, tuple(tuple(t) for t in json.loads(item.tags or "[]")))
-            for item in SeriesIndexItem.query(_series_pk(namespace, measurement))
-        ]
+        entries = []
+        for item in SeriesIndexItem.query(_series_pk(namespace, measurement)):
+            tags = tuple(tuple(t) for t in json.loads(item.tags or "[]"))
+            key = item.name or (series_key(measurement, tags) if is_digest(item.sk) else item.sk)
+            entries.append(SeriesEntry(key, tags))
+        return sorted(entries, key=lambda e: e.key)  # digests sort apart from the names they stand for
 
     def add_series(self, namespace: str, measurement: str, entries: Iterable[SeriesEntry]) -> None:
         with SeriesIndexItem.batch_write() as batch:
-            batch.save(SeriesIndexItem(_measurements_pk(namespace), measurement))
+            sk = bounded(measurement)
+            batch.save(SeriesIndexItem(_measurements_pk(namespace), sk, name=_named(sk, measurement)))
             for entry in entries:
                 tags = json.dumps([list(t) for t in entry.tags], ensure_ascii=False)
-                batch.save(SeriesIndexItem(_series_pk(namespace, measurement), entry.key, tags=tags))
+                sk = bounded(entry.key)
+                name = _named(sk, entry.key)
+                if name is not None and name == series_key(measurement, entry.tags):
+                    name = None  # rebuilt from the tags: keeps the largest items under the limit
+                batch.save(SeriesIndexItem(_series_pk(namespace, measurement), sk, tags=tags, name=name))
 
     def remove_series(self, namespace: str, measurement: str, keys: Iterable[str]) -> None:
         pk = _series_pk(namespace, measurement)
         with SeriesIndexItem.batch_write() as batch:
             for key in keys:
-                batch.delete(SeriesIndexItem(pk, key))
+                batch.delete(SeriesIndexItem(pk, bounded(key)))
 
     def field_types(self, namespace: str, measurement: str) -> dict[str, str]:
-        return {
-            item.sk: item.ftype
-            for item in SeriesIndexItem.query(_fields_pk(namespace, measurement), consistent_read=True)
-        }
+        return dict(sorted(self._field_log(namespace, measurement).types.items()))  # by name, as listed
 
-    def claim_field(self, namespace: str, measurement: str, field: str, field_type: str) -> str:
-        item = SeriesIndexItem(_fields_pk(namespace, measurement), field, ftype=field_type)
-        try:
-            item.save(condition=SeriesIndexItem.pk.does_not_exist() | (SeriesIndexItem.ftype == field_type))
-            return field_type
-        except PutError as exc:
-            if not condition_failed(exc):
-                raise
-        return SeriesIndexItem.get(item.pk, field, consistent_read=True).ftype
+    @staticmethod
+    def _field_log(namespace: str, measurement: str, log: _FieldLog | None = None) -> _FieldLog:
+        """The field log, read consistently (only the claims after `log.last`, given a log)."""
+        pk = _fields_pk(namespace, measurement)
+        if log is None:
+            log, found = _FieldLog(), SeriesIndexItem.query(pk, consistent_read=True)
+        else:
+            later = SeriesIndexItem.sk.between(_claim_key(log.last + 1), _CLAIM + "~")
+            found = SeriesIndexItem.query(pk, later, consistent_read=True)
+        for item in found:
+            log.read(item)
+        return log
+
+    def claim_fields(self, namespace: str, measurement: str, fields: Mapping[str, str]) -> dict[str, str]:
+        """One consistent read of the log, then a claim of the fields it lacks under the next number;
+        if a concurrent writer took that number, read its claim and claim what is still missing."""
+        pk = _fields_pk(namespace, measurement)
+        log = self._field_log(namespace, measurement)
+        for _attempt in range(_CLAIM_ATTEMPTS):
+            missing = {f: t for f, t in fields.items() if f not in log.types}
+            if not missing:
+                return {field: log.types[field] for field in fields}
+            chunk = next(_claim_chunks(missing))
+            data = zlib.compress(json.dumps(chunk, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+            claim = SeriesIndexItem(pk, _claim_key(log.last + 1), claims=data)
+            try:
+                claim.save(condition=SeriesIndexItem.sk.does_not_exist())
+            except PutError as exc:
+                if not condition_failed(exc):
+                    raise
+                self._field_log(namespace, measurement, log)
+                continue
+            log.read(claim)
+        raise RuntimeError(f"field types of {measurement!r} kept being claimed by others")
 
     def remove_measurement(self, namespace: str, measurement: str) -> None:
         with SeriesIndexItem.batch_write() as batch:
             for pk in (_series_pk(namespace, measurement), _fields_pk(namespace, measurement)):
                 for item in SeriesIndexItem.query(pk, attributes_to_get=["pk", "sk"]):
                     batch.delete(item)
-            batch.delete(SeriesIndexItem(_measurements_pk(namespace), measurement))
+            batch.delete(SeriesIndexItem(_measurements_pk(namespace), bounded(measurement)))
 
 
 _COMPACTION_SHARDS = 4  # marks spread over a few partitions: every consumer batch writes some
@@ -235,3 +453,62 @@ class DynamoCompactionLog:
                 return False
             raise
         return True
+
+
+# Tombstones outlive every record that could still be delivered: the stream's retention, and a margin.
+_TOMBSTONE_SECONDS = POINTS.retention_hours * 3600 + 3600
+
+
+class TombstoneItem(Model):
+    """In the `series` table: `<ns>|t` / `<moment, 15 digits>#<digest>` -> one delete's scope."""
+
+    class Meta:
+        table_name = SERIES.physical_name
+
+    pk = UnicodeAttribute(hash_key=True, attr_name=SERIES.hash_key)
+    sk = UnicodeAttribute(range_key=True, attr_name=SERIES.range_key)
+    m = UnicodeAttribute(null=True)  # measurement; absent: all of them
+    s = UnicodeAttribute(null=True)  # series key; absent: all of them
+    lo = NumberAttribute()
+    hi = NumberAttribute()
+    at = NumberAttribute()  # epoch ms
+    expires = NumberAttribute(attr_name=SERIES.ttl_attribute)  # epoch s
+
+
+def _tombstones_pk(ns: str) -> str:
+    return f"{ns}|t"
+
+
+def _moment_key(moment: int) -> str:
+    return f"{moment:015d}"
+
+
+class DynamoTombstones:
+    """TombstoneLog on the `series` table: one partition per namespace, sorted by the delete's moment,
+    so a consumer asks for those after a record's arrival in one Query (usually answered empty)."""
+
+    def record(self, namespace: str, tombstones: Iterable[Tombstone]) -> None:
+        with TombstoneItem.batch_write() as batch:
+            for t in tombstones:
+                scope = json.dumps([t.measurement, t.series, t.tmin, t.tmax], ensure_ascii=False)
+                digest = hashlib.sha256(scope.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+                batch.save(
+                    TombstoneItem(
+                        _tombstones_pk(namespace),
+                        f"{_moment_key(t.at)}#{digest}",
+                        m=t.measurement,
+                        s=t.series,
+                        lo=t.tmin,
+                        hi=t.tmax,
+                        at=t.at,
+                        expires=t.at // 1000 + _TOMBSTONE_SECONDS,
+                    )
+                )
+
+    def since(self, namespace: str, moment: int) -> list[Tombstone]:
+        # `~` sorts after `#`: deletes that began in the same millisecond as the moment are left out
+        after = TombstoneItem.sk > _moment_key(moment) + "~"
+        return [
+            Tombstone(item.m, item.s, int(item.lo), int(item.hi), int(item.at))
+            for item in TombstoneItem.query(_tombstones_pk(namespace), after, consistent_read=True)
+        ]

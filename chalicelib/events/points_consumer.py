@@ -1,6 +1,8 @@
 """Stream consumers. Each reports partial batch failures, so one poison record cannot block a shard:
 records that can never be processed go to the dead-letter table with their reason; records that
-fail for a passing reason (throttling, an unreachable table) are retried by Lambda from that record."""
+fail for a passing reason (throttling, an unreachable table), or whose dead letter cannot be kept,
+are retried by Lambda from that record and, once its retries are spent, reported to the on-failure
+queue. Nothing is checkpointed that was neither stored nor dead-lettered."""
 
 from __future__ import annotations
 
@@ -14,12 +16,14 @@ from chalicelib import compose
 from chalicelib.ingest import records
 
 logger = Logger()
-_points_processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
 
 
 def consume_points(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    # A processor per invocation: it collects the invocation's outcomes, and invocations may run at
+    # once in one process (the local stack's shards are threads); a shared one mixed up their reports.
+    processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
     return process_partial_response(
-        event=event, record_handler=store_points_record, processor=_points_processor, context=context
+        event=event, record_handler=store_points_record, processor=processor, context=context
     )
 
 
@@ -27,8 +31,10 @@ def store_points_record(record: KinesisStreamRecord) -> None:
     data = record.kinesis.data_as_bytes()
     sequence = record.kinesis.sequence_number
     try:
-        compose.store().ingest(sequence, records.decode(data))
+        data = compose.claim_checks().resolve(data)  # a pointer's blob (records too large for Kinesis)
+        compose.store().ingest(sequence, records.decode(data), record.kinesis.approximate_arrival_timestamp)
     except ValueError as exc:
-        # Undecodable records and points that cannot be stored fail the same way on every retry.
+        # Undecodable records, lost claim checks and points that cannot be stored fail the same way on
+        # every retry. Keeping the dead letter may fail too: that raises, failing the record.
         logger.error("dead-lettering points record", extra={"sequence": sequence, "reason": str(exc)})
         compose.dead_letters().put("points", record.event_id, str(exc), data)

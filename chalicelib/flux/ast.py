@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.flux.tokens import Lexer
 from chalicelib.kit.errors import INVALID, TicklessError
+from chalicelib.kit.syntax import ParseError, Position
 
 
 @dataclass(eq=False)
@@ -336,3 +337,36 @@ def walk(node: Any):
     for f in fields(node):
         if f.name not in ("start", "end"):
             yield from walk(getattr(node, f.name))
+
+
+# Flux's AST check refuses trees deeper than this, in these words; every later stage (evaluation, the
+# AST's JSON) walks the tree recursively.
+MAX_DEPTH = 180
+NESTED_TOO_DEEP = "Program is nested too deep"
+
+
+def check_depth(root: Node, source: str | None = None) -> None:
+    """Refuse a tree more than MAX_DEPTH nodes deep, at the first node too deep (its source location
+    when `source` is given), found without recursion: the tree may be too deep to recurse."""
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, list):
+            stack.extend((n, depth) for n in reversed(node))
+            continue
+        if not isinstance(node, Node):
+            continue
+        if depth > MAX_DEPTH:
+            raise _nested_too_deep(node, source)
+        for f in reversed(fields(node)):
+            if f.name not in ("start", "end"):
+                stack.append((getattr(node, f.name), depth + 1))
+
+
+def _nested_too_deep(node: Node, source: str | None) -> ParseError:
+    if source is None:  # a tree from JSON (`extern`): no text to locate it in
+        return ParseError(NESTED_TOO_DEEP)
+    lexer = Lexer(source)
+    (sl, sc), (el, ec) = lexer.position(node.start), lexer.position(node.end)
+    where = f"error @{sl}:{sc}-{el}:{ec}: {NESTED_TOO_DEEP}"
+    return ParseError(NESTED_TOO_DEEP, Position(sl, sc, node.start), message=where)

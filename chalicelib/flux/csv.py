@@ -25,6 +25,7 @@ DATATYPES = {
     "time": "dateTime:RFC3339",
 }
 ANNOTATIONS = ("datatype", "group", "default")
+ROWS_PER_CHUNK = 4096  # rows of a table encoded at a time
 
 
 @dataclass
@@ -72,7 +73,8 @@ class ResultEncoder:
         self._times: dict[int | None, str] = {}  # time -> its text, for this encoding
 
     def encode(self, name: str, stream: Stream) -> Iterator[str]:
-        """The CSV of one result (the blank line ending it included)."""
+        """The CSV of one result (the blank line ending it included), a table or ROWS_PER_CHUNK of its
+        rows at a time, so a caller can stop reading an answer that grows too large."""
         tables = stream.tables()  # raises before any of this result is written
         last_cols = None
         last_empty = False
@@ -87,23 +89,39 @@ class ResultEncoder:
                 chunk.append(self._schema(table, name, table_id, empty))
             prefix = self.w.sep.join(["", "" if annotated_default else name, str(table_id)])
             n = table.n
-            if n:  # column by column, then rows joined whole
-                texts = [self._texts(table, i) for i in range(len(cols))]
-                chunk.append("\r\n".join(map(self.w.sep.join, zip([prefix] * n, *texts, strict=True))))
+            constant = [self._constant(table, i) for i in range(len(cols))] if n else []
+            for lo in range(0, n, ROWS_PER_CHUNK):  # column by column, then rows joined whole
+                hi = min(n, lo + ROWS_PER_CHUNK)
+                texts = [self._texts(table, i, lo, hi, constant[i]) for i in range(len(cols))]
+                chunk.append(
+                    "\r\n".join(map(self.w.sep.join, zip([prefix] * (hi - lo), *texts, strict=True)))
+                )
                 chunk.append("\r\n")
-            text = "".join(chunk)  # built whole first: an encoding error leaves nothing half written
-            self.written = True
-            yield text
+                text = "".join(chunk)  # built whole first: an encoding error leaves no row half written
+                self.written = True
+                yield text
+                chunk = []
+            if chunk:
+                self.written = True
+                yield "".join(chunk)
             last_cols = cols
             last_empty = empty
         yield "\r\n"
 
-    def _texts(self, table: Table, i: int) -> list[str]:
-        """A column's text, value by value (one string repeated for a group key column)."""
+    def _constant(self, table: Table, i: int) -> str | None:
+        """The text of a group key column holding one value on every row (None for other columns)."""
         name, kind = table.columns[i]
         values = table.data[i]
         if name in table.key and table.n and all(v == values[0] for v in values):
-            return [self.w.quote(encode_value(values[0], kind))] * table.n
+            return self.w.quote(encode_value(values[0], kind))
+        return None
+
+    def _texts(self, table: Table, i: int, lo: int, hi: int, constant: str | None) -> list[str]:
+        """A column's text for rows lo..hi-1, value by value (`constant` repeated for a key column)."""
+        if constant is not None:
+            return [constant] * (hi - lo)
+        kind = table.columns[i][1]
+        values = table.data[i][lo:hi] if lo or hi < table.n else table.data[i]
         if kind == "string" or self.w.sep not in ",;\t|":
             return [self.w.quote(encode_value(v, kind)) if v is not None else "" for v in values]
         if kind == "time":  # window times repeat from table to table: each is formatted once

@@ -10,12 +10,13 @@ first of equal values, as a scan of the column does.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Callable
 from itertools import chain
 from math import fsum, isfinite
 from typing import Any
 
+from chalicelib.flux.budget import budget, window_rows_bytes
 from chalicelib.kit.points import UInt
 
 NUMERIC = ("float", "int", "uint")
@@ -122,27 +123,32 @@ class Max(Extreme):
 FOLDS: dict[str, Callable[[], Any]] = {"count": Count, "sum": Sum, "mean": Mean, "min": Min, "max": Max}
 
 
+_BEFORE_ALL = -(2**63)
+
+
 class WindowFold:
     """A fold per window of `aggregateWindow`: windows [start, stop) that tile the read's range in order
-    (`bounds()`, asked for at the first value), one row per window with a value (every window with
-    `create_empty`), its time the window's stop (`use_stop`) or start."""
+    (`windows()`, a `Windows` asked for at the first value), one row per window with a value (every
+    window with `create_empty`), its time the window's stop (`use_stop`) or start. Its rows are
+    charged to the query's budget as they are made; with `create_empty` all of them are refused at
+    once when they could not fit."""
 
     def __init__(
         self,
         make: Callable[[], Any],
-        bounds: Callable[[], list[tuple[int, int]]],
+        windows: Callable[[], Any],
         create_empty: bool,
         use_stop: bool,
     ) -> None:
         self.make = make
-        self.bounds = bounds
+        self.windows_of = windows
         self.create_empty = create_empty
         self.use_stop = use_stop
         self.n = 0
         self.kind = ""
-        self.windows: list[tuple[int, int]] | None = None
-        self.ends: list[int] = []
+        self.windows: Any = None  # a `Windows`: len(), [i] the bounds of window i, index(t)
         self.i = 0  # the windows before i have their rows
+        self.end = 0  # the stop of window i
         self.current: Any = None  # the fold of window i
         self.rows_time: list[int] = []
         self.rows_value: list = []
@@ -151,17 +157,21 @@ class WindowFold:
         if not values:
             return
         if self.windows is None:
-            self.windows = self.bounds()
-            self.ends = [we for _, we in self.windows]
+            self.windows = self.windows_of()
+            if self.create_empty:
+                budget().ensure(window_rows_bytes(len(self.windows)))
+            self.end = self.windows[0][1] if len(self.windows) else _BEFORE_ALL
         self.n += len(values)
         self.kind = kind
-        ends = self.ends
         count = len(times)
         lo = 0
         while lo < count:
-            if times[lo] >= ends[self.i]:
-                self._close(bisect_right(ends, times[lo], self.i))
-            hi = bisect_left(times, ends[self.i], lo)
+            if times[lo] >= self.end:
+                upto = self.windows.index(times[lo])
+                if upto >= len(self.windows):  # past the range (a read bounded by it has none)
+                    break
+                self._close(upto)
+            hi = bisect_left(times, self.end, lo)
             if self.current is None:
                 self.current = self.make()
             if lo == 0 and hi == count:
@@ -172,8 +182,9 @@ class WindowFold:
 
     def _close(self, upto: int) -> None:
         """The rows of windows i..upto-1; window `upto` becomes the current one."""
-        assert self.windows is not None
-        for k in range(self.i, upto if self.create_empty else min(upto, self.i + 1)):
+        last = upto if self.create_empty else min(upto, self.i + 1)
+        budget().charge(window_rows_bytes(last - self.i))
+        for k in range(self.i, last):
             fold = self.current if k == self.i else None
             if fold is None or not fold.n:
                 if not self.create_empty:
@@ -184,6 +195,8 @@ class WindowFold:
             self.rows_value.append(fold.result(self.kind))
         self.i = upto
         self.current = None
+        if upto < len(self.windows):
+            self.end = self.windows[upto][1]
 
     def finish(self) -> tuple[list[int], list]:
         if self.windows is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.flux import ast
+from chalicelib.flux.budget import budget
 from chalicelib.flux.source import Context
 from chalicelib.flux.tables import Stream
 from chalicelib.flux.values import (
@@ -53,6 +54,7 @@ class Closure(Function):
         return [p for p, _ in self.params]
 
     def call(self, interp: Interpreter, args: dict[str, Any], pipe: Any = None) -> Any:
+        interp.counted_call()
         scope = Scope(self.scope)
         names = set()
         for pname, default in self.params:
@@ -160,6 +162,7 @@ class Interpreter:
         self.results: list[tuple[str, Stream]] = []
         self._implicit: list[Stream] = []
         self.packages: dict[str, Package] = {}
+        self._calls = 0  # of the program's functions
 
     # -- options -------------------------------------------------------------------------------------
 
@@ -394,6 +397,13 @@ class Interpreter:
         if not isinstance(fn, Function):
             raise FluxError(f"expected a function, got {type_name(fn)}")
         return fn.call(self, args, pipe)
+
+    def counted_call(self) -> None:
+        """A function of the program is called (once a row by `map` or `filter`): the query's time is
+        checked every 1024 calls."""
+        self._calls += 1
+        if not self._calls & 1023:
+            budget().check()
 
 
 def _property_name(key: ast.Node) -> str:

@@ -5,7 +5,10 @@ call/member/index > |> > ^ > * / % > + - > comparisons > not/exists > and > or >
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chalicelib.flux import ast
+from chalicelib.flux.budget import budget
 from chalicelib.flux.tokens import (
     DURATION,
     EOF,
@@ -23,14 +26,21 @@ from chalicelib.kit.syntax import ParseError
 
 _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=", "=~", "!~")
 
+# Flux's parser refuses expressions nested more than 80 deep, and its AST check trees more than 180
+# nodes deep, as "Program is nested too deep". This descent spends a dozen Python frames a level of
+# parentheses, records, arrays or calls (one per precedence level), so it stops at 40 to stay well
+# within the interpreter's recursion limit; the 180 of the tree is Flux's (`ast.check_depth`).
+MAX_NESTING = 40
+
 
 class Parser:
-    def __init__(self, source: str, base_offset: int = 0) -> None:
+    def __init__(self, source: str, base_offset: int = 0, nesting: int = 0) -> None:
         self.source = source
         self.lexer = Lexer(source)
         self.tokens = self.lexer.tokens()
         self.i = 0
         self.base = base_offset
+        self.nesting = nesting  # expressions (and unary operators) being parsed inside one another
 
     # -- token helpers ---------------------------------------------------------------------------
 
@@ -45,6 +55,8 @@ class Parser:
         tok = self.tokens[self.i]
         if tok.kind != EOF:
             self.i += 1
+            if not self.i & 1023:
+                budget().check()  # a long program takes long to parse: the query's time
         return tok
 
     def error(self, message: str, tok: Token | None = None) -> ParseError:
@@ -138,7 +150,20 @@ class Parser:
 
     # -- expressions -----------------------------------------------------------------------------
 
+    def nested(self, parse: Callable[[], ast.Node]) -> ast.Node:
+        """`parse()` one level deeper, refused past MAX_NESTING (as Flux's parser, at the token there)."""
+        if self.nesting >= MAX_NESTING:
+            raise self.error(ast.NESTED_TOO_DEEP)
+        self.nesting += 1
+        try:
+            return parse()
+        finally:
+            self.nesting -= 1
+
     def expression(self) -> ast.Node:
+        return self.nested(self._expression)
+
+    def _expression(self) -> ast.Node:
         if self.tok.is_keyword("if"):
             s = self.advance().offset
             test = self.expression()
@@ -174,7 +199,7 @@ class Parser:
     def unary_logical(self) -> ast.Node:
         if self.tok.is_keyword("not", "exists"):
             tok = self.advance()
-            arg = self.unary_logical()
+            arg = self.nested(self.unary_logical)
             return self.node(ast.UnaryExpression(tok.text, arg), tok.offset)
         return self.comparison()
 
@@ -229,7 +254,7 @@ class Parser:
     def unary(self) -> ast.Node:
         if self.tok.is_op("-", "+"):
             tok = self.advance()
-            arg = self.unary()
+            arg = self.nested(self.unary)
             return self.node(ast.UnaryExpression(tok.text, arg), tok.offset)
         return self.postfix()
 
@@ -349,7 +374,7 @@ class Parser:
                 nodes.append(ast.TextPart(part))
             else:
                 _, text, offset = part
-                sub = Parser(text, self.base + offset)
+                sub = Parser(text, self.base + offset, self.nesting)
                 expr = sub.expression()
                 if sub.tok.kind != EOF:
                     raise sub.error("unexpected token in string interpolation")
@@ -430,4 +455,6 @@ def _plain(parts: list) -> str:
 
 
 def parse(source: str) -> ast.File:
-    return Parser(source).parse_file()
+    file = Parser(source).parse_file()
+    ast.check_depth(file, source)
+    return file

@@ -20,12 +20,16 @@ from itertools import compress
 from typing import Any
 
 from chalicelib.flux import ast
+from chalicelib.flux.budget import TABLE_BYTES, budget
 from chalicelib.flux.interpreter import REQUIRED, Closure, Interpreter
 from chalicelib.flux.tables import FIELD_COLUMN_TYPES, Stream, Table
 from chalicelib.flux.values import FluxError
+from chalicelib.kit.budget import CELL_BYTES
 
 NOT_PUSHABLE = {"_time", "_value", "_start", "_stop"}
 STORAGE_KEY = {"_start", "_stop", "_field", "_measurement"}
+# A storage table's row: its six columns and a tag or two, charged as the read gathers it.
+STORAGE_ROW_BYTES = 8 * CELL_BYTES
 
 
 class FromStream(Stream):
@@ -37,7 +41,7 @@ class FromStream(Stream):
         stop: int | None = None,
         predicates: tuple[Callable[[dict], Any], ...] = (),
     ) -> None:
-        super().__init__(self._read)
+        super().__init__(self._read, charged=True)  # charged block by block as it is read
         self.interp = interp
         self.bucket = bucket
         self.start = start
@@ -112,6 +116,7 @@ class FromStream(Stream):
             for t in self._tables_of(measurement, entries, wanted):
                 tags = {k: t.keyvals[k] for k in t.key if k not in STORAGE_KEY}
                 yield measurement, tags, [t.keyvals["_field"]]
+            budget().check()
 
     def _index_answers(self, need: str, field_types: dict[str, str]) -> bool:
         if len(field_types) <= 1:  # every series of the measurement carries its one field
@@ -212,10 +217,11 @@ class FromStream(Stream):
                     template = self._storage_table(measurement, tags_of.get(key, {}), f, [], [], kind)
                     result = finish(template, fold)
                     if result is not None:
+                        budget().charge(TABLE_BYTES)  # its rows: one, or the window fold's (charged)
                         out.append(result)
             return out
 
-        return Stream(produce)
+        return Stream(produce, charged=True)
 
     def _present_values(
         self, measurement: str, wanted: dict[str, list[str]]
@@ -228,6 +234,7 @@ class FromStream(Stream):
             self.bucket["id"], measurement, self.start, self.stop - 1, set(wanted), all_fields
         )
         for block in scan:
+            budget().check()
             for key, cols in block.items():
                 for f in wanted.get(key, ()):
                     column = cols.fields.get(f)
@@ -257,7 +264,9 @@ class FromStream(Stream):
     def _accumulate(self, measurement: str, wanted: dict[str, list[str]]) -> dict[tuple[str, str], tuple]:
         """(series key, field) -> (times, values, field type) of every non-null value in range."""
         acc: dict[tuple[str, str], tuple[list, list, str]] = {}
+        charge = budget().charge
         for key, f, kind, times, values in self._present_values(measurement, wanted):
+            charge(len(times) * STORAGE_ROW_BYTES)  # before the table holds them
             found = acc.get((key, f))
             if found is None:
                 found = acc[(key, f)] = ([], [], kind)
@@ -289,6 +298,7 @@ class FromStream(Stream):
         )
         try:
             for block in scan:
+                budget().check()
                 for key, cols in block.items():
                     fields = missing.get(key)
                     if not fields:

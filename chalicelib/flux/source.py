@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from chalicelib.kit.budget import Budget
 from chalicelib.series.ports import SeriesReader
 
 
@@ -28,3 +29,4 @@ class Context:
     series: SeriesReader | None
     now_ns: int
     org: dict = field(default_factory=dict)
+    budget: Budget | None = None  # the query's time and memory (None: unbounded)

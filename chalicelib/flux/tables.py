@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.flux.budget import budget, table_bytes
 from chalicelib.flux.values import FluxError, Time, type_name
 
 COLUMN_TYPES = ("float", "int", "uint", "string", "bool", "time")
@@ -148,18 +149,30 @@ def to_column_value(v: Any) -> Any:
 
 
 class Stream:
-    """A lazily computed, memoized list of tables."""
+    """A lazily computed, memoized list of tables. The tables it computes are charged to the running
+    query's budget, unless `produce` charges them itself as it builds them (`charged`): the bulk
+    producers (reads, windows) refuse to build what would not fit."""
 
     flux_type = "stream"  # its name in `values.type_name`
 
-    def __init__(self, produce: Callable[[], list[Table]] | None = None, tables: list[Table] | None = None):
+    def __init__(
+        self,
+        produce: Callable[[], list[Table]] | None = None,
+        tables: list[Table] | None = None,
+        *,
+        charged: bool = False,
+    ):
         self._produce = produce
         self._tables = tables
+        self._charged = charged
 
     def tables(self) -> list[Table]:
         if self._tables is None:
             assert self._produce is not None
-            self._tables = self._produce()
+            tables = self._produce()
+            if not self._charged:
+                budget().charge(sum(table_bytes(t.n, len(t.columns)) for t in tables))
+            self._tables = tables
         return self._tables
 
     def map_tables(self, fn: Callable[[Table], Table | None]) -> Stream:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from chalicelib.flux.budget import budget
 from chalicelib.kit.syntax import ParseError, Position
 
 IDENT = "IDENT"
@@ -98,7 +99,10 @@ class Lexer:
         out: list[Token] = []
         i = 0
         n = len(src)
+        check = budget().check  # a long program takes long to read: the query's time
         while True:
+            if not len(out) & 1023:
+                check()
             m = _SPACE_RE.match(src, i)
             if m:
                 i = m.end()

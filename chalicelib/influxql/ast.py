@@ -37,6 +37,20 @@ def walk(node: Node | None) -> Iterator[Node]:
         stack.extend(reversed(list(n.children())))
 
 
+def expr_depth(node: Node | None) -> int:
+    """The most expressions nested in one another under `node` (a subquery's count on from the
+    outer one's), found without recursion: the trees measured may be too deep to recurse."""
+    deepest = 0
+    stack = [(node, 0)] if node is not None else []
+    while stack:
+        n, depth = stack.pop()
+        if isinstance(n, Expr):
+            depth += 1
+            deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in n.children())
+    return deepest
+
+
 class Expr(Node):
     pass
 

@@ -22,6 +22,14 @@ MAX_INT32 = 2**31 - 1
 MAX_INT64 = 2**63 - 1
 MAX_UINT64 = 2**64 - 1
 
+# How deep a statement may nest. Every stage (generator, time ranges, conditions, evaluation) walks
+# expressions recursively, two Python frames a level at most, within the interpreter's recursion
+# limit; influxd (Go, growing stacks) has no such bound. AND and OR chains are built balanced
+# (`_balanced`), so `a OR b OR ...` of thousands of terms stays shallow: only parentheses, calls and
+# chains of other operators (`v + v + ...`) nest this deep.
+MAX_DEPTH = 200
+MAX_SUBQUERY_DEPTH = 32
+
 
 def _error(reason: str, position: Position | None = None, **details: Any) -> ParseError:
     """InfluxQL's wording: the reason, then ` at line L, char C` when it has a position."""
@@ -42,6 +50,42 @@ def _expected(tok: Token, expected: list[str]) -> ParseError:
 
 def _at(message: str, tok: Token) -> ParseError:
     return _error(message, _pos(tok))
+
+
+def _too_deep(what: str, limit: int, tok: Token | None = None) -> ParseError:
+    reason = f"{what} nested too deeply (more than {limit} levels)"
+    return _error(reason) if tok is None else _at(reason, tok)
+
+
+def check_depth(node: ast.Node) -> None:
+    """Refuse a tree whose expressions nest more than MAX_DEPTH deep (an operator chain the parser
+    builds without nesting calls, e.g. `v + v + ...`)."""
+    if ast.expr_depth(node) > MAX_DEPTH:
+        raise _too_deep("expression", MAX_DEPTH)
+
+
+def _balanced(expr: ast.Expr) -> ast.Expr:
+    """A chain of ORs (and each chain of ANDs under it) as a balanced tree instead of a left-deep one:
+    the same text and value (both are associative), log2(n) deep instead of n. Precedence climbing
+    puts them on top (the lowest precedences) and never on a right-hand side of the same operator."""
+    if not isinstance(expr, ast.BinaryExpr) or expr.op not in (t.OR, t.AND):
+        return expr
+    op = expr.op
+    operands: list[ast.Expr] = []
+    node: ast.Expr = expr
+    while isinstance(node, ast.BinaryExpr) and node.op == op:
+        operands.append(node.rhs)
+        node = node.lhs
+    operands.append(node)
+    operands.reverse()
+    if op == t.OR:
+        operands = [_balanced(o) for o in operands]  # the AND chains among its terms
+    while len(operands) > 1:
+        paired = [ast.BinaryExpr(op, a, b) for a, b in zip(operands[::2], operands[1::2], strict=False)]
+        if len(operands) % 2:
+            paired.append(operands[-1])
+        operands = paired
+    return operands[0]
 
 
 _ORIGIN = Position(1, 1)  # InfluxDB's zero position, used by a few errors that carry no real position
@@ -119,11 +163,18 @@ _TARGET_REQUIRED, _TARGET_NOT_REQUIRED, _TARGET_SUBQUERY = range(3)
 
 
 class Parser:
-    def __init__(self, text: str, params: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, text: str, params: Mapping[str, Any] | None = None, check: Callable[[], None] | None = None
+    ) -> None:
+        """`check` is called every 1024 tokens (a long query takes long to parse: the query's time)."""
         self.s = Scanner(text)
+        self.check = check
+        self.scanned = 0
         self.off = 0
         self.hist: list[tuple[int, Token]] = []
         self.params = {str(k): bind_value(v) for k, v in (params or {}).items()}
+        self.nesting = 0  # expressions being parsed inside one another
+        self.subqueries = 0  # subqueries being parsed inside one another
 
     # Token stream ----------------------------------------------------------------------------------
 
@@ -137,6 +188,9 @@ class Parser:
 
     def scan(self) -> Token:
         """The next token, whitespace and comments included."""
+        self.scanned += 1
+        if self.check is not None and not self.scanned & 1023:
+            self.check()
         tok = self.s.scan(self.off)
         self.hist.append((self.off, tok))
         self.off = tok.end
@@ -197,7 +251,9 @@ class Parser:
             if not semi:
                 raise _expected(tok, [";"])
             self.unscan()
-            statements.append(self.parse_statement())
+            statement = self.parse_statement()
+            check_depth(statement)
+            statements.append(statement)
             semi = False
 
     def parse_statement(self) -> ast.Statement:
@@ -306,6 +362,17 @@ class Parser:
     # Expressions -----------------------------------------------------------------------------------
 
     def parse_expr(self) -> ast.Expr:
+        self.nesting += 1
+        try:
+            if self.nesting > MAX_DEPTH:
+                tok = self.scan_ws()
+                raise _too_deep("expression", MAX_DEPTH, tok)
+            return _balanced(self._parse_chain())
+        finally:
+            self.nesting -= 1
+
+    def _parse_chain(self) -> ast.Expr:
+        """Operands joined by operators, by precedence climbing."""
         root = _Root(self.parse_unary())
         while True:
             op = self.scan_ws()
@@ -568,9 +635,15 @@ class Parser:
         if regex is not None:
             return ast.Measurement(regex=regex)
         if subqueries:
-            if self.scan_ws().kind == t.LPAREN:
+            if (lparen := self.scan_ws()).kind == t.LPAREN:
                 self.expect(t.SELECT)
-                stmt = self.parse_select(_TARGET_SUBQUERY)
+                if self.subqueries >= MAX_SUBQUERY_DEPTH:
+                    raise _too_deep("subqueries", MAX_SUBQUERY_DEPTH, lparen)
+                self.subqueries += 1
+                try:
+                    stmt = self.parse_select(_TARGET_SUBQUERY)
+                finally:
+                    self.subqueries -= 1
                 self.expect(t.RPAREN)
                 return ast.SubQuery(stmt)
             self.unscan()
@@ -1141,16 +1214,23 @@ _LANGUAGE: dict[str, Any] = {
 }
 
 
-def parse(query: str, params: Mapping[str, Any] | None = None) -> list[ast.Statement]:
-    """Parse `;`-separated InfluxQL statements; raises ParseError. An empty query gives []."""
-    return Parser(query, params).parse_query()
+def parse(
+    query: str, params: Mapping[str, Any] | None = None, check: Callable[[], None] | None = None
+) -> list[ast.Statement]:
+    """Parse `;`-separated InfluxQL statements; raises ParseError. An empty query gives []. `check` is
+    called as parsing goes (e.g. the query's Budget.check)."""
+    return Parser(query, params, check).parse_query()
 
 
 def parse_statement(text: str, params: Mapping[str, Any] | None = None) -> ast.Statement:
     """Parse exactly one statement (trailing text is ignored, as in InfluxDB's ParseStatement)."""
-    return Parser(text, params).parse_statement()
+    statement = Parser(text, params).parse_statement()
+    check_depth(statement)
+    return statement
 
 
 def parse_expr(text: str, params: Mapping[str, Any] | None = None) -> ast.Expr:
     """Parse one expression (e.g. a WHERE condition); raises ParseError."""
-    return Parser(text, params).parse_expr()
+    expr = Parser(text, params).parse_expr()
+    check_depth(expr)
+    return expr

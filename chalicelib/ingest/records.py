@@ -58,7 +58,8 @@ def partition_key(destination: Destination, measurement: str) -> str:
 
 def encode(destination: Destination, points: Iterable[Point]) -> list[tuple[str, bytes]]:
     """Points -> [(partition key, record data)], one or more records per measurement, in input order
-    within each measurement so later duplicates stay later."""
+    within each measurement so later duplicates stay later. Records hold at most MAX_RECORD_BYTES
+    except one of a single point larger than that."""
     by_measurement: dict[str, dict[str, SeriesRows]] = {}
     for point in points:
         series_map = by_measurement.setdefault(point.measurement, {})
@@ -105,7 +106,7 @@ def _compress(destination: Destination, series: list[SeriesRows]) -> list[bytes]
         return _compress(destination, series[:half]) + _compress(destination, series[half:])
     rows = series[0].rows
     if len(rows) < 2:
-        raise ValueError("a single point does not fit in a Kinesis record")
+        return [data]  # one point larger than a record: the publisher sends it by claim check
     head = SeriesRows(series[0].key, series[0].measurement, series[0].tags, rows[: len(rows) // 2])
     tail = SeriesRows(series[0].key, series[0].measurement, series[0].tags, rows[len(rows) // 2 :])
     return _compress(destination, [head]) + _compress(destination, [tail])

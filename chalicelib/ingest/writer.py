@@ -10,7 +10,7 @@ from typing import Protocol
 
 from chalicelib import lineprotocol
 from chalicelib.ingest import records
-from chalicelib.ingest.fieldtypes import FieldConflict, FieldTypeGuard
+from chalicelib.ingest.fieldtypes import FieldRejection, FieldTypeGuard
 from chalicelib.ingest.records import Destination
 from chalicelib.kit.errors import INVALID, TicklessError
 
@@ -22,8 +22,8 @@ class Publisher(Protocol):
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     written: int
-    conflicts: int = 0  # points dropped for a field type conflict
-    conflict: FieldConflict | None = None  # the first of them
+    conflicts: int = 0  # points dropped for a field type conflict or an over-long string
+    conflict: FieldRejection | None = None  # the first of them
     expired: int = 0  # points dropped for being older than the retention policy keeps
 
     @property
@@ -68,7 +68,7 @@ class PointWriter:
             cutoff = now - retention
             kept = [p for p in points if p.time >= cutoff]
             expired, points = len(points) - len(kept), kept
-        conflicts: list[FieldConflict] = []
+        conflicts: list[FieldRejection] = []
         if destination.namespace is not None:
             points, conflicts = self.guard.admit(destination.namespace, points)
         if points:

@@ -7,6 +7,8 @@ block, then by arrival, which is the order the newest-write-wins merge needs.
 
 from __future__ import annotations
 
+import hashlib
+
 from chalicelib.kit.time import HOUR
 
 BLOCK_NS = HOUR
@@ -54,8 +56,33 @@ def is_compacted(sort_key: str) -> bool:
     return sort_key.rsplit("#", 1)[1].startswith("c")
 
 
+# DynamoDB keys stop at 1,024 bytes (sort) and 2,048 (partition); InfluxDB names reach 65,535. A name
+# longer than this is written into keys as a prefix of it plus its SHA-256 (`bounded`).
+MAX_NAME_BYTES = 900
+_PREFIX_BYTES = MAX_NAME_BYTES - 40
+
+
+def utf8_length(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def bounded(name: str) -> str:
+    """`name` as it appears in a key: itself up to MAX_NAME_BYTES bytes, else a prefix of it, `#` and
+    its SHA-256 in hex: 922 to 925 bytes, so never equal to a name kept as is."""
+    data = name.encode("utf-8", "surrogatepass")
+    if len(data) <= MAX_NAME_BYTES:
+        return name
+    prefix = data[:_PREFIX_BYTES].decode("utf-8", "ignore")  # cut at a character boundary
+    return f"{prefix}#{hashlib.sha256(data).hexdigest()}"
+
+
+def is_digest(key_part: str) -> bool:
+    """Whether a key part made by `bounded` stands for a longer name (kept in an attribute)."""
+    return utf8_length(key_part) > MAX_NAME_BYTES
+
+
 def chunk_partition(namespace: str, measurement: str) -> str:
-    return f"{namespace}|{measurement}"
+    return f"{namespace}|{bounded(measurement)}"
 
 
 def sort_key_range(tmin: int, tmax: int) -> tuple[str, str]:

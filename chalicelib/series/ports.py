@@ -3,7 +3,7 @@ only sees these protocols."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,10 +48,11 @@ class SegmentRepository(Protocol):
         [tmin, tmax] (and, given `series` = (least, greatest), of series keys in that range), in sort
         key order."""
 
-    def keys_before(self, partition: str, sort_key: str) -> Iterator[str]:
-        """Sort keys below `sort_key`."""
+    def delete_before(self, partition: str, sort_key: str) -> int:
+        """Remove every segment whose sort key is below `sort_key`. Returns segments removed."""
 
-    def delete(self, partition: str, sort_keys: Iterable[str]) -> None: ...
+    def delete(self, segments: Iterable[Segment]) -> None:
+        """Remove these segments, whatever their version."""
 
     def replace(self, old: Segment, new: Segment | None) -> bool:
         """Replace (or delete, when new is None) a segment if it is still at old.version."""
@@ -92,8 +93,9 @@ class IndexRepository(Protocol):
 
     def field_types(self, namespace: str, measurement: str) -> dict[str, str]: ...
 
-    def claim_field(self, namespace: str, measurement: str, field: str, field_type: str) -> str:
-        """Record the field's type unless one is recorded; return the recorded type."""
+    def claim_fields(self, namespace: str, measurement: str, fields: Mapping[str, str]) -> dict[str, str]:
+        """Record each field's type (name -> type) unless one is recorded; return the recorded types.
+        Concurrent callers agree: a field's first recorded type stays."""
 
     def remove_measurement(self, namespace: str, measurement: str) -> None:
         """Forget the measurement, its series and its fields."""
@@ -116,3 +118,29 @@ class CompactionLog(Protocol):
 
     def clear(self, block: DirtyBlock) -> bool:
         """Forget the mark unless a write was recorded after `block.written`; False if one was."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    """A delete, remembered for as long as the stream keeps records, so that a record which reached the
+    stream before it and is consumed (or redelivered) after it cannot bring the deleted points back."""
+
+    measurement: str | None  # None: every measurement of the namespace
+    series: str | None  # None: every series of the measurement
+    tmin: int
+    tmax: int
+    at: int  # when the delete began, epoch milliseconds
+
+    def covers_measurement(self, measurement: str) -> bool:
+        return self.measurement is None or self.measurement == measurement
+
+    def covers(self, measurement: str, series: str) -> bool:
+        return self.covers_measurement(measurement) and (self.series is None or self.series == series)
+
+
+class TombstoneLog(Protocol):
+    def record(self, namespace: str, tombstones: Iterable[Tombstone]) -> None:
+        """Remember deletes; they are forgotten once no record older than them can still be delivered."""
+
+    def since(self, namespace: str, moment: int) -> list[Tombstone]:
+        """The namespace's tombstones of deletes that began after `moment` (epoch ms), read consistently."""

@@ -2,6 +2,8 @@
 
 Writes: the consumer turns each Kinesis record into segments keyed by the record's sequence number,
 so redelivery rewrites the same items (idempotent) and the sort order is the arrival order.
+Deletes: each leaves tombstones, so a record that reached the stream before a delete and is consumed
+(or redelivered) after it cannot bring the deleted points back.
 Reads: segments of a measurement are read by time block in key order and merged, newest write
 winning per field, one block at a time so memory follows what a query reads, not the bucket's size.
 """
@@ -9,11 +11,11 @@ winning per field, one block at a time so memory follows what a query reads, not
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Protocol
 
-from chalicelib.ingest.records import PointBatch
+from chalicelib.ingest.records import PointBatch, SeriesRows
+from chalicelib.kit.cache import TimedCache
 from chalicelib.kit.time import MAX_TIME, MIN_TIME
 from chalicelib.series import codec, columns, keys
 from chalicelib.series.columns import SeriesColumns
@@ -23,9 +25,13 @@ from chalicelib.series.ports import (
     Segment,
     SegmentRepository,
     SeriesEntry,
+    Tombstone,
+    TombstoneLog,
 )
 
-MAX_SEGMENT_BYTES = 350_000  # DynamoDB items stop at 400 KB, keys and attributes included
+# Segments are split (by series, then time, then a point's fields) at this size, so a read fetches items
+# of a useful size. One value may make a larger one: the repository spreads it over several items.
+MAX_SEGMENT_BYTES = 350_000
 HOT_BLOCK_SEGMENTS = 32  # a block still being written is compacted once it has this many new segments
 COMPACTED_BYTES = 64_000  # compacted segments: big enough to amortise an item, small to skip
 _KNOWN_SERIES_CACHE = 200_000
@@ -52,31 +58,41 @@ class SeriesStore:
         segments: SegmentRepository,
         index: IndexRepository,
         compaction: CompactionLog,
+        tombstones: TombstoneLog,
         on_forget: Callable[[str], None] = lambda namespace: None,
     ) -> None:
         self.segments = segments
         self.index = index
         self.compaction = compaction
+        self.tombstones = tombstones
         # Called with a namespace whose index lost series, measurements or fields, so caches of the
         # index elsewhere in this process (the field type guard's) forget it too.
         self._on_forget = on_forget
         # Series already written to the index by this process: skips rewriting index items on every
         # point. Only an optimisation; index writes are idempotent.
-        self._known: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._known: TimedCache[tuple[str, str], bool] = TimedCache(
+            _KNOWN_SERIES_SECONDS, _KNOWN_SERIES_CACHE
+        )
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def ingest(self, sequence: str, batch: PointBatch) -> int:
-        """Store a record's points under its sequence number. Returns the number of points."""
+    def ingest(self, sequence: str, batch: PointBatch, arrived: float | None = None) -> int:
+        """Store a record's points under its sequence number, but not those a delete that began after
+        the record reached the stream (`arrived`, epoch seconds) removed. Returns the points stored."""
         namespace = batch.destination.namespace
         if namespace is None or not batch.series:
             return 0
+        moment = None if arrived is None else round(arrived * 1000)
+        seen = [] if moment is None else self.tombstones.since(namespace, moment)
         blocks: dict[tuple[str, int], dict[str, list[tuple[int, dict]]]] = {}
         new_series: dict[str, list[SeriesEntry]] = {}
         count = 0
         for series in batch.series:
-            count += len(series.rows)
-            for point_time, fields in series.rows:
+            rows = _surviving(series, seen) if seen else series.rows
+            if not rows:
+                continue
+            count += len(rows)
+            for point_time, fields in rows:
                 by_key = blocks.setdefault((series.measurement, keys.block_of(point_time)), {})
                 by_key.setdefault(series.key, []).append((point_time, fields))
             if not self._is_known((namespace, series.key)):
@@ -96,21 +112,27 @@ class SeriesStore:
         for entries in new_series.values():
             for entry in entries:
                 self._remember((namespace, entry.key))
+        if moment is not None and segments:
+            # A delete may have begun after the first look and finished before the put: its passes
+            # missed these segments, so apply it here (idempotent, as every delete pass is).
+            written = {measurement for measurement, _ in blocks}
+            for tombstone in self.tombstones.since(namespace, moment):
+                if tombstone not in seen:
+                    for measurement in sorted(written):
+                        if tombstone.covers_measurement(measurement):
+                            self._erase(
+                                namespace, measurement, tombstone.tmin, tombstone.tmax, tombstone.series
+                            )
         return count
 
     def _is_known(self, key: tuple[str, str]) -> bool:
-        seen = self._known.get(key)
-        return seen is not None and time.monotonic() - seen < _KNOWN_SERIES_SECONDS
+        return self._known.get(key) is not None
 
     def _remember(self, key: tuple[str, str]) -> None:
-        self._known[key] = time.monotonic()
-        self._known.move_to_end(key)
-        if len(self._known) > _KNOWN_SERIES_CACHE:
-            self._known.popitem(last=False)
+        self._known.put(key, True)
 
     def forget(self, namespace: str) -> None:
-        for key in [k for k in self._known if k[0] == namespace]:
-            del self._known[key]
+        self._known.forget(lambda key: key[0] == namespace)
         self._on_forget(namespace)
 
     # -- reads -------------------------------------------------------------------------------------
@@ -230,7 +252,7 @@ class SeriesStore:
                 continue
             if not self.segments.replace(old, None):
                 previous = {s.sort_key for s in found}
-                self.segments.delete(partition, sorted(written - previous))
+                self.segments.delete(s for s in compacted if s.sort_key not in previous)
                 return None
         return len(found)
 
@@ -263,7 +285,25 @@ class SeriesStore:
         series_keys: Collection[str] | None = None,
     ) -> int:
         """Remove the points of the given series (None: all) in [tmin, tmax]. Returns points removed.
-        Segments are rewritten with a version check, so a concurrent rewrite makes us retry."""
+        Tombstones first, so records consumed from now on leave those points out; then segments are
+        rewritten with a version check, so a concurrent rewrite makes us retry."""
+        if series_keys is not None and not series_keys:
+            return 0
+        at = _now_ms()
+        series = [None] if series_keys is None else sorted(series_keys)
+        self.tombstones.record(namespace, [Tombstone(measurement, key, tmin, tmax, at) for key in series])
+        return self._erase(namespace, measurement, tmin, tmax, series_keys)
+
+    def _erase(
+        self,
+        namespace: str,
+        measurement: str,
+        tmin: int,
+        tmax: int,
+        series_keys: Collection[str] | str | None,
+    ) -> int:
+        if isinstance(series_keys, str):
+            series_keys = {series_keys}
         partition = keys.chunk_partition(namespace, measurement)
         removed = 0
         while True:  # again until a pass finds nothing: a compaction may have copied points meanwhile
@@ -301,8 +341,9 @@ class SeriesStore:
 
     def purge(self, namespace: str) -> None:
         """Remove every point and index entry stored under a namespace (a removed bucket's)."""
+        self.tombstones.record(namespace, [Tombstone(None, None, MIN_TIME, MAX_TIME, _now_ms())])
         for measurement in self.index.measurements(namespace):
-            self.delete(namespace, measurement)
+            self._erase(namespace, measurement, MIN_TIME, MAX_TIME, None)
         self.forget(namespace)
 
     def enforce_retention(self, retentions: Iterable[tuple[str, int]], now: int) -> int:
@@ -315,11 +356,20 @@ class SeriesStore:
         limit = keys.block_key(keys.block_of(before))
         removed = 0
         for measurement in self.index.measurements(namespace):
-            partition = keys.chunk_partition(namespace, measurement)
-            expired = list(self.segments.keys_before(partition, limit))
-            self.segments.delete(partition, expired)
-            removed += len(expired)
+            removed += self.segments.delete_before(keys.chunk_partition(namespace, measurement), limit)
         return removed
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _surviving(series: SeriesRows, tombstones: list[Tombstone]) -> list[tuple[int, dict]]:
+    """The rows of a series that no tombstone covers."""
+    ranges = [(t.tmin, t.tmax) for t in tombstones if t.covers(series.measurement, series.key)]
+    if not ranges:
+        return series.rows
+    return [row for row in series.rows if not any(lo <= row[0] <= hi for lo, hi in ranges)]
 
 
 def _segment(partition: str, sort_key: str, data: bytes) -> Segment:
@@ -353,7 +403,9 @@ def _encode_by_series(series: dict[str, SeriesColumns]) -> list[bytes]:
 
 def _encode_bounded(series: dict[str, SeriesColumns]) -> list[bytes]:
     """Encode series into one or more segments under MAX_SEGMENT_BYTES, splitting deterministically
-    (by series, then by time) so a redelivered record produces the same parts."""
+    (by series, then by time, then a point by its fields: reads merge them back field by field) so a
+    redelivered record produces the same parts. One value larger than that stays one segment: the
+    repository spreads it over items (a string of 1 MiB, as InfluxDB allows, takes three or four)."""
     data = codec.encode_segment(series)
     if len(data) <= MAX_SEGMENT_BYTES:
         return [data]
@@ -365,7 +417,12 @@ def _encode_bounded(series: dict[str, SeriesColumns]) -> list[bytes]:
         )
     ((key, cols),) = series.items()
     if len(cols.times) < 2:
-        raise ValueError(f"a single point of {key} is larger than a segment may be")
+        if len(cols.fields) < 2:
+            return [data]
+        names = sorted(cols.fields)
+        half = len(names) // 2
+        halves = (columns.select_fields(cols, names[:half]), columns.select_fields(cols, names[half:]))
+        return [data for part in halves if part.times for data in _encode_bounded({key: part})]
     middle = cols.times[len(cols.times) // 2]
     first = columns.slice_time(cols, MIN_TIME, middle)
     second = columns.slice_time(cols, middle, MAX_TIME + 1)

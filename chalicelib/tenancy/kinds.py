@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.kit.errors import INVALID, TicklessError
+from chalicelib.kit.errors import INVALID, NOT_FOUND, TicklessError
 
 if TYPE_CHECKING:
     from chalicelib.tenancy.principal import Principal
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 Doc = dict[str, Any]
 MEMBER, OWNER, LABEL = "member", "owner", "label"  # the relations between resources
 ORGS = "orgs"  # the kind every org-owned document belongs to (through its `orgID`)
+READ, WRITE = "read", "write"
 
 # Hooks: rules a kind adds to the generic operations. Each gets the service, to use its public
 # operations (`stored`, `documents`, `find`, `put`, `remove`, `create`, ...).
@@ -31,6 +32,31 @@ CheckDelete = Callable[[Doc], None]
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A request field naming a document of another kind: an authorization's `userID`, a DBRP
+    mapping's `bucketID`, the `labelID` of a label mapping, the user `id` of a new member. The generic
+    service resolves it for the caller before anything is stored: a well-formed ID (400), an existing
+    document (`missing`), the caller's `rights` on it (401, influxd's text), and, when both are owned
+    by orgs, the same org as the referring document (else `missing` again: it is not found there)."""
+
+    field: str  # the request (and document) field holding the ID
+    kind: str  # the name of the kind it names
+    rights: tuple[str, ...] = (WRITE, READ)  # needed on the named document, checked in this order
+    # (influxd's); read where the answer shows the named document (a user's name, a label)
+    guards: bool = False  # every later action on the referring document needs the same right on the
+    # named one (influxd: an authorization's user, a DBRP mapping's bucket), lists included
+    missing: str = ""  # the message when it names nothing here (default "<what> not found")
+    missing_code: str = NOT_FOUND
+
+
+# The references of the generic sub-resources: a label mapping names a label of the resource's org,
+# which the caller may read and write (influxd reads it, then checks the write); a member or owner
+# names a user the caller may read (so adding one never shows a user the caller could not see).
+LABEL_MAPPING = Reference("labelID", "labels", rights=(READ, WRITE))
+MEMBERSHIP = Reference("id", "users", rights=(READ,), missing="user not found")
 
 
 @dataclass(frozen=True)
@@ -51,6 +77,7 @@ class Kind:
     belongs_to: Mapping[str, str] = field(default_factory=dict)  # other kind -> field naming one of
     # them: the document is removed with it (every org-owned kind also belongs to "orgs" by `orgID`)
     namespace: bool = False  # its ID names a storage namespace (a bucket's points), purged with it
+    references: tuple[Reference, ...] = ()  # fields naming other documents (see `Reference`)
     aliases: tuple[str, ...] = ()  # other collection URLs serving the same routes
     # -- sub-resources and lists --------------------------------------------------------------------
     labels: bool = False
@@ -58,7 +85,10 @@ class Kind:
     filters: Mapping[str, str] = field(default_factory=dict)  # query parameter -> document field
     listed_per_org: bool = False  # a list needs `org` or `orgID` and read permission on the kind in
     # that org, checked once (influxd's dbrps); otherwise a list shows what the caller may read
-    paged: bool = True  # lists take offset/limit/after and carry paging links
+    paged: bool = True  # lists take offset/limit/after and carry paging links; otherwise a list is
+    # every document (influxd pages orgs, users and buckets only)
+    id_context: Mapping[str, str] = field(default_factory=dict)  # query or body parameter -> the
+    # words influxd puts before a malformed ID's error there (dbrps: `invalid org ID "x": ...`)
     self_readable: bool = False  # a principal may read its own document (users)
     # -- how one is shown ---------------------------------------------------------------------------
     hidden: tuple[str, ...] = ()  # stored fields never shown
@@ -86,6 +116,15 @@ class Kind:
     def parents(self) -> dict[str, str]:
         """Kind name -> the field naming the document this one is removed with."""
         return {**({ORGS: "orgID"} if self.org_owned else {}), **self.belongs_to}
+
+    @property
+    def id_params(self) -> tuple[str, ...]:
+        """The query parameters of its lists that take an ID (400 `invalid` when malformed): the
+        filters on `id` or an `...ID` field, `orgID` when org-owned, `userID` when it has members."""
+        params = {p for p, f in self.filters.items() if f == "id" or f.endswith("ID")}
+        params |= {"orgID"} if self.org_owned else set()
+        params |= {"userID"} if self.members else set()
+        return tuple(sorted(params))
 
     @property
     def relations(self) -> tuple[str, ...]:

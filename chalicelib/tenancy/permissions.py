@@ -7,7 +7,8 @@ resource ID. A held permission allows a requested one (InfluxDB's `Permission.Ma
 - the types are equal;
 - and the held resource is type-wide (no id, no orgID) -> anything of that type;
   or it has an orgID and no id -> a request that names the same orgID;
-  or it has an id -> a request that names the same id (the orgID is then not compared).
+  or it has an id -> a request that names the same id, and the same orgID when both name one
+  (influxd compares only the id there; tickless does not let an org's permission reach another org).
 
 So a request made with only an ID (influxd's `AuthorizeReadResource`, used for "read org X" = `orgs`
 with id X, and for users) is NOT satisfied by an org-wide permission; a request with only an orgID
@@ -144,6 +145,10 @@ class Permission:
             return True
         if self.id is None:
             return requested.org_id is not None and requested.org_id == self.org_id
+        if self.org_id is not None and requested.org_id is not None and requested.org_id != self.org_id:
+            # influxd lets the id alone decide here (and logs "old match used"); an org's token could
+            # then name another org's resource with its own orgID and reach it. Not here.
+            return False
         return requested.id is not None and requested.id == self.id
 
     def __str__(self) -> str:

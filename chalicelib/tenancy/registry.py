@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.kit.errors import INVALID, NOT_FOUND, TicklessError
+from chalicelib.kit.errors import INVALID, TicklessError
 from chalicelib.tenancy import secrets
-from chalicelib.tenancy.kinds import OWNER, Doc, Kind, merge, now_iso, status, text
+from chalicelib.tenancy.kinds import OWNER, WRITE, Doc, Kind, Reference, merge, now_iso, status, text
 from chalicelib.tenancy.permissions import Permission, ensure_subset, operator_permissions
 from chalicelib.tenancy.principal import Principal
 
@@ -281,6 +281,7 @@ LABELS = Kind(
     unique="org",
     what="label",
     filters={"orgID": "orgID", "name": "name"},
+    paged=False,  # influxd answers every label (the spec has no paging parameters for them)
     wrap_one="label",
 )
 
@@ -296,11 +297,18 @@ def permissions_from(body: Doc) -> list[Permission]:
 
 
 def _auth_prepare(service: Tenancy, body: Doc, principal: Principal, context: Doc) -> Doc:
-    """The org's and the user's names, a token (unless given), and no permission the creator lacks."""
+    """The org's and the user's names, a token (unless given), no permission the creator lacks, and
+    none for another org: influxd's `Authorization.Valid` (a permission's `orgID` is the token's),
+    and a permission naming a stored resource names one of the token's org."""
     org = service.fetch(ORGS, context["orgID"])
     user_id = body.get("userID") or principal.user_id or ""
     user = service.fetch(USERS, user_id) if user_id else {"name": ""}
-    ensure_subset(permissions_from(body), principal.permissions)
+    permissions = permissions_from(body)
+    ensure_subset(permissions, principal.permissions)
+    for permission in permissions:
+        named = service.resource_org(permission.type, permission.id) if permission.id else None
+        if {permission.org_id, named} - {None, org["id"]}:
+            raise TicklessError(INVALID, f"permission {permission} is not for org id {org['id']}")
     return {
         **context,
         "org": org["name"],
@@ -331,6 +339,12 @@ def _auth_update(current: Doc, patch: Doc) -> Doc:
     return merge(current, patch, ("status", "description"))
 
 
+# An authorization is made for a user the caller may write (influxd: `write:users/<id>`, then
+# `unable to create token` when there is none), and reading or changing it needs the same right on
+# its user, so a token's user sees it and an org's other tokens do not reach their users' tokens.
+_AUTH_USER = Reference("userID", "users", guards=True, missing="unable to create token", missing_code=INVALID)
+
+
 def _auth_links(doc: Doc) -> dict[str, str]:
     links = {"self": f"/api/v2/authorizations/{doc['id']}"}
     if doc.get("userID"):
@@ -349,7 +363,16 @@ AUTHORIZATIONS = Kind(
     unique="global",
     unique_field="token",
     what="authorization",
-    filters={"userID": "userID", "user": "user", "orgID": "orgID", "org": "org", "token": "token"},
+    filters={
+        "id": "id",
+        "userID": "userID",
+        "user": "user",
+        "orgID": "orgID",
+        "org": "org",
+        "token": "token",
+    },
+    references=(_AUTH_USER,),
+    paged=False,  # influxd answers every authorization (the spec has no paging parameters for them)
     prepare=_auth_prepare,
 )
 
@@ -379,7 +402,9 @@ LEGACY_AUTHORIZATIONS = Kind(
     unique_field="token",
     what="authorization",
     permission_type=AUTHORIZATIONS.name,
-    filters=AUTHORIZATIONS.filters,
+    filters={**AUTHORIZATIONS.filters, "authID": "id"},  # the spec says `authID`, influxd reads `id`
+    references=AUTHORIZATIONS.references,
+    paged=False,
     hidden=("password",),
     prepare=_auth_prepare,
 )
@@ -403,12 +428,6 @@ def virtual_mapping(bucket: Doc) -> Doc:
         "default": rp == DEFAULT_RP,
         "virtual": True,
     }
-
-
-def _dbrp_prepare(service: Tenancy, body: Doc, _principal: Principal, context: Doc) -> Doc:
-    if service.find_bucket(context["orgID"], str(body.get("bucketID", ""))) is None:
-        raise TicklessError(NOT_FOUND, "bucket not found")
-    return context
 
 
 def _dbrp_create(body: Doc, context: Doc) -> Doc:
@@ -501,6 +520,11 @@ DBRPS = Kind(
     links=None,
     what="dbrp",
     belongs_to={BUCKETS.name: "bucketID"},
+    # A mapping names a bucket of its org the caller may write, and acting on it needs the same right
+    # on the bucket (influxd's DBRP service checks the bucket, not the mapping).
+    references=(
+        Reference("bucketID", BUCKETS.name, rights=(WRITE,), guards=True, missing="bucket not found"),
+    ),
     filters={
         "orgID": "orgID",
         "id": "id",
@@ -511,9 +535,9 @@ DBRPS = Kind(
     },
     listed_per_org=True,
     paged=False,
+    id_context={"orgID": "invalid org ID", "bucketID": "invalid bucket ID", "id": "invalid DBRP ID"},
     wrap_one="content",
     wrap_created=False,
-    prepare=_dbrp_prepare,
     after_save=_dbrp_saved,
     collect=_dbrp_collect,
 )

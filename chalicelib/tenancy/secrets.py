@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import secrets
 
 from chalicelib.kit.errors import INVALID, TicklessError
@@ -79,6 +80,27 @@ def parse_id(value: object) -> str | None:
 
 def is_valid_id(value: object) -> bool:
     return parse_id(value) is not None
+
+
+# influxd's `platform.ID.Decode` messages (kit/platform/id.go).
+ID_LENGTH_MESSAGE = "id must have a length of 16 bytes"
+INVALID_ID_MESSAGE = "invalid ID"
+
+
+def decode_id(value: object, context: str = "") -> str:
+    """The canonical form of an ID a request gives (URL, query parameter or body), or influxd's
+    `400 invalid` for a malformed one: `id must have a length of 16 bytes` when it is not 16
+    characters long, else `invalid ID`. `context` prefixes the message as some influxd handlers
+    do (`invalid bucket ID "x": invalid ID`)."""
+    parsed = parse_id(value)
+    if parsed is not None:
+        return parsed
+    if not isinstance(value, str):
+        raise TicklessError(INVALID, f"{context}: {INVALID_ID_MESSAGE}" if context else INVALID_ID_MESSAGE)
+    reason = ID_LENGTH_MESSAGE if len(value) != ID_LENGTH else INVALID_ID_MESSAGE
+    if context:  # as Go's %q quotes it
+        reason = f"{context} {json.dumps(value, ensure_ascii=False)}: {reason}"
+    raise TicklessError(INVALID, reason)
 
 
 # --- tokens ---------------------------------------------------------------------------------------

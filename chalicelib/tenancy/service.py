@@ -9,7 +9,19 @@ from typing import Any, Protocol
 
 from chalicelib.kit.errors import CONFLICT, INVALID, NOT_FOUND, TicklessError
 from chalicelib.tenancy import registry, secrets
-from chalicelib.tenancy.kinds import LABEL, MEMBER, OWNER, Doc, Kind
+from chalicelib.tenancy.kinds import (
+    LABEL,
+    LABEL_MAPPING,
+    MEMBER,
+    MEMBERSHIP,
+    ORGS,
+    OWNER,
+    READ,
+    WRITE,
+    Doc,
+    Kind,
+    Reference,
+)
 from chalicelib.tenancy.permissions import (
     Permission,
     all_access_permissions,
@@ -63,16 +75,54 @@ class Tenancy:
     # -- permission checks -------------------------------------------------------------------------
 
     def _check(self, principal: Principal, action: str, kind: Kind, doc: Doc) -> None:
-        if kind.self_readable and action == "read" and principal.user_id == doc["id"]:
-            return
-        principal.require(action, kind.resource_type, id=doc["id"], org_id=doc.get("orgID"))
+        if not (kind.self_readable and action == READ and principal.user_id == doc["id"]):
+            principal.require(action, kind.resource_type, id=doc["id"], org_id=doc.get("orgID"))
+        self._check_guards(principal, action, kind, doc)
 
-    def _readable(self, principal: Principal, kind: Kind, doc: Doc) -> bool:
+    def _check_guards(self, principal: Principal, action: str, kind: Kind, doc: Doc) -> None:
+        """The same right on what the document's guarding references name (influxd: reading an
+        authorization needs reading its user; changing a DBRP mapping, writing its bucket)."""
+        for ref in kind.references:
+            if ref.guards and doc.get(ref.field):
+                target = self._kind(ref.kind)
+                named = {"id": doc[ref.field], "orgID": doc.get("orgID") if target.org_owned else None}
+                self._check(principal, action, target, named)
+
+    def _readable(self, principal: Principal, kind: Kind, doc: Doc, *, guards_only: bool = False) -> bool:
         try:
-            self._check(principal, "read", kind, doc)
+            (self._check_guards if guards_only else self._check)(principal, READ, kind, doc)
         except TicklessError:
             return False
         return True
+
+    def _kind(self, name: str) -> Kind:
+        return next(kind for kind in self.kinds if kind.name == name)
+
+    def _referenced(
+        self, ref: Reference, value: Any, principal: Principal, org_id: str | None, words: str = ""
+    ) -> Doc:
+        """The document a request's reference names, for a referring document in org `org_id` (None:
+        not owned by an org). Checked in influxd's order: the ID's form (400), then for a document of
+        an org its existence (`ref.missing`) and the caller's rights on it (401), for a global one
+        (a user) the rights first, as they are per ID; then the org (`ref.missing`: another org's
+        document is not found here)."""
+        target = self._kind(ref.kind)
+        id = secrets.decode_id(value, words)
+        missing = TicklessError(ref.missing_code, ref.missing or f"{target.what} not found")
+        doc = self.find(target, id) if target.org_owned else None
+        if target.org_owned and doc is None:
+            raise missing
+        for action in ref.rights:
+            self._check(principal, action, target, doc or {"id": id})
+        doc = doc or self.find(target, id)
+        if doc is None or (org_id is not None and target.org_owned and doc["orgID"] != org_id):
+            raise missing
+        return doc
+
+    @staticmethod
+    def _org_of_document(kind: Kind, doc: Doc) -> str | None:
+        """The org a document lives in: its `orgID`, or itself for an org."""
+        return doc["id"] if kind.name == ORGS else doc.get("orgID")
 
     # -- documents, unchecked (for the tenancy rules and the kinds' hooks) --------------------------
 
@@ -84,6 +134,10 @@ class Tenancy:
         if doc is None:
             raise TicklessError(NOT_FOUND, f"{kind.what} not found")
         return doc
+
+    def _requested(self, kind: Kind, id: str) -> Doc:
+        """The document a request names by ID: influxd's 400 for a malformed ID, 404 when missing."""
+        return self.fetch(kind, secrets.decode_id(id))
 
     def stored(self, kind: Kind, org_id: str | None = None) -> list[Doc]:
         """The stored documents of a kind, or of a kind in one org."""
@@ -125,31 +179,34 @@ class Tenancy:
     # -- generic CRUD ------------------------------------------------------------------------------
 
     def get(self, kind: Kind, id: str, principal: Principal) -> Doc:
-        doc = self.fetch(kind, id)
-        self._check(principal, "read", kind, doc)
+        doc = self._requested(kind, id)
+        self._check(principal, READ, kind, doc)
         return doc
 
     def list(self, kind: Kind, principal: Principal, query: Mapping[str, str]) -> list[Doc]:
+        query = {
+            k: secrets.decode_id(v, kind.id_context.get(k, "")) if k in kind.id_params and v else v
+            for k, v in query.items()
+        }
         if kind.org_owned:
             query = self._org_query(kind, query)
         org_id = query.get("orgID") if kind.org_owned else None
         if kind.listed_per_org:
-            principal.require("read", kind.resource_type, org_id=org_id)
+            principal.require(READ, kind.resource_type, org_id=org_id)
         docs = filtered(self.documents(kind, org_id), kind, query)
         if query.get("userID") and kind.members:
             member_of = set(self.resources.referring(MEMBER, query["userID"]))
             member_of |= set(self.resources.referring(OWNER, query["userID"]))
             docs = [d for d in docs if d["id"] in member_of]
-        if kind.listed_per_org:
-            return docs
-        return [d for d in docs if self._readable(principal, kind, d)]
+        # Per org (dbrps): the org was checked once, each document still needs its guards.
+        return [d for d in docs if self._readable(principal, kind, d, guards_only=kind.listed_per_org)]
 
     def _org_query(self, kind: Kind, query: Mapping[str, str]) -> dict[str, str]:
         """The query with its `org` (name) resolved to `orgID`."""
         if kind.listed_per_org:
             if not (query.get("orgID") or query.get("org")):
                 raise TicklessError(INVALID, "either org or orgID must be provided")
-            query = {**query, "orgID": self.org_of(query)["id"]}
+            query = {**query, "orgID": self.org_of(query, kind.id_context.get("orgID", ""))["id"]}
         elif query.get("org") and "orgID" not in query:
             query = {**query, "orgID": self.find_org(query["org"])["id"]}
         return {k: v for k, v in query.items() if k != "org"}
@@ -161,11 +218,16 @@ class Tenancy:
             raise TicklessError(INVALID, "request body must be a JSON object")
         context = dict(context or {})
         if kind.org_owned and "orgID" not in context:
-            context["orgID"] = self.org_of(body)["id"]
+            context["orgID"] = self.org_of(body, kind.id_context.get("orgID", ""))["id"]
+        # influxd's order: the right to create in the org, then what the body refers to, then the rest.
+        principal.require(WRITE, kind.resource_type, org_id=context.get("orgID"))
+        for ref in kind.references:
+            if body.get(ref.field) is not None:
+                words = kind.id_context.get(ref.field, "")
+                self._referenced(ref, body[ref.field], principal, context.get("orgID"), words)
         if kind.prepare is not None:
             context = kind.prepare(self, body, principal, context)
         doc = {"id": secrets.new_id(), **kind.create(body, context)}
-        principal.require("write", kind.resource_type, org_id=doc.get("orgID"))
         self._save(kind, doc, new=True)
         if kind.after_save is not None:
             kind.after_save(self, doc, None, principal)
@@ -174,17 +236,20 @@ class Tenancy:
     def update(self, kind: Kind, id: str, patch: Doc, principal: Principal) -> Doc:
         if not isinstance(patch, dict):
             raise TicklessError(INVALID, "request body must be a JSON object")
-        current = self.fetch(kind, id)
-        self._check(principal, "write", kind, current)
+        current = self._requested(kind, id)
+        self._check(principal, WRITE, kind, current)
         updated = kind.update(current, patch)
+        for ref in kind.references:
+            if updated.get(ref.field) is not None and updated.get(ref.field) != current.get(ref.field):
+                self._referenced(ref, updated[ref.field], principal, current.get("orgID"))
         self._save(kind, updated, new=False, old=current)
         if kind.after_save is not None:
             kind.after_save(self, updated, current, principal)
         return updated
 
     def delete(self, kind: Kind, id: str, principal: Principal) -> None:
-        doc = self.fetch(kind, id)
-        self._check(principal, "write", kind, doc)
+        doc = self._requested(kind, id)
+        self._check(principal, WRITE, kind, doc)
         if kind.check_delete is not None:
             kind.check_delete(doc)
         self.remove(kind, doc)
@@ -192,51 +257,51 @@ class Tenancy:
     # -- labels, members, owners -------------------------------------------------------------------
 
     def labels(self, kind: Kind, id: str, principal: Principal) -> list[Doc]:
-        self.get(kind, id, principal)
-        found = (
-            self.resources.get(registry.LABELS.name, label_id)
-            for label_id in self.resources.related(LABEL, id)
-        )
-        return [label for label in found if label is not None]
+        doc = self.get(kind, id, principal)
+        labels = self._kind(LABEL_MAPPING.kind)
+        found = (self.find(labels, label_id) for label_id in self.resources.related(LABEL, doc["id"]))
+        return [label for label in found if label is not None and self._readable(principal, labels, label)]
 
     def add_label(self, kind: Kind, id: str, label_id: str | None, principal: Principal) -> Doc:
-        doc = self.fetch(kind, id)
-        self._check(principal, "write", kind, doc)
+        doc = self._requested(kind, id)
+        self._check(principal, WRITE, kind, doc)
         if not label_id:
             raise TicklessError(INVALID, "labelID is required")
-        label = self.fetch(registry.LABELS, label_id)
-        if label_id in self.resources.related(LABEL, id):
+        label = self._referenced(LABEL_MAPPING, label_id, principal, self._org_of_document(kind, doc))
+        if label["id"] in self.resources.related(LABEL, doc["id"]):
             raise TicklessError(CONFLICT, "label mapping already exists")
-        self.resources.relate(LABEL, id, label_id)
+        self.resources.relate(LABEL, doc["id"], label["id"])
         return label
 
     def remove_label(self, kind: Kind, id: str, label_id: str, principal: Principal) -> None:
-        doc = self.fetch(kind, id)
-        self._check(principal, "write", kind, doc)
+        doc = self._requested(kind, id)
+        self._check(principal, WRITE, kind, doc)
+        id, label_id = doc["id"], secrets.decode_id(label_id)
         if label_id not in self.resources.related(LABEL, id):
             raise TicklessError(NOT_FOUND, "label mapping not found")
         self.resources.unrelate(LABEL, id, label_id)
 
     def members(self, kind: Kind, id: str, role: str, principal: Principal) -> list[Doc]:
-        self.get(kind, id, principal)
+        doc = self.get(kind, id, principal)
         users = (
-            self.resources.get(registry.USERS.name, user_id) for user_id in self.resources.related(role, id)
+            self.resources.get(registry.USERS.name, user_id)
+            for user_id in self.resources.related(role, doc["id"])
         )
         return [{**user, "role": role} for user in users if user is not None]
 
     def add_member(self, kind: Kind, id: str, user_id: str | None, role: str, principal: Principal) -> Doc:
-        doc = self.fetch(kind, id)
-        self._check(principal, "write", kind, doc)
+        doc = self._requested(kind, id)
+        self._check(principal, WRITE, kind, doc)
         if not user_id:
             raise TicklessError(INVALID, "user id missing or invalid")
-        user = self.fetch(registry.USERS, user_id)
-        self.resources.relate(role, id, user_id)
+        user = self._referenced(MEMBERSHIP, user_id, principal, self._org_of_document(kind, doc))
+        self.resources.relate(role, doc["id"], user["id"])
         return {**user, "role": role}
 
     def remove_member(self, kind: Kind, id: str, user_id: str, role: str, principal: Principal) -> None:
-        doc = self.fetch(kind, id)
-        self._check(principal, "write", kind, doc)
-        self.resources.unrelate(role, id, user_id)
+        doc = self._requested(kind, id)
+        self._check(principal, WRITE, kind, doc)
+        self.resources.unrelate(role, doc["id"], secrets.decode_id(user_id))
 
     # -- lookups -----------------------------------------------------------------------------------
 
@@ -247,14 +312,11 @@ class Tenancy:
             raise TicklessError(NOT_FOUND, f'organization name "{name_or_id}" not found')
         return doc
 
-    def org_of(self, body: Mapping[str, Any]) -> Doc:
-        """The organization a request names by `orgID` or `org`."""
+    def org_of(self, body: Mapping[str, Any], words: str = "") -> Doc:
+        """The organization a request names by `orgID` (400 when malformed, `words` prefixing the
+        message as in `secrets.decode_id`) or `org`."""
         if body.get("orgID"):
-            org = (
-                self.resources.get(registry.ORGS.name, str(body["orgID"]))
-                if secrets.is_valid_id(body["orgID"])
-                else None
-            )
+            org = self.resources.get(registry.ORGS.name, secrets.decode_id(body["orgID"], words))
             if org is None:
                 raise TicklessError(NOT_FOUND, "organization not found")
             return org
@@ -277,7 +339,8 @@ class Tenancy:
         if not ref.get("org") and not ref.get("orgID"):
             raise TicklessError(INVALID, "Please provide either orgID or org")
         org_id = self.org_of(ref)["id"]
-        bucket = str(ref.get("bucket") or ref.get("bucketID") or "")
+        # `bucketID` (an ID, 400 when malformed) wins over `bucket` (a name or an ID), as in influxd.
+        bucket = secrets.decode_id(ref["bucketID"]) if ref.get("bucketID") else str(ref.get("bucket") or "")
         if not bucket:
             raise TicklessError(INVALID, "Please provide bucket")
         doc = self.find_bucket(org_id, bucket)
@@ -286,21 +349,31 @@ class Tenancy:
         principal.require_write(doc["id"], doc["orgID"])
         return doc
 
+    def resource_org(self, resource_type: str, id: str) -> str | None:
+        """The org of the stored document a permission on (`resource_type`, `id`) names; None when
+        no org-owned kind of that type stores one."""
+        for kind in self.kinds:
+            if kind.org_owned and kind.resource_type == resource_type:
+                doc = self.find(kind, id)
+                if doc is not None:
+                    return doc["orgID"]
+        return None
+
     # -- users and passwords -----------------------------------------------------------------------
 
     def set_legacy_password(self, auth_id: str, password: str, principal: Principal) -> None:
         kind = registry.LEGACY_AUTHORIZATIONS
         auth = self.get(kind, auth_id, principal)
-        self._check(principal, "write", kind, auth)
+        self._check(principal, WRITE, kind, auth)
         if not isinstance(password, str) or not password:
             raise TicklessError(INVALID, "password is required")
         auth["password"] = secrets.hash_password(password)
         self.put(kind, auth)
 
     def set_password(self, user_id: str, password: str, principal: Principal | None) -> None:
-        user = self.fetch(registry.USERS, user_id)
-        if principal is not None and principal.user_id != user_id:
-            principal.require("write", "users", id=user_id)
+        user = self._requested(registry.USERS, user_id)
+        if principal is not None and principal.user_id != user["id"]:
+            self._check(principal, WRITE, registry.USERS, user)
         if not isinstance(password, str):
             raise TicklessError(INVALID, "password must be a string")
         secrets.check_password_policy(password)

@@ -15,7 +15,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib import declarations
-from chalicelib.declarations import Queue, StateMachine, Stream, Table, physical_name
+from chalicelib.declarations import Bucket, Queue, StateMachine, Stream, Table, physical_name
 
 from .motoserver import ACCOUNT_ID, DEFAULT_REGION
 
@@ -33,6 +33,7 @@ class Provisioned:
     streams: dict[str, str] = field(default_factory=dict)  # logical -> stream ARN
     queues: dict[str, str] = field(default_factory=dict)  # logical -> queue URL (DLQs as "<name>-dlq")
     state_machines: dict[str, str] = field(default_factory=dict)  # logical -> state machine ARN
+    buckets: dict[str, str] = field(default_factory=dict)  # logical -> bucket name
 
 
 def provision(
@@ -45,8 +46,9 @@ def provision(
     queues: Iterable[Queue] | None = None,
     state_machines: Iterable[StateMachine] | None = None,
     workflows_dir: Path | None = None,
+    buckets: Iterable[Bucket] | None = None,
 ) -> Provisioned:
-    """Create (or converge) every declared table, stream, queue and state machine.
+    """Create (or converge) every declared table, stream, queue, state machine and bucket.
 
     `endpoint_url` defaults to the environment (`AWS_ENDPOINT_URL`). Each resource kind defaults to
     its `declarations` tuple; pass your own (e.g. `streams=(Stream("x"),)`, `tables=()`) in tests.
@@ -61,6 +63,7 @@ def provision(
     streams = declarations.STREAMS if streams is None else tuple(streams)
     queues = declarations.QUEUES if queues is None else tuple(queues)
     state_machines = declarations.STATE_MACHINES if state_machines is None else tuple(state_machines)
+    buckets = declarations.BUCKETS if buckets is None else tuple(buckets)
     if tables:
         dynamodb = client("dynamodb")
         for table in tables:
@@ -77,6 +80,10 @@ def provision(
         sfn, directory = client("stepfunctions"), workflows_dir or WORKFLOWS_DIR
         for machine in state_machines:
             result.state_machines[machine.name] = create_state_machine(sfn, machine, directory)
+    if buckets:
+        s3 = client("s3")
+        for bucket in buckets:
+            result.buckets[bucket.name] = create_bucket(s3, bucket, region or DEFAULT_REGION)
     return result
 
 
@@ -123,9 +130,16 @@ def create_stream(client: Any, stream: Stream, *, timeout: float = 30.0) -> str:
     while True:
         summary = client.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
         if summary["StreamStatus"] == "ACTIVE":
-            return summary["StreamARN"]
+            current = summary["RetentionPeriodHours"]
+            if current == stream.retention_hours:
+                return summary["StreamARN"]
+            longer = stream.retention_hours > current
+            change = (
+                client.increase_stream_retention_period if longer else client.decrease_stream_retention_period
+            )
+            change(StreamName=name, RetentionPeriodHours=stream.retention_hours)
         if time.monotonic() > deadline:
-            raise TimeoutError(f"stream {name} still {summary['StreamStatus']} after {timeout}s")
+            raise TimeoutError(f"stream {name} not ACTIVE with its declared retention after {timeout}s")
         time.sleep(0.1)
 
 
@@ -167,3 +181,29 @@ def create_state_machine(client: Any, machine: StateMachine, workflows_dir: Path
     return client.create_state_machine(name=name, definition=definition, roleArn=STATE_MACHINE_ROLE_ARN)[
         "stateMachineArn"
     ]
+
+
+def create_bucket(client: Any, bucket: Bucket, region: str = DEFAULT_REGION) -> str:
+    """The bucket, with one lifecycle rule per area that expires its objects."""
+    name = bucket.physical_name
+    kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    try:
+        client.create_bucket(Bucket=name, **kwargs)
+    except ClientError as exc:
+        if _error_code(exc) != "BucketAlreadyOwnedByYou":
+            raise
+    rules = [
+        {
+            "ID": f"expire-{area.prefix.strip('/').replace('/', '-')}",
+            "Filter": {"Prefix": area.prefix},
+            "Status": "Enabled",
+            "Expiration": {"Days": area.expire_days},
+        }
+        for area in bucket.areas
+        if area.expire_days is not None
+    ]
+    if rules:
+        client.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+    else:
+        client.delete_bucket_lifecycle(Bucket=name)
+    return name

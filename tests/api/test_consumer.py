@@ -1,15 +1,23 @@
 """The points consumer as Lambda runs it: redelivered batches store nothing twice, poison records are
-dead-lettered with their reason and do not block the records behind them."""
+dead-lettered with their reason (in S3 when too large for an item) and do not block the records behind
+them, records larger than Kinesis takes travel by claim check, and nothing is checkpointed that was
+neither stored nor dead-lettered."""
 
 from __future__ import annotations
 
 import base64
+import json
+import random
+import string
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
+import pytest
 
-from chalicelib.declarations import physical_name
-from scripts.localstack.lambda_events import LambdaContext
-from tests.api.conftest import series_values, stream_records
+from chalicelib.declarations import BLOBS, CLAIM_CHECKS, DEAD_LETTER_BLOBS, POINTS, Bucket, physical_name
+from scripts.localstack.lambda_events import LambdaContext, kinesis_record
+from tests.api.conftest import query, series_values, stream_records
 from tests.api.test_write_api import write_v1
 
 
@@ -68,3 +76,210 @@ def test_records_survive_a_round_trip_through_kinesis(client, pump, database):
     ]
     assert len(data) == 1
     assert series_values(client, "SELECT * FROM rt", database) == [[5, True, -1, "x", "a", 1]]
+
+
+def _event_record(data: bytes, sequence: str, shard: str = "shardId-000000000000") -> dict:
+    return kinesis_record(
+        data=data,
+        partition_key="x|concurrency|autogen|m",
+        sequence_number=sequence,
+        shard_id=shard,
+        stream_arn=f"arn:aws:kinesis:us-east-1:123456789012:stream/{physical_name('points')}",
+    )
+
+
+def test_concurrent_invocations_report_exactly_their_own_failures(app_module):
+    """Two shards' invocations at once (the local stack runs them as threads): each partial batch
+    response names its own failed record and no other, so no failure is checkpointed and lost."""
+    from chalicelib.ingest import records
+    from chalicelib.kit.points import Point
+
+    destination = records.Destination("concurrency-ns", "concurrency", "autogen")
+    [(_, good)] = records.encode(destination, [Point("m", "m", (), {"v": 1.0}, 1)])
+    # A record whose dead letter is refused too (its id is too long for a DynamoDB key) must fail.
+    unwritable = "shardId-" + "9" * 1100
+
+    def batch(run: int, shard: int) -> tuple[dict, str]:
+        base = f"{run:06d}{shard}"
+        failing = _event_record(b"poison", base + "2", unwritable)
+        event = {
+            "Records": [
+                _event_record(good, base + "0"),
+                _event_record(b"poison, dead-lettered", base + "1"),
+                failing,
+                _event_record(good, base + "3"),
+            ]
+        }
+        return event, failing["kinesis"]["sequenceNumber"]
+
+    barrier = threading.Barrier(2)
+
+    def invoke(event: dict) -> dict:
+        barrier.wait()
+        return app_module.consume_points(event, LambdaContext("tickless-local-consume_points"))
+
+    wrong = []
+    with ThreadPoolExecutor(2) as pool:
+        for run in range(100):
+            batches = [batch(run, shard) for shard in (1, 2)]
+            reports = list(pool.map(invoke, [event for event, _ in batches]))
+            for report, (_, failing) in zip(reports, batches, strict=True):
+                if report != {"batchItemFailures": [{"itemIdentifier": failing}]}:
+                    wrong.append((run, failing, report))
+    assert not wrong, f"{len(wrong)} of 200 reports were wrong, e.g. {wrong[:3]}"
+
+
+# -- records larger than Kinesis takes ------------------------------------------------------------------
+
+
+def _incompressible(chars: int, seed: int) -> str:
+    rng = random.Random(seed)
+    return "".join(rng.choices(string.ascii_letters + string.digits, k=chars))
+
+
+def _ours(endpoint_url: str, database: str, measurement: str) -> list[dict]:
+    return [
+        r
+        for r in stream_records(endpoint_url)
+        if r["kinesis"]["partitionKey"].endswith(f"|{database}|autogen|{measurement}")
+    ]
+
+
+def _s3(pump):
+    return boto3.client("s3", endpoint_url=pump.endpoint_url)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({f"s{i}": _incompressible(600_000, i) for i in range(3)}, id="several-large-fields"),
+        # (moto records new field types slowly: 500 fields keep the test short)
+        pytest.param({f"f{i:03d}": _incompressible(3000, i) for i in range(500)}, id="many-fields"),
+    ],
+)
+def test_a_point_larger_than_a_kinesis_record_travels_by_claim_check(client, pump, database, fields):
+    """Acknowledged once its data is in S3 and a pointer on the stream; the consumer stores the point."""
+    from chalicelib.adapters.claimchecks import MARKER
+    from chalicelib.ingest import records
+
+    line = "big,t=a " + ",".join(f'{name}="{value}"' for name, value in fields.items()) + " 7"
+    assert write_v1(client, line, db=database).status_code == 204
+
+    [record] = _ours(pump.endpoint_url, database, "big")
+    data = base64.b64decode(record["kinesis"]["data"])
+    assert data.startswith(MARKER) and len(data) < 1024
+    pointer = json.loads(data[len(MARKER) :])
+    assert pointer["key"].startswith(CLAIM_CHECKS.prefix) and pointer["size"] > 1024 * 1024
+    blob = _s3(pump).get_object(Bucket=BLOBS.physical_name, Key=pointer["key"])["Body"].read()
+    [series] = records.decode(blob).series
+    assert series.rows == [(7, fields)]
+
+    pump.drain()
+    result = query(client, "SELECT * FROM big", db=database, epoch="ns")["results"][0]
+    assert result["series"][0]["columns"] == ["time", *sorted(fields), "t"]
+    assert result["series"][0]["values"] == [[7, *(fields[k] for k in sorted(fields)), "a"]]
+
+
+def test_a_write_whose_blob_cannot_be_stored_is_not_acknowledged(pump):
+    """The pointer goes on the stream only once the blob is durable: no blob, no pointer, no 2xx."""
+    from chalicelib.adapters.blobs import S3Blobs
+    from chalicelib.adapters.claimchecks import ClaimChecks
+    from chalicelib.adapters.kinesis import KinesisPublisher
+
+    publisher = KinesisPublisher(
+        POINTS.physical_name, ClaimChecks(S3Blobs(Bucket("no-such-bucket")), CLAIM_CHECKS)
+    )
+    key = "x|unstored|autogen|m"
+    with pytest.raises(Exception, match="NoSuchBucket"):
+        publisher.publish([(key, b"x" * (1024 * 1024))])
+    assert not [r for r in stream_records(pump.endpoint_url) if r["kinesis"]["partitionKey"] == key]
+
+
+# -- poison records that cannot be stored -----------------------------------------------------------------
+
+
+def _put_poison(pump, database: str, data: bytes) -> str:
+    """Puts `data` on the points stream, in the shard of the database's `poison` measurement; returns the
+    record's event id."""
+    kinesis = boto3.client("kinesis", endpoint_url=pump.endpoint_url)
+    key = f"x|{database}|autogen|poison"
+    put = kinesis.put_record(StreamName=physical_name("points"), PartitionKey=key, Data=data)
+    return f"{put['ShardId']}:{put['SequenceNumber']}"
+
+
+def test_a_poison_record_over_400_kb_is_dead_lettered_in_s3_with_its_reason(client, pump, database):
+    from chalicelib import compose
+    from chalicelib.adapters.deadletters import DeadLetterItem
+
+    poison = random.Random(5).randbytes(900_000)
+    record_id = _put_poison(pump, database, poison)
+    assert write_v1(client, "poison v=1 1", db=database).status_code == 204  # same shard, behind it
+    pump.drain()
+
+    letter = DeadLetterItem.get("points", record_id)
+    assert letter.reason.startswith("undecodable points record")
+    assert (letter.data, letter.blob, letter.size) == (
+        None,
+        f"{DEAD_LETTER_BLOBS.prefix}points/{record_id}",
+        900_000,
+    )
+    assert _s3(pump).get_object(Bucket=BLOBS.physical_name, Key=letter.blob)["Body"].read() == poison
+    [listed] = [d for d in compose.dead_letters().list("points") if d["id"] == record_id]
+    assert listed["data"] == poison and listed["reason"] == letter.reason
+    assert series_values(client, "SELECT v FROM poison", database) == [[1, 1]]
+
+
+def test_a_claim_checked_poison_record_is_dead_lettered_with_its_data(client, pump, database):
+    """The dead letter keeps the data itself, not the claim check, which expires with the stream."""
+    from chalicelib import compose
+    from chalicelib.adapters.claimchecks import MARKER
+    from chalicelib.adapters.deadletters import DeadLetterItem
+
+    poison = random.Random(6).randbytes(1_500_000)
+    pointer = compose.claim_checks().check(poison)
+    assert pointer.startswith(MARKER)
+    record_id = _put_poison(pump, database, pointer)
+    pump.drain()
+
+    letter = DeadLetterItem.get("points", record_id)
+    assert letter.reason.startswith("undecodable points record")
+    assert letter.blob.startswith(DEAD_LETTER_BLOBS.prefix) and letter.size == len(poison)
+    assert _s3(pump).get_object(Bucket=BLOBS.physical_name, Key=letter.blob)["Body"].read() == poison
+
+
+def test_a_pointer_whose_blob_is_gone_is_dead_lettered(client, pump, database):
+    from chalicelib.adapters.claimchecks import MARKER
+    from chalicelib.adapters.deadletters import DeadLetterItem
+
+    key = f"{CLAIM_CHECKS.prefix}{'0' * 64}"
+    pointer = MARKER + json.dumps({"key": key, "size": 2_000_000, "sha256": "0" * 64}).encode()
+    record_id = _put_poison(pump, database, pointer)
+    assert write_v1(client, "poison v=2 2", db=database).status_code == 204
+    pump.drain()
+
+    letter = DeadLetterItem.get("points", record_id)
+    assert letter.reason == f"claim check {key} has no blob"
+    assert letter.data == pointer
+    assert series_values(client, "SELECT v FROM poison", database) == [[2, 2]]
+
+
+def test_a_record_whose_dead_letter_cannot_be_kept_fails_the_batch(app_module):
+    """Never checkpointed without a trace: Lambda retries it, then reports it to the on-failure queue."""
+    from chalicelib.adapters.deadletters import DeadLetterItem
+    from chalicelib.ingest import records
+    from chalicelib.kit.points import Point
+
+    [(_, good)] = records.encode(
+        records.Destination("unkept-ns", "unkept", "autogen"), [Point("m", "m", (), {"v": 1.0}, 1)]
+    )
+    unwritable = "shardId-" + "9" * 1100  # too long for a DynamoDB key or an S3 key
+    event = {
+        "Records": [
+            _event_record(good, "71"),
+            _event_record(random.Random(7).randbytes(500_000), "72", unwritable),
+            _event_record(good, "73"),
+        ]
+    }
+    report = app_module.consume_points(event, LambdaContext("tickless-local-consume_points"))
+    assert report == {"batchItemFailures": [{"itemIdentifier": "72"}]}
+    assert not [item for item in DeadLetterItem.query("points") if item.sk.startswith(unwritable)]

@@ -18,10 +18,10 @@ HOUR = keys.BLOCK_NS
 
 @pytest.fixture
 def store(aws):
-    from chalicelib.adapters.series import DynamoCompactionLog, DynamoIndex, DynamoSegments
+    from chalicelib.adapters.series import DynamoCompactionLog, DynamoIndex, DynamoSegments, DynamoTombstones
     from chalicelib.series.store import SeriesStore
 
-    return SeriesStore(DynamoSegments(), DynamoIndex(), DynamoCompactionLog())
+    return SeriesStore(DynamoSegments(), DynamoIndex(), DynamoCompactionLog(), DynamoTombstones())
 
 
 @pytest.fixture
@@ -108,9 +108,12 @@ def test_index_lists_measurements_series_and_field_types(store, ns):
     assert sorted(store.index.measurements(ns)) == ["cpu", "mem"]
     assert [e.key for e in store.index.series(ns, "cpu")] == ["cpu,host=a", "cpu,host=b"]
     assert store.index.series(ns, "cpu")[0].tags == (("host", "a"),)
-    assert store.index.claim_field(ns, "cpu", "v", "float") == "float"
-    assert store.index.claim_field(ns, "cpu", "v", "integer") == "float"
-    assert store.index.field_types(ns, "cpu") == {"v": "float"}
+    assert store.index.claim_fields(ns, "cpu", {"v": "float"}) == {"v": "float"}
+    assert store.index.claim_fields(ns, "cpu", {"v": "integer", "w": "string"}) == {
+        "v": "float",
+        "w": "string",
+    }
+    assert store.index.field_types(ns, "cpu") == {"v": "float", "w": "string"}
 
 
 def test_large_records_split_into_segments_under_the_item_limit(store, ns):
@@ -307,3 +310,45 @@ def test_compacted_items_hold_ranges_of_series_and_a_read_of_one_skips_the_other
     one = read(store, ns, series_keys={"cpu,host=h07"})
     assert one == {"cpu,host=h07": before["cpu,host=h07"]}
     assert len(fetched) == 1 and fetched[0].first_series <= "cpu,host=h07" <= fetched[0].last_series
+
+
+def test_a_point_larger_than_an_item_survives_deletes_and_compaction_and_leaves_nothing_behind(store, ns):
+    from chalicelib.adapters.series import ChunkItem
+
+    rng = random.Random(5)
+    big = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ+/", k=900_000))
+    long_key = "h" * 2_000  # a series key longer than a sort key may be, in k0/k1 of the items
+    store.ingest("1", batch(ns, (long_key, [(1, {"s": big}), (2, {"s": "small"})]), ("b", [(1, {"s": "b"})])))
+    store.ingest("2", batch(ns, (long_key, [(3, {"s": big + "!"})])))
+
+    def items() -> list[str]:
+        return [i.sk for i in ChunkItem.query(f"{ns}|cpu")]
+
+    assert sum("+" in sk for sk in items()) >= 2  # each big point spread over a head and more
+    assert read(store, ns, series_keys={f"cpu,host={long_key}"}) == {
+        f"cpu,host={long_key}": [(1, {"s": big}), (2, {"s": "small"}), (3, {"s": big + "!"})]
+    }
+    assert store.delete(ns, "cpu", tmin=2, tmax=2) == 1  # rewrites a spread segment: new data, new items
+    segments = [sk for sk in items() if "+" not in sk]
+    assert store.compact(f"{ns}|cpu", 0) == len(segments) > 1
+    assert all(keys.is_compacted(sk.split("+")[0]) for sk in items())
+    got = read(store, ns)
+    assert got[f"cpu,host={long_key}"] == [(1, {"s": big}), (3, {"s": big + "!"})]
+    assert got["cpu,host=b"] == [(1, {"s": "b"})]
+    assert [e.key for e in store.index.series(ns, "cpu")] == ["cpu,host=b", f"cpu,host={long_key}"]
+    store.delete(ns, "cpu")
+    assert items() == []
+
+
+def test_a_point_larger_than_a_segment_is_split_by_field_and_read_back_whole(store, ns):
+    from chalicelib.adapters.series import ChunkItem
+
+    rng = random.Random(6)
+    fields = {
+        f"s{i}": "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=300_000)) for i in range(4)
+    }
+    store.ingest("1", batch(ns, ("a", [(1, {**fields, "v": 1.5})])))
+    items = list(ChunkItem.query(f"{ns}|cpu"))
+    assert len(items) > 2 and not any("+" in i.sk for i in items)  # parts of one record, each an item
+    assert read(store, ns) == {"cpu,host=a": [(1, {**fields, "v": 1.5})]}
+    assert read(store, ns, fields={"s3"}) == {"cpu,host=a": [(1, {"s3": fields["s3"]})]}

@@ -30,7 +30,7 @@ CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 # cfn-lint rules whose errors are not failures here, with the reason. Keep empty unless justified.
 IGNORED_LINT_RULES: dict[str, str] = {}
 # Actions on data: their statements must name resources, never "*".
-DATA_SERVICES = ("dynamodb:", "kinesis:", "sqs:", "states:")
+DATA_SERVICES = ("dynamodb:", "kinesis:", "sqs:", "states:", "s3:")
 
 pytestmark = [
     pytest.mark.timeout(180),
@@ -177,6 +177,66 @@ def test_queues_match_declarations(template):
             }
 
 
+def test_streams_keep_records_for_the_declared_retention(template):
+    streams = _by_name(template, "AWS::Kinesis::Stream", "Name")
+    for decl in declarations.STREAMS:
+        assert streams[_name(decl.name)][1]["RetentionPeriodHours"] == decl.retention_hours
+
+
+def _area_arn(bucket_id: str, area: declarations.BlobArea) -> dict[str, Any]:
+    return {"Fn::Join": ["", [_arn_of(bucket_id), f"/{area.prefix}*"]]}
+
+
+def test_buckets_match_declarations(template):
+    buckets = _resources(template, "AWS::S3::Bucket")
+    assert len(buckets) == len(declarations.BUCKETS)
+    policies = _resources(template, "AWS::S3::BucketPolicy")
+    functions = _resources(template, "AWS::Serverless::Function")
+    for decl in declarations.BUCKETS:
+        [bucket_id] = [k for k in buckets if k.startswith(f"Bucket{decl.name.capitalize()}")]
+        props = buckets[bucket_id]["Properties"]
+        # S3 names are global: CloudFormation picks a unique one and every function is handed it.
+        assert "BucketName" not in props
+        for function in functions.values():
+            assert function["Properties"]["Environment"]["Variables"][decl.name_env] == {"Ref": bucket_id}
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+        ]
+        assert set(props["PublicAccessBlockConfiguration"].values()) == {True}
+        assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+        rules = props.get("LifecycleConfiguration", {}).get("Rules", [])
+        assert {(r["Prefix"], r["ExpirationInDays"], r["Status"]) for r in rules} == {
+            (a.prefix, a.expire_days, "Enabled") for a in decl.areas if a.expire_days is not None
+        }
+        [policy] = [p for p in policies.values() if p["Properties"]["Bucket"] == {"Ref": bucket_id}]
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert {"Bool": {"aws:SecureTransport": "false"}} in [
+            s.get("Condition") for s in statements if s["Effect"] == "Deny"
+        ]
+        assert template["Resources"][bucket_id]["DeletionPolicy"] == "Delete"  # dev; prod retains
+        # dev empties the bucket on deletion (CloudFormation deletes only empty buckets)
+        assert any(
+            r["Properties"].get("BucketName") == {"Ref": bucket_id}
+            for r in _resources(template, "Custom::S3AutoDeleteObjects").values()
+        )
+
+
+def test_claim_checks_outlive_every_retry_of_their_pointer(template):
+    """A claim-checked record is retried until the stream drops it: its blob must still be there."""
+    streams = _by_name(template, "AWS::Kinesis::Stream", "Name")
+    retention = streams[_name(declarations.POINTS.name)][1]["RetentionPeriodHours"]
+    [bucket] = _resources(template, "AWS::S3::Bucket").values()
+    [rule] = [
+        r
+        for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+        if r["Prefix"] == declarations.CLAIM_CHECKS.prefix
+    ]
+    # S3 rounds expiry up to a midnight and may delete at once: a whole day on top of the retention.
+    assert rule["ExpirationInDays"] * 24 >= retention + 24
+    # dead letters are kept until deleted by hand
+    assert declarations.DEAD_LETTER_BLOBS.expire_days is None
+
+
 def test_state_machines_match_declarations(template):
     machines = _by_name(template, "AWS::StepFunctions::StateMachine", "StateMachineName")
     assert set(machines) == {_name(m.name) for m in declarations.STATE_MACHINES}
@@ -241,6 +301,62 @@ def test_sam_transform_yields_the_event_source_mappings(template):
         assert set(_as_list(transformed["Resources"][function_id].get("DependsOn", []))) & set(policies)
 
 
+# -- the REST API's edge ---------------------------------------------------------------------------------
+
+ANY_METHOD = "x-amazon-apigateway-any-method"
+
+
+def _api_definition(template: dict[str, Any]) -> dict[str, Any]:
+    [api] = _resources(template, "AWS::Serverless::Api").values()
+    return api["Properties"]["DefinitionBody"]
+
+
+def test_unknown_paths_and_methods_reach_the_app(template):
+    """Without catch-alls API Gateway answers them itself: `403 Missing Authentication Token`, echoing a
+    malformed Authorization header. With them the app answers 404/405 in each surface's format."""
+    from chalicelib.api.routing import ResourceTree  # pure: loads neither app.py nor AWS libraries
+
+    paths = _api_definition(template)["paths"]
+    routes = {path for path, operations in paths.items() if set(operations) - {ANY_METHOD}}
+    tree = ResourceTree.of(routes)
+    assert set(paths) == set(tree.resources)
+    assert {"/", "/{proxy+}", "/api/v2/{proxy+}", "/kapacitor/{proxy+}"} <= set(paths)
+    for probe in ["/", "/nope", "/api/v2/nope/deeper", "/kapacitor/v1/tasks", "/api/v2/buckets/1/x/y"]:
+        assert tree.match(probe)[0] in paths
+    assert len(paths) <= 300  # API Gateway's default quota of resources per REST API
+    for path, operations in paths.items():
+        integration = operations[ANY_METHOD]["x-amazon-apigateway-integration"]
+        assert integration["type"] == "aws_proxy"
+        assert "${APIHandler.Arn}" in integration["uri"]["Fn::Sub"]
+        variables = [part.strip("{}+") for part in path.split("/") if part.startswith("{")]
+        assert [p["name"] for p in operations[ANY_METHOD].get("parameters", [])] == variables
+
+
+def test_gateway_responses_echo_nothing_of_the_request(template):
+    responses = _api_definition(template)["x-amazon-apigateway-gateway-responses"]
+    assert {"MISSING_AUTHENTICATION_TOKEN", "RESOURCE_NOT_FOUND", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(
+        responses
+    )
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
+    for response in responses.values():
+        text = json.dumps(response)
+        # No $context.error.message (it quotes a malformed Authorization header) and no request value.
+        assert "$" not in text and "method.request" not in text
+        body = json.loads(response["responseTemplates"]["application/json"])
+        assert set(body) == {"code", "message", "error"} and body["message"] == body["error"]
+
+
+def test_sam_transform_keeps_the_edge(template):
+    pytest.importorskip("samtranslator", reason="aws-sam-translator (requirements-dev.txt) is not installed")
+    [api] = _resources(_sam_transform(template), "AWS::ApiGateway::RestApi").values()
+    body = api["Properties"]["Body"]
+    assert (
+        body["x-amazon-apigateway-gateway-responses"]
+        == _api_definition(template)["x-amazon-apigateway-gateway-responses"]
+    )
+    assert ANY_METHOD in body["paths"]["/{proxy+}"] and ANY_METHOD in body["paths"]["/api/v2/write"]
+
+
 # -- IAM ------------------------------------------------------------------------------------------------
 
 
@@ -261,7 +377,18 @@ def _assert_no_wildcard_resources(template: dict[str, Any]) -> None:
             text = json.dumps(resource)
             if any(a.startswith("states:") for a in actions) and text.endswith(':*"]]}'):
                 continue  # executions of one named state machine: `execution:<machine>:*`
+            if all(a.startswith("s3:") for a in actions) and _is_declared_area(resource):
+                continue  # the objects of one declared area of one bucket: `<bucket arn>/<prefix>*`
             assert "*" not in text, f"wildcard resource for {actions}: {resource}"
+
+
+def _is_declared_area(resource: Any) -> bool:
+    prefixes = {f"/{a.prefix}*" for b in declarations.BUCKETS for a in b.areas}
+    try:
+        [arn, suffix] = resource["Fn::Join"][1]
+        return "Fn::GetAtt" in arn and suffix in prefixes
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def test_chalice_role_has_no_unscoped_statement(template):
@@ -293,6 +420,20 @@ def test_chalice_role_is_granted_exactly_the_declared_resources(template):
     assert granted["dynamodb"] == tables
     assert granted["kinesis"] == streams
     assert granted["sqs"] == failure_queues
+
+    # S3: put and get in exactly the declared areas; list (names only) on exactly the declared buckets.
+    [bucket_id] = _resources(template, "AWS::S3::Bucket")
+    s3 = [s for s in _statements(template) if any(a.startswith("s3:") for a in _as_list(s["Action"]))]
+    objects = {
+        json.dumps(r, sort_keys=True)
+        for s in s3
+        if set(_as_list(s["Action"])) == {"s3:GetObject", "s3:PutObject"}
+        for r in _as_list(s["Resource"])
+    }
+    assert objects == {json.dumps(_area_arn(bucket_id, a), sort_keys=True) for a in declarations.BLOBS.areas}
+    listed = [r for s in s3 if _as_list(s["Action"]) == ["s3:ListBucket"] for r in _as_list(s["Resource"])]
+    assert listed and all(r == _arn_of(bucket_id) for r in listed)
+    assert {a for s in s3 for a in _as_list(s["Action"])} == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
     kinesis_actions = {
         a for s in _statements(template) for a in _as_list(s["Action"]) if a.startswith("kinesis:")
     }
@@ -365,6 +506,9 @@ def test_prod_with_ttl_dead_letter_queue_and_state_machine(tmp_path):
     assert leases["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "N"}]
     for logical_id, _ in tables.values():
         assert prod["Resources"][logical_id]["DeletionPolicy"] == "Retain"
+    for bucket in _resources(prod, "AWS::S3::Bucket").values():
+        assert bucket["DeletionPolicy"] == "Retain"
+    assert not _resources(prod, "Custom::S3AutoDeleteObjects")  # prod never empties a bucket
 
     queues = _by_name(prod, "AWS::SQS::Queue", "QueueName")
     dlq_id, _ = queues[_name("tasks-dlq", "prod")]

@@ -12,7 +12,7 @@ import pytest
 from chalice import Chalice, Response
 
 from chalicelib import declarations
-from chalicelib.declarations import Queue, StateMachine, Stream, Table, physical_name
+from chalicelib.declarations import BlobArea, Bucket, Queue, StateMachine, Stream, Table, physical_name
 from scripts.localstack import LocalStack, MotoServer, configure_environment, provision
 
 
@@ -64,6 +64,7 @@ def test_every_declared_resource_exists(moto_url):
         ]
         assert summary["StreamStatus"] == "ACTIVE"
         assert summary["OpenShardCount"] == stream.shards
+        assert summary["RetentionPeriodHours"] == stream.retention_hours
         assert result.streams[stream.name] == summary["StreamARN"]
 
     for queue in declarations.QUEUES:
@@ -76,6 +77,18 @@ def test_every_declared_resource_exists(moto_url):
     machines = client("stepfunctions", moto_url).list_state_machines()["stateMachines"]
     names = {m["name"] for m in machines}
     assert {physical_name(m.name) for m in declarations.STATE_MACHINES} <= names
+
+    s3 = client("s3", moto_url)
+    assert set(result.buckets) == {b.name for b in declarations.BUCKETS}
+    for bucket in declarations.BUCKETS:
+        name = result.buckets[bucket.name]
+        assert name == physical_name(bucket.name) == bucket.physical_name
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+        assert {(r["Filter"]["Prefix"], r["Expiration"]["Days"], r["Status"]) for r in rules} == {
+            (a.prefix, a.expire_days, "Enabled") for a in bucket.areas if a.expire_days is not None
+        }
+    # Claim checks stay until the points stream has dropped (and stopped retrying) their pointers.
+    assert declarations.CLAIM_CHECKS.expire_days * 24 >= declarations.POINTS.retention_hours + 24
 
     # Every consumer's on-failure queue and stream is declared.
     for consumer in declarations.KINESIS_CONSUMERS:
@@ -97,10 +110,11 @@ def test_ttl_key_types_dlq_and_state_machines(moto_url, tmp_path):
     )
     resources = dict(
         tables=(Table("expiring", "pk", "at", ttl_attribute="expires", key_types={"at": "N"}),),
-        streams=(Stream("wide", shards=3),),
+        streams=(Stream("wide", shards=3, retention_hours=48),),
         queues=(Queue("jobs", visibility_timeout=7, max_receive_count=2),),
         state_machines=(StateMachine("hello", "hello.asl.json"),),
         workflows_dir=tmp_path,
+        buckets=(Bucket("plain"), Bucket("aging", areas=(BlobArea("a/", 3), BlobArea("kept/")))),
     )
     result = provision(moto_url, **resources)
     assert provision(moto_url, **resources) == result  # idempotent, state machine updated in place
@@ -111,8 +125,17 @@ def test_ttl_key_types_dlq_and_state_machines(moto_url, tmp_path):
     definitions = dynamodb.describe_table(TableName="tlprov-expiring")["Table"]["AttributeDefinitions"]
     assert {a["AttributeName"]: a["AttributeType"] for a in definitions} == {"pk": "S", "at": "N"}
 
-    shards = client("kinesis", moto_url).list_shards(StreamName="tlprov-wide")["Shards"]
-    assert len(shards) == 3
+    kinesis = client("kinesis", moto_url)
+    assert len(kinesis.list_shards(StreamName="tlprov-wide")["Shards"]) == 3
+    summary = kinesis.describe_stream_summary(StreamName="tlprov-wide")["StreamDescriptionSummary"]
+    assert summary["RetentionPeriodHours"] == 48
+
+    s3 = client("s3", moto_url)
+    assert result.buckets == {"plain": "tlprov-plain", "aging": "tlprov-aging"}
+    [rule] = s3.get_bucket_lifecycle_configuration(Bucket="tlprov-aging")["Rules"]
+    assert (rule["Filter"], rule["Expiration"], rule["Status"]) == ({"Prefix": "a/"}, {"Days": 3}, "Enabled")
+    s3.put_object(Bucket="tlprov-plain", Key="k", Body=b"v")
+    assert s3.get_object(Bucket="tlprov-plain", Key="k")["Body"].read() == b"v"
 
     sqs = client("sqs", moto_url)
     assert set(result.queues) == {"jobs", "jobs-dlq"}
@@ -166,6 +189,7 @@ def test_local_stack_serves_the_app_and_its_control_endpoints():
                 resources = json.load(response)
             assert resources["moto"] == stack.moto_url
             assert set(resources["tables"]) == {t.name for t in declarations.TABLES}
+            assert resources["buckets"] == {b.name: f"tlstack-{b.name}" for b in declarations.BUCKETS}
     finally:
         os.environ.clear()
         os.environ.update(saved)

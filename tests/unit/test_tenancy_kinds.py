@@ -4,6 +4,9 @@ how one document and a list are shown, what a removal takes with it, and the DBR
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -163,3 +166,155 @@ def test_dbrp_lists_need_an_org_and_read_permission_on_dbrps_there(tenancy, org)
         tenancy.list(registry.DBRPS, reader, {"org": "acme"})
     bucket(tenancy, org, "db")
     assert [m["database"] for m in tenancy.list(registry.DBRPS, OPERATOR, {"org": "acme"})] == ["db"]
+
+
+# -- references: what a request names must be the caller's to name ------------------------------------
+
+
+def all_access(tenancy: Tenancy, name: str) -> tuple[dict, dict, Principal]:
+    """An org with its own user, and that user's all-access principal (what /api/v2/setup/user makes)."""
+    from chalicelib.tenancy.permissions import all_access_permissions
+
+    user = tenancy.create(registry.USERS, {"name": f"{name}-user"}, OPERATOR)
+    org = tenancy.create(registry.ORGS, {"name": name}, OPERATOR)
+    return (
+        org,
+        user,
+        Principal(all_access_permissions(org["id"], user["id"]), user_id=user["id"], org_id=org["id"]),
+    )
+
+
+@contextmanager
+def refused(code: str, message: str) -> Iterator[None]:
+    """The block raises a TicklessError with exactly this code and message."""
+    with pytest.raises(TicklessError) as raised:
+        yield
+    assert (raised.value.code, raised.value.message) == (code, message)
+
+
+def test_a_label_of_another_org_cannot_be_mapped(tenancy):
+    """Case: POST /api/v2/buckets/{id}/labels with another org's labelID answered 201 with the label."""
+    org_a, _, _ = all_access(tenancy, "a")
+    org_b, _, b = all_access(tenancy, "b")
+    theirs = tenancy.create(registry.LABELS, {"name": "secret"}, OPERATOR, {"orgID": org_a["id"]})
+    mine = bucket(tenancy, org_b, "mine")
+    with refused("unauthorized", f"read:orgs/{org_a['id']}/labels/{theirs['id']} is unauthorized"):
+        tenancy.add_label(registry.BUCKETS, mine["id"], theirs["id"], b)
+    with refused("not found", "label not found"):  # even for whoever may read both: not in that org
+        tenancy.add_label(registry.BUCKETS, mine["id"], theirs["id"], OPERATOR)
+    with refused("not found", "label not found"):
+        tenancy.add_label(registry.ORGS, org_b["id"], theirs["id"], OPERATOR)
+    assert tenancy.resources.relations & {("label", mine["id"], theirs["id"])} == set()
+    own = tenancy.create(registry.LABELS, {"name": "own"}, b, {"orgID": org_b["id"]})
+    assert tenancy.add_label(registry.BUCKETS, mine["id"], own["id"], b)["id"] == own["id"]
+
+
+def test_an_authorization_names_a_user_its_creator_may_write(tenancy):
+    """Case: POST /api/v2/authorizations for another org's user answered 201 with the user's name."""
+    _, user_a, _ = all_access(tenancy, "a")
+    org_b, user_b, b = all_access(tenancy, "b")
+    body = {
+        "orgID": org_b["id"],
+        "permissions": [{"action": "read", "resource": {"type": "buckets", "orgID": org_b["id"]}}],
+    }
+    with refused("unauthorized", f"write:users/{user_a['id']} is unauthorized"):
+        tenancy.create(registry.AUTHORIZATIONS, {**body, "userID": user_a["id"]}, b)
+    with refused("unauthorized", f"write:users/{user_a['id']} is unauthorized"):
+        tenancy.create(registry.LEGACY_AUTHORIZATIONS, {**body, "userID": user_a["id"], "token": "v1"}, b)
+    with refused("invalid", "unable to create token"):  # influxd: nobody by that ID
+        tenancy.create(registry.AUTHORIZATIONS, {**body, "userID": "0" * 15 + "1"}, OPERATOR)
+    assert tenancy.create(registry.AUTHORIZATIONS, body, b)["user"] == user_b["name"]
+
+
+def test_members_and_owners_are_users_the_caller_may_read(tenancy):
+    _, user_a, _ = all_access(tenancy, "a")
+    org_b, user_b, b = all_access(tenancy, "b")
+    mine = bucket(tenancy, org_b, "mine")
+    with refused("unauthorized", f"read:users/{user_a['id']} is unauthorized"):
+        tenancy.add_member(registry.BUCKETS, mine["id"], user_a["id"], "owner", b)
+    with refused("not found", "user not found"):
+        tenancy.add_member(registry.BUCKETS, mine["id"], "0" * 15 + "1", "member", OPERATOR)
+    assert (
+        tenancy.add_member(registry.BUCKETS, mine["id"], user_b["id"], "owner", b)["name"] == user_b["name"]
+    )
+
+
+def test_a_dbrp_mapping_names_a_bucket_of_its_org_the_caller_may_write(tenancy):
+    org_a, _, _ = all_access(tenancy, "a")
+    org_b, _, b = all_access(tenancy, "b")
+    theirs = bucket(tenancy, org_a, "theirs")
+    body = {"bucketID": theirs["id"], "database": "db", "retention_policy": "rp"}
+    with refused("unauthorized", f"write:orgs/{org_a['id']}/buckets/{theirs['id']} is unauthorized"):
+        tenancy.create(registry.DBRPS, body, b, {"orgID": org_b["id"]})
+    with refused("not found", "bucket not found"):
+        tenancy.create(registry.DBRPS, body, OPERATOR, {"orgID": org_b["id"]})
+    with refused("invalid", 'invalid bucket ID "theirs": id must have a length of 16 bytes'):
+        tenancy.create(registry.DBRPS, {**body, "bucketID": "theirs"}, OPERATOR, {"orgID": org_b["id"]})
+    assert tenancy.stored(registry.DBRPS) == []
+
+
+def test_an_authorization_is_read_and_changed_with_its_user(tenancy):
+    """influxd: an org's all-access token does not reach the org's other users' tokens."""
+    org, _, a = all_access(tenancy, "a")
+    other = tenancy.create(registry.USERS, {"name": "other"}, OPERATOR)
+    permissions = [{"action": "read", "resource": {"type": "buckets", "orgID": org["id"]}}]
+    theirs = tenancy.create(
+        registry.AUTHORIZATIONS,
+        {"orgID": org["id"], "userID": other["id"], "permissions": permissions},
+        OPERATOR,
+    )
+    mine = tenancy.create(registry.AUTHORIZATIONS, {"orgID": org["id"], "permissions": permissions}, a)
+    with refused("unauthorized", f"read:users/{other['id']} is unauthorized"):
+        tenancy.get(registry.AUTHORIZATIONS, theirs["id"], a)
+    with refused("unauthorized", f"write:users/{other['id']} is unauthorized"):
+        tenancy.update(registry.AUTHORIZATIONS, theirs["id"], {"status": "inactive"}, a)
+    listed = {d["id"] for d in tenancy.list(registry.AUTHORIZATIONS, a, {"orgID": org["id"]})}
+    assert mine["id"] in listed and theirs["id"] not in listed
+
+
+def test_permissions_stay_in_the_authorizations_org(tenancy):
+    org_a, _, _ = all_access(tenancy, "a")
+    org_b, _, b = all_access(tenancy, "b")
+    theirs = bucket(tenancy, org_a, "theirs")
+    named = {"type": "buckets", "id": theirs["id"], "orgID": org_b["id"]}  # their bucket, our org
+    with refused(
+        "invalid",
+        f"permission read:orgs/{org_b['id']}/buckets/{theirs['id']} is not for org id {org_b['id']}",
+    ):
+        tenancy.create(
+            registry.AUTHORIZATIONS,
+            {"orgID": org_b["id"], "permissions": [{"action": "read", "resource": named}]},
+            b,
+        )
+    other_org = {"type": "buckets", "orgID": org_a["id"]}  # influxd's Authorization.Valid
+    with refused("invalid", f"permission read:orgs/{org_a['id']}/buckets is not for org id {org_b['id']}"):
+        tenancy.create(
+            registry.AUTHORIZATIONS,
+            {"orgID": org_b["id"], "permissions": [{"action": "read", "resource": other_org}]},
+            OPERATOR,
+        )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("zz", "id must have a length of 16 bytes"),
+        ("0123456789abcdef0", "id must have a length of 16 bytes"),
+        ("zzzzzzzzzzzzzzzz", "invalid ID"),
+        ("0000000000000000", "invalid ID"),
+    ],
+)
+def test_malformed_ids_are_invalid_with_influxds_messages(tenancy, org, value, message):
+    for call in (
+        lambda: tenancy.get(registry.BUCKETS, value, OPERATOR),
+        lambda: tenancy.delete(registry.LABELS, value, OPERATOR),
+        lambda: tenancy.update(registry.USERS, value, {}, OPERATOR),
+        lambda: tenancy.list(registry.BUCKETS, OPERATOR, {"orgID": value}),
+        lambda: tenancy.list(registry.USERS, OPERATOR, {"id": value}),
+        lambda: tenancy.remove_label(registry.ORGS, org["id"], value, OPERATOR),
+        lambda: tenancy.writable_bucket(OPERATOR, {"orgID": org["id"], "bucketID": value}),
+    ):
+        with refused("invalid", message):
+            call()
+    with refused("invalid", f"invalid org ID {json.dumps(value)}: {message}"):  # influxd's dbrp wording
+        tenancy.list(registry.DBRPS, OPERATOR, {"orgID": value})

@@ -202,7 +202,9 @@ READ_ORG = Permission("read", "orgs", id=ORG)
         (ONE, "read", "buckets", None, ORG, False),  # cannot list/create in the org with it
         (ONE, "write", "buckets", BUCKET, ORG, False),
         (ONE_IN_ORG, "read", "buckets", BUCKET, ORG, True),
-        (ONE_IN_ORG, "read", "buckets", BUCKET, OTHER_ORG, True),  # influxd compares only the id here
+        # influxd compares only the id here; an org's permission naming another org's resource
+        # must not reach it
+        (ONE_IN_ORG, "read", "buckets", BUCKET, OTHER_ORG, False),
         (ONE_IN_ORG, "read", "buckets", None, ORG, False),
         # reading an org is checked as orgs/<id>
         (READ_ORG, "read", "orgs", ORG, None, True),

@@ -51,6 +51,30 @@ def test_parse_id(value, expected):
     assert s.is_valid_id(value) is (expected is not None)
 
 
+@pytest.mark.parametrize(
+    ("value", "context", "message"),
+    [
+        ("zz", "", "id must have a length of 16 bytes"),  # influxd's ErrInvalidIDLength
+        ("", "", "id must have a length of 16 bytes"),
+        ("0123456789abcdef0", "", "id must have a length of 16 bytes"),
+        ("zzzzzzzzzzzzzzzz", "", "invalid ID"),  # influxd's ErrInvalidID: 16 bytes, not hex
+        ("0000000000000000", "", "invalid ID"),
+        ("+123456789abcdef", "", "invalid ID"),
+        (12, "", "invalid ID"),
+        ("zz", "invalid org ID", 'invalid org ID "zz": id must have a length of 16 bytes'),
+        ("gggggggggggggggg", "invalid bucket ID", 'invalid bucket ID "gggggggggggggggg": invalid ID'),
+    ],
+)
+def test_decode_id_refuses_malformed_ids_with_influxds_messages(value, context, message):
+    with pytest.raises(TicklessError) as raised:
+        s.decode_id(value, context)
+    assert (raised.value.code, raised.value.message, raised.value.status) == (INVALID, message, 400)
+
+
+def test_decode_id_gives_the_canonical_id():
+    assert s.decode_id("0123456789ABCDEF") == "0123456789abcdef"
+
+
 def test_new_token_shape():
     tokens = {s.new_token() for _ in range(100)}
     assert len(tokens) == 100
@@ -109,25 +133,26 @@ def _flip(b64: str) -> str:
     return base64.b64encode(bytes(raw)).decode()
 
 
+# The stored hash has a random salt: explicit ids keep collection identical across xdist workers.
 @pytest.mark.parametrize(
     "stored",
     [
-        _tamper(STORED, 5, _flip(STORED.split("$")[5])),  # key changed
-        _tamper(STORED, 4, _flip(STORED.split("$")[4])),  # salt changed
-        _tamper(STORED, 1, "8192"),  # cost changed
-        _tamper(STORED, 2, "4"),
-        _tamper(STORED, 0, "bcrypt"),
-        _tamper(STORED, 1, "1000"),  # not a power of two
-        _tamper(STORED, 1, str(2**30)),  # too expensive to even try
-        _tamper(STORED, 3, "0"),
-        _tamper(STORED, 5, "not base64!"),
-        _tamper(STORED, 5, ""),
-        _tamper(STORED, 4, ""),
-        STORED + "$extra",
-        STORED.rsplit("$", 1)[0],
-        "",
-        "plaintext",
-        "$2a$10$abcdefghijklmnopqrstuv",  # a bcrypt hash is not ours
+        pytest.param(_tamper(STORED, 5, _flip(STORED.split("$")[5])), id="key-changed"),
+        pytest.param(_tamper(STORED, 4, _flip(STORED.split("$")[4])), id="salt-changed"),
+        pytest.param(_tamper(STORED, 1, "8192"), id="cost-changed"),
+        pytest.param(_tamper(STORED, 2, "4"), id="block-size-changed"),
+        pytest.param(_tamper(STORED, 0, "bcrypt"), id="other-scheme"),
+        pytest.param(_tamper(STORED, 1, "1000"), id="cost-not-power-of-two"),
+        pytest.param(_tamper(STORED, 1, str(2**30)), id="cost-too-expensive"),
+        pytest.param(_tamper(STORED, 3, "0"), id="zero-parallelism"),
+        pytest.param(_tamper(STORED, 5, "not base64!"), id="key-not-base64"),
+        pytest.param(_tamper(STORED, 5, ""), id="key-empty"),
+        pytest.param(_tamper(STORED, 4, ""), id="salt-empty"),
+        pytest.param(STORED + "$extra", id="extra-field"),
+        pytest.param(STORED.rsplit("$", 1)[0], id="missing-key"),
+        pytest.param("", id="empty"),
+        pytest.param("plaintext", id="plaintext"),
+        pytest.param("$2a$10$abcdefghijklmnopqrstuv", id="bcrypt-hash"),
     ],
 )
 def test_verify_rejects_tampered_or_malformed(stored):

@@ -1,7 +1,8 @@
 """Who is calling: InfluxDB's credentials read off a request.
 
 v2 routes take `Authorization: Token <t>` (or `Bearer <t>`) or the sign-in session cookie; v1 routes
-(`/write`, `/query`) also take `u`/`p` parameters and Basic credentials, where the password is a
+(`/write`, `/query`, and Kapacitor's) also take Basic credentials and `u`/`p` parameters, from the query
+string or from a urlencoded POST body (where `/query` reads `q` and `db` too), and the password is a
 legacy (v1) authorization's password or a v2 token."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from http.cookies import SimpleCookie
 from chalice.app import Request
 
 from chalicelib import compose
+from chalicelib.api.kit import params
 from chalicelib.tenancy.service import Principal, unauthorized
 
 SESSION_COOKIE = "influxdb-oss-session"
@@ -39,6 +41,13 @@ def session_key(request: Request) -> str | None:
     return morsel.value if morsel else None
 
 
+def presents_credentials(request: Request, *, v1: bool = False) -> bool:
+    """Whether the request carries any credentials `authenticate` would look at."""
+    if (request.headers.get("authorization") or "").strip() or session_key(request):
+        return True
+    return v1 and bool(params(request).get("p"))
+
+
 def authenticate(request: Request, *, v1: bool = False) -> Principal:
     tenancy = compose.tenancy()
     scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
@@ -48,9 +57,9 @@ def authenticate(request: Request, *, v1: bool = False) -> Principal:
         basic = basic_credentials(request)
         if basic is not None:
             return tenancy.principal_for_password(*basic)
-        query = request.query_params or {}
-        if query.get("p"):
-            return tenancy.principal_for_password(query.get("u", ""), query["p"])
+        fields = params(request)
+        if fields.get("p"):
+            return tenancy.principal_for_password(fields.get("u", ""), fields["p"])
     key = session_key(request)
     if key:
         return tenancy.principal_for_session(key)

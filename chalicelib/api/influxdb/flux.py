@@ -11,11 +11,13 @@ from chalice import Response
 from chalicelib import compose
 from chalicelib.api.influxdb.auth import authenticate
 from chalicelib.api.influxdb.blueprint import influxdb
+from chalicelib.api.influxdb.budgets import bounded_body, query_budget
 from chalicelib.api.influxdb.errors import VERSION_HEADERS, render_v2
 from chalicelib.api.kit import ANY_CONTENT_TYPE, body, json_object, json_response, renders_errors
 from chalicelib.flux import ast as flux_ast
 from chalicelib.flux import csv as flux_csv
 from chalicelib.flux import stdlib
+from chalicelib.flux.budget import running
 from chalicelib.flux.engine import execute
 from chalicelib.flux.org_buckets import OrgBuckets
 from chalicelib.flux.parser import parse
@@ -129,7 +131,8 @@ def post_query() -> Response:
     org = _org(principal)
     buckets = OrgBuckets(compose.tenancy(), compose.writer(), principal, org)
     now = req["now"] if req["now"] is not None else time.time_ns()
-    context = Context(buckets, compose.store(), now, org)
+    budget = query_budget(request)
+    context = Context(buckets, compose.store(), now, org, budget=budget)
     try:
         results = execute(req["query"], context, req["extern"], req["params"])
     except RUNTIME_ERRORS as exc:
@@ -137,7 +140,7 @@ def post_query() -> Response:
     prefer = (request.headers.get("prefer") or "").strip().lower()
     if prefer in (NO_CONTENT, NO_CONTENT_WITH_ERROR):
         return _no_content(results, req["dialect"], with_error=prefer == NO_CONTENT_WITH_ERROR)
-    text = "".join(flux_csv.encode(results, req["dialect"]))
+    text = bounded_body(flux_csv.encode(results, req["dialect"]), budget)
     return Response(body=text, status_code=200, headers={"Content-Type": CSV_TYPE, **VERSION_HEADERS})
 
 
@@ -171,7 +174,8 @@ def analyze_query() -> Response:
     query = _query_text(json_object(body(request)))
     errors = []
     try:
-        parse(query)
+        with running(query_budget(request)):
+            parse(query)
     except ParseError as exc:
         where = exc.position or Position(0, 0)
         errors.append(
@@ -186,8 +190,11 @@ def query_ast() -> Response:
     request = influxdb.current_request
     authenticate(request)
     query = _query_text(json_object(body(request)), typed=False)
-    file = parse(query)
+    budget = query_budget(request)
+    with running(budget):
+        file = parse(query)
     tree = flux_ast.to_json(file, flux_ast.Locator(query))
+    budget.check()
     return json_response(
         {"ast": {"type": "Package", "package": "main", "files": [tree]}}, headers=VERSION_HEADERS
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chalice import Response
 
-from chalicelib import declarations
+from chalicelib import compose, declarations
 from chalicelib.api import paging
 from chalicelib.api.influxdb.auth import authenticate
 from chalicelib.api.influxdb.blueprint import influxdb
@@ -70,6 +70,7 @@ def runtime_config() -> dict:
         "http-max-body-size": MAX_BODY_BYTES,
         "http-default-page-size": paging.DEFAULT_LIMIT,
         "http-max-page-size": paging.MAX_LIMIT,
+        **compose.query_limits().shown(),  # query-timeout, query-memory-bytes, max-select-*, ...
     }
 
 

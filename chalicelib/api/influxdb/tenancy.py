@@ -49,9 +49,16 @@ def _no_content() -> Response:
 
 
 def _list_response(kind: Kind, docs: list[Doc], path: str) -> Doc:
+    """A list as influxd answers it: a page with paging links (orgs, users, buckets), or every
+    document with a `self` link (dbrps, shown without links, have none)."""
     docs = sorted(docs, key=lambda d: d["id"])
     if not kind.paged:
-        return {kind.list_key: [kind.render(d) for d in docs]}
+        everything = [kind.render(d) for d in docs]
+        return (
+            {kind.list_key: everything}
+            if kind.links is None
+            else {"links": {"self": path}, kind.list_key: everything}
+        )
     query = _request().query_params or {}
     page = paging.parse_page(query)
     shown = [kind.render(d) for d in paging.paginate(docs, page)]

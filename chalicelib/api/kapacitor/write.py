@@ -1,11 +1,12 @@
 """`/kapacitor/v1/write`: points for Kapacitor's stream tasks. Kapacitor does not store them, so they go on
-the stream without a storage namespace."""
+the stream without a storage namespace. Writers need credentials (`auth.py`)."""
 
 from __future__ import annotations
 
 from chalice import Response
 
 from chalicelib import compose
+from chalicelib.api.kapacitor.auth import writer
 from chalicelib.api.kapacitor.blueprint import VERSION_HEADERS, kapacitor, route
 from chalicelib.api.kit import body
 from chalicelib.ingest.records import Destination
@@ -17,6 +18,7 @@ from chalicelib.tenancy.dbrp import DEFAULT_RP
 @route("/write", methods=["POST"], name="write")
 def write() -> Response:
     request = kapacitor.current_request
+    writer(request)
     query = request.query_params or {}
     database = query.get("db")
     if not database:

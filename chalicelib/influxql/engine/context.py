@@ -3,12 +3,14 @@ to resolve and page sources."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.influxql import ast
 from chalicelib.ingest.writer import PointWriter
+from chalicelib.kit.budget import Budget
+from chalicelib.series.columns import SeriesColumns
 from chalicelib.series.ports import SeriesReader
 from chalicelib.series.store import SeriesStore
 from chalicelib.tenancy.dbrp import Catalog, RetentionPolicy
@@ -40,6 +42,36 @@ class Context:
     format_time: Callable[[int], Any]
     services: Services
     epoch: str | None = None
+    budget: Budget = field(default_factory=Budget.unlimited)  # the query's time, memory and max-select-*
+    points_read: int = 0  # by the running statement
+    series_read: int = 0  # by the running statement
+
+    def begin_statement(self) -> None:
+        """influxd's max-select-point and max-select-series count per statement."""
+        self.points_read = self.series_read = 0
+
+    def read(self, blocks: Iterator[dict[str, SeriesColumns]]) -> Iterator[dict[str, SeriesColumns]]:
+        """The store's blocks as a statement reads them: its points counted against max-select-point,
+        the query's time checked at every block."""
+        limit = self.budget.limits.max_select_point
+        try:
+            for block in blocks:
+                self.budget.check()
+                self.points_read += sum(len(cols.times) * max(1, len(cols.fields)) for cols in block.values())
+                if limit and self.points_read > limit:  # "exceeed": influxd's own spelling
+                    raise StatementError(f"max-select-point limit exceeed: ({self.points_read}/{limit})")
+                yield block
+        finally:
+            close = getattr(blocks, "close", None)
+            if close is not None:
+                close()
+
+    def select_series(self, n: int) -> None:
+        """A statement reads `n` more series: counted against max-select-series."""
+        self.series_read += n
+        limit = self.budget.limits.max_select_series
+        if limit and self.series_read > limit:
+            raise StatementError(f"max-select-series limit exceeded: ({self.series_read}/{limit})")
 
     @property
     def catalog(self) -> Catalog:

@@ -18,6 +18,7 @@ from chalicelib.influxql.engine.csv import to_csv
 from chalicelib.influxql.engine.into import select_into
 from chalicelib.influxql.engine.select import select
 from chalicelib.influxql.generator import generate
+from chalicelib.kit.budget import Budget
 from chalicelib.kit.errors import INVALID, TicklessError
 from chalicelib.tenancy.dbrp import DatabaseNotFound
 from chalicelib.tenancy.service import Principal
@@ -36,14 +37,17 @@ def execute(
     epoch: str | None = None,
     now: int = 0,
     params: dict[str, Any] | None = None,
+    budget: Budget | None = None,
 ) -> dict[str, Any]:
-    """Run every statement of `query`; the first failing statement ends the run, as in influxd."""
+    """Run every statement of `query` within `budget` (time, memory, max-select-*: unbounded when
+    None); the first failing statement ends the run, as in influxd."""
+    budget = budget or Budget.unlimited()
     try:
-        statements = parse_influxql(query, params)
+        statements = parse_influxql(query, params, budget.check)
     except ParseError as exc:
         raise TicklessError(INVALID, f"error parsing query: {exc}") from exc
     context = Context(
-        principal, database, retention_policy, now, output.time_formatter(epoch), services, epoch
+        principal, database, retention_policy, now, output.time_formatter(epoch), services, epoch, budget
     )
     results: list[dict[str, Any]] = []
     failed = False
@@ -51,6 +55,7 @@ def execute(
         if failed:
             results.append({"statement_id": statement_id, "error": "not executed"})
             continue
+        context.begin_statement()
         try:
             series = run(statement, context)
         except (StatementError, conditions.ConditionError) as exc:

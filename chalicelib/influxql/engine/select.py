@@ -2,7 +2,9 @@
 transformations, over measurements read block by block from the store (or over a subquery's rows).
 
 Memory: a raw query holds its output rows; an aggregate query holds one reducer per (group, window,
-call), never the points it reads (except the reducers that need every value, e.g. median)."""
+call), never the points it reads (except the reducers that need every value, e.g. median). Both are
+charged to the query's budget as they grow, which with influxd's max-select-point, max-select-series
+and max-select-buckets (`Context.budget.limits`) bounds what one statement can hold."""
 
 from __future__ import annotations
 
@@ -27,10 +29,15 @@ from chalicelib.influxql.engine.context import (
 from chalicelib.influxql.engine.evaluate import evaluate
 from chalicelib.influxql.engine.windows import Windows
 from chalicelib.influxql.generator import generate
+from chalicelib.kit.budget import Budget
 from chalicelib.kit.time import MAX_TIME, MIN_TIME
 from chalicelib.series.columns import SeriesColumns
 
-MAX_BUCKETS = 1_000_000  # influxd's max-select-buckets is unlimited by default; we refuse absurd ones
+# Estimated costs charged to the query's budget (CPython, measured roughly): a series listed from the
+# index, a reducer of a window, a value of an output row (with its share of the row's tuple and list).
+SERIES_BYTES = 512
+WINDOW_BYTES = 256
+VALUE_BYTES = 64
 Scan = Callable[[int, int, set[str], set[str], bool], Iterator[dict[str, SeriesColumns]]]
 
 
@@ -59,6 +66,8 @@ def select(statement: ast.SelectStatement, context: Context) -> list[Series]:
         if offset == -1:
             offset = context.now % interval
     windows = Windows(interval, offset, statement.location)
+    if aggregate:
+        _check_buckets(windows, tmin, tmax, context.budget.limits.max_select_buckets)
     sources = list(_sources(statement, context, tmin, tmax))
     # `SELECT *` over several measurements: every series gets the union of their columns (as influxd)
     schema: tuple[dict[str, str], list[str]] | None = None
@@ -73,7 +82,9 @@ def select(statement: ast.SelectStatement, context: Context) -> list[Series]:
     keyed: list[tuple[tuple[str, str], tuple[str, tuple[str, ...]], Series]] = []
     for data, low in sources:
         keyed.extend(
-            _select_data(statement, data, aggregate, windows, max(tmin, low), tmin, tmax, condition, schema)
+            _select_data(
+                statement, context, data, aggregate, windows, max(tmin, low), tmin, tmax, condition, schema
+            )
         )
     # influxd picks the SLIMIT/SOFFSET series in its tag-set order (a missing tag sorts first), then
     # answers them by measurement name and tag values; ORDER BY time DESC reverses both orders
@@ -89,6 +100,16 @@ def _tags_id(tags: dict[str, str]) -> str:
     """influxd's ordering key of a tag set: the keys with a value, then their values, NUL-separated."""
     keys = sorted(k for k, v in tags.items() if v)
     return "".join(k + "\0" for k in keys) + "".join(tags[k] + "\0" for k in keys)
+
+
+def _check_buckets(windows: Windows, tmin: int, tmax: int, limit: int) -> None:
+    """influxd's max-select-buckets, checked before reading as influxd does: the GROUP BY time()
+    windows between a lower time bound (none: no check) and the upper one."""
+    if not limit or not windows.interval or tmin == MIN_TIME:
+        return
+    count = (windows.start(tmax - 1) - windows.start(tmin)) // windows.interval + 1  # influxd's count
+    if count > limit:
+        raise StatementError(f"max-select-buckets limit exceeded: ({count}/{limit})")
 
 
 def group_by_interval(statement: ast.SelectStatement) -> tuple[int, int]:
@@ -123,9 +144,12 @@ def _sources(
             if not field_types:  # no such measurement: an empty result, as influxd gives
                 continue
             tags_of = {e.key: dict(e.tags) for e in context.series.series(rp.namespace, name)}
+            context.budget.charge(len(tags_of) * SERIES_BYTES)
 
             def scan(lo, hi, keys, fields, descending, _ns=rp.namespace, _name=name):
-                return context.series.scan(_ns, _name, lo, hi, keys, fields, descending=descending)
+                return context.read(
+                    context.series.scan(_ns, _name, lo, hi, keys, fields, descending=descending)
+                )
 
             yield Data(name, field_types, tags_of, scan), MIN_TIME if cutoff is None else cutoff
 
@@ -214,6 +238,7 @@ class _Group:
 
 def _select_data(
     statement: ast.SelectStatement,
+    context: Context,
     data: Data,
     aggregate: bool,
     windows: Windows,
@@ -255,6 +280,8 @@ def _select_data(
     }
     if not wanted:
         return []
+    context.select_series(len(wanted))
+    budget = context.budget
     if aggregate:
         selected = {s.field for s in plan.slots}
     else:
@@ -281,8 +308,11 @@ def _select_data(
     def consume(group: tuple[str, ...], points: list) -> None:
         state = groups.setdefault(group, _Group())
         if aggregate:
+            before = len(state.windows)
             _feed(plan, state, points, windows, descending)
+            budget.charge((len(state.windows) - before) * WINDOW_BYTES * len(plan.slots))
         else:
+            budget.charge(len(points) * VALUE_BYTES * (len(plan.columns) + 1))
             state.rows.extend(
                 (time, key, [_raw_value(c.expr, tags, fields, is_field_ref) for c in plan.columns])
                 for time, key, tags, fields in points
@@ -290,7 +320,10 @@ def _select_data(
 
     if aggregate and data.ordered and _columnar(plan, field_condition):
         for group_of, cols in _columnar_blocks(plan, data, group_keys, windows, low, tmax, wanted, needed):
-            _feed_columns(plan, groups.setdefault(group_of, _Group()), cols, windows)
+            state = groups.setdefault(group_of, _Group())
+            before = len(state.windows)
+            _feed_columns(plan, state, cols, windows)
+            budget.charge((len(state.windows) - before) * WINDOW_BYTES * len(plan.slots))
         wanted = set()  # read already
     for block in data.scan(low, tmax, wanted, needed, descending) if wanted else ():
         block_points: dict[tuple[str, ...], list] = {}
@@ -307,7 +340,7 @@ def _select_data(
     for group in groups:
         state = groups[group]
         if aggregate:
-            rows = _aggregate_rows(plan, state, statement, windows, tmin, tmax, descending)
+            rows = _aggregate_rows(plan, state, statement, windows, tmin, tmax, descending, context.budget)
         else:
             rows = [[time, *values] for time, _, values in state.rows]
         rows = page(rows, statement.limit, statement.offset)
@@ -477,6 +510,7 @@ def _aggregate_rows(
     tmin: int,
     tmax: int,
     descending: bool,
+    budget: Budget,
 ) -> list[list]:
     interval = windows.interval
     slots = plan.slots
@@ -488,8 +522,12 @@ def _aggregate_rows(
         first = windows.start(tmin) if tmin != MIN_TIME else present[0]
         last = windows.start(tmax)
         count = (last - windows.start(first)) // interval + 1
-        if count > MAX_BUCKETS:
-            raise StatementError(f"max-select-buckets limit exceeded: ({count}/{MAX_BUCKETS})")
+        limit = budget.limits.max_select_buckets
+        # without a lower time bound influxd checks nothing (`_check_buckets`); filled from the first
+        # point on, the windows are counted here
+        if limit and tmin == MIN_TIME and count > limit:
+            raise StatementError(f"max-select-buckets limit exceeded: ({count}/{limit})")
+        budget.ensure(count * len(slots) * VALUE_BYTES)
         order = windows.range(first, last)
     else:
         order = present
@@ -527,6 +565,7 @@ def _aggregate_rows(
             transform = fn.Transform(slot.transform, slot.unit, slot.window, not descending, slot.technical)
             timed = [(t2, v2, None) for t, v, _ in timed for t2, v2 in transform.push(t, v)]
         per_slot.append(timed)
+        budget.charge(len(timed) * VALUE_BYTES)
     return _zip(plan, per_slot, descending)
 
 

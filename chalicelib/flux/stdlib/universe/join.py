@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from chalicelib.flux.budget import budget
 from chalicelib.flux.interpreter import Interpreter
 from chalicelib.flux.stdlib.args import str_list, stream_of
 from chalicelib.flux.stdlib.library import universe
 from chalicelib.flux.stdlib.universe.grouping import sorted_by_key
 from chalicelib.flux.tables import Stream, Table, from_records, to_column_value
 from chalicelib.flux.values import FluxError
+from chalicelib.kit.budget import CELL_BYTES
 
 
 @universe("join", "tables on method", "tables on", None)
@@ -43,6 +45,10 @@ def join_(interp: Interpreter, tables, on, method="inner"):
                         ({rename(k, side): v for k, v in r.items()}, key)
                     )
             keyed.append(index)
+        # a join can make many more rows than it was given: refused before they are built (a record
+        # costs about twice what its table row does)
+        matches = sum(len(lefts) * len(keyed[1].get(values, ())) for values, lefts in keyed[0].items())
+        budget().ensure(3 * matches * len(names[0] | names[1]) * CELL_BYTES)
         records, key_cols = [], []
         for values, lefts in keyed[0].items():
             for lrec, lkey in lefts:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Iterator
 
 from chalicelib.flux import folds, reads
+from chalicelib.flux.budget import budget, table_bytes, window_rows_bytes
 from chalicelib.flux.interpreter import Closure, Interpreter
 from chalicelib.flux.stdlib.args import duration_arg, stream_of
 from chalicelib.flux.stdlib.library import universe
 from chalicelib.flux.stdlib.universe.aggregates import AGG_TYPES, AGGREGATES
 from chalicelib.flux.stdlib.universe.grouping import merge_tables
-from chalicelib.flux.stdlib.universe.windows import in_order, rows_between, time_bounds, time_order, windows
+from chalicelib.flux.stdlib.universe.windows import Windows, in_order, rows_between, time_bounds, time_order
 from chalicelib.flux.tables import Stream, Table, normalize_key
 from chalicelib.flux.values import Duration, FluxError
 
@@ -50,12 +52,16 @@ def aggregate_window(
         if b is None:
             return None
         if fast:
-            return _fast_window(
+            result = _fast_window(
                 t, b, fname, column, timeSrc, timeDst, createEmpty, every_d, period_d, offset_d
             )
-        return _generic_window(
-            interp, t, b, fn, column, timeSrc, timeDst, createEmpty, every_d, period_d, offset_d
-        )
+        else:
+            result = _generic_window(
+                interp, t, b, fn, column, timeSrc, timeDst, createEmpty, every_d, period_d, offset_d
+            )
+        if result is not None:
+            budget().charge(table_bytes(result.n, len(result.columns)))
+        return result
 
     if (
         fast
@@ -66,10 +72,13 @@ def aggregate_window(
     ):
         # folded window by window as the store streams the read (the windows tile the range in order)
         read = tables
+        shared: list[Windows] = []  # one for every table: they share the read's range
 
-        def bounds() -> list[tuple[int, int]]:
+        def bounds() -> Windows:
             assert read.start is not None and read.stop is not None
-            return windows(read.start, read.stop, every_d, period_d, offset_d)
+            if not shared:
+                shared.append(Windows(read.start, read.stop, every_d, period_d, offset_d))
+            return shared[0]
 
         def make() -> folds.WindowFold:
             return folds.WindowFold(folds.FOLDS[fname], bounds, bool(createEmpty), timeSrc == "_stop")
@@ -83,7 +92,33 @@ def aggregate_window(
             return [r for r in map(aggregate_one, ts) if r is not None]
 
         return read.folded(make, finish, general)
-    return Stream(produce)
+    return Stream(produce, charged=True)
+
+
+def _windows_of(
+    b: tuple[int, int],
+    times: list[int],
+    create_empty: bool,
+    every: Duration,
+    period: Duration,
+    offset: Duration,
+) -> Iterator[tuple[int, int]]:
+    """The windows of a table's range `b` to aggregate: every one (refused at once when their rows
+    would not fit the query's budget) with `create_empty`, else those that may hold one of `times`."""
+    spans = Windows(b[0], b[1], every, period, offset)
+    if not create_empty:
+        return spans.containing(times)
+    budget().ensure(window_rows_bytes(len(spans)))
+    return _checked(iter(spans))
+
+
+def _checked(items: Iterator[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """`items`, checking the query's time every 4096."""
+    check = budget().check
+    for n, item in enumerate(items):
+        if not n & 4095:
+            check()
+        yield item
 
 
 def _window_columns(t: Table, column: str, value_kind: str, time_dst: str) -> list[tuple[str, str]]:
@@ -139,7 +174,7 @@ def _fast_window(t, b, fname, column, time_src, time_dst, create_empty, every, p
     agg = AGGREGATES.get(fname)
     lo = 0
     fsum = math.fsum
-    for ws, we in windows(b[0], b[1], every, period, offset):
+    for ws, we in _windows_of(b, times, create_empty, every, period, offset):
         lo = bisect.bisect_left(times, ws, lo)  # windows ascend: search from the last one on
         hi = bisect.bisect_left(times, we, lo)
         values = col[lo:hi] if not nulls else [v for v in col[lo:hi] if v is not None]
@@ -167,7 +202,7 @@ def _fast_window(t, b, fname, column, time_src, time_dst, create_empty, every, p
 def _generic_window(interp, t, b, fn, column, time_src, time_dst, create_empty, every, period, offset):
     idx, times = time_order(t, "_time")
     parts: list[Table] = []
-    for ws, we in windows(b[0], b[1], every, period, offset):
+    for ws, we in _windows_of(b, times, create_empty, every, period, offset):
         lo, hi = bisect.bisect_left(times, ws), bisect.bisect_left(times, we)
         if lo == hi and not create_empty:
             continue

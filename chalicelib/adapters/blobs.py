@@ -1,0 +1,65 @@
+"""Objects in a declared S3 bucket: what is too large for a Kinesis record or a DynamoDB item."""
+
+from __future__ import annotations
+
+import threading
+
+import boto3
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.declarations import Bucket
+from chalicelib.kit.errors import UNAVAILABLE, TicklessError
+
+logger = Logger(child=True)
+
+# Errors that may heal by trying again later (boto3 has already retried them a few times).
+_TRANSIENT = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "Throttling"}
+_MISSING = {"NoSuchKey", "404"}
+_client_lock = threading.Lock()
+
+
+class S3Blobs:
+    def __init__(self, bucket: Bucket) -> None:
+        self.bucket_name = bucket.physical_name
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            # Creating clients from boto3's default session is not thread-safe (the local stack runs
+            # shards and HTTP requests as threads of one process).
+            with _client_lock:
+                if self._client is None:
+                    self._client = boto3.client("s3")
+        return self._client
+
+    def put(self, key: str, data: bytes) -> None:
+        """Store `data` under `key`; returns once S3 has it durably. Raises `unavailable` when S3 keeps
+        failing for a passing reason."""
+        try:
+            self.client.put_object(Bucket=self.bucket_name, Key=key, Body=data)
+        except ClientError as exc:
+            if _code(exc) not in _TRANSIENT:
+                raise  # a missing bucket or a denied call does not heal by retrying
+            raise _unavailable(exc) from exc
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from exc
+
+    def get(self, key: str) -> bytes | None:
+        """The object's bytes, or None when there is no such object."""
+        try:
+            return self.client.get_object(Bucket=self.bucket_name, Key=key)["Body"].read()
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return None
+            raise
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _unavailable(exc: Exception) -> TicklessError:
+    logger.warning("s3 call failed", extra={"error": str(exc)})
+    return TicklessError(UNAVAILABLE, "blob store is unavailable, retry later")

@@ -1,0 +1,58 @@
+"""What the app answers to a request no view takes: `404` for a path that is no route (it arrives through
+a catch-all resource, `routing.py`) and `405` for a method a route does not have, each in the format of
+the surface the path belongs to. Nothing of the request (headers, credentials) is echoed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chalice.app import Request
+
+from chalicelib.api.influxdb.errors import render_v1, render_v2
+from chalicelib.api.kapacitor.blueprint import render as render_kapacitor
+from chalicelib.api.kit import Renderer
+from chalicelib.kit.errors import METHOD_NOT_ALLOWED, NOT_FOUND, TicklessError
+
+# The first path segment names the surface; anything else is InfluxDB 1.x's.
+_SURFACES: dict[str, Renderer] = {
+    "api": render_v2,  # the InfluxDB v2 API
+    "private": render_v2,  # /private/legacy/authorizations: v2 routes too
+    "legacy": render_v2,
+    "kapacitor": render_kapacitor,
+}
+# What Kapacitor answers for a path it does not serve; InfluxDB words it as below.
+_KAPACITOR_NOT_FOUND = "Not Found"
+
+
+def renderer(resource: str) -> Renderer:
+    """The error renderer of the surface a resource path (route or catch-all) belongs to."""
+    first = resource.strip("/").split("/", 1)[0]
+    return _SURFACES.get(first, render_v1)
+
+
+def not_found(resource: str) -> TicklessError:
+    message = _KAPACITOR_NOT_FOUND if renderer(resource) is render_kapacitor else "path not found"
+    return TicklessError(NOT_FOUND, message)
+
+
+def unmatched(routes: Mapping[str, Mapping[str, Any]]) -> Callable[[Request, Callable], Any]:
+    """Chalice HTTP middleware over the app's route table: answers requests for a resource that is not
+    a route, or with a method the route lacks, before Chalice does (its own answers are a 405 in its
+    format for both, and it would add the unknown resource to its table)."""
+
+    def middleware(request: Request | None, get_response: Callable) -> Any:
+        if request is None:  # not an API Gateway request: Chalice answers it
+            return get_response(request)
+        resource = request.path or "/"
+        methods = routes.get(resource)  # .get: the table is a defaultdict
+        if not methods:
+            return renderer(resource)(not_found(resource))
+        if request.method not in methods:
+            allowed = ", ".join(sorted(methods))
+            response = renderer(resource)(TicklessError(METHOD_NOT_ALLOWED, f"allow: {allowed}"))
+            response.headers["Allow"] = allowed
+            return response
+        return get_response(request)
+
+    return middleware
