@@ -1,8 +1,10 @@
 # Two commands matter: `make run` (the local stack) and `make test` (every test). Both create the
-# virtualenv on first use and reinstall when a requirements file changes.
+# virtualenv on first use and reinstall when a requirements file changes. `make run` installs only what
+# the stack needs (requirements-run.txt); `make test` adds the test, lint, CDK and benchmark tools.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 PORT ?= 8086
 # Test files run in parallel, one worker per core by default (each worker starts its own local stacks).
@@ -10,13 +12,16 @@ TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: run test lint bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(RUN_STAMP): requirements.txt requirements-run.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-run.txt
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP) requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	PORT=$(PORT) $(PY) -m scripts.localstack
 
 test: $(STAMP)
@@ -36,6 +41,8 @@ bench: $(STAMP)
 	$(PY) -m scripts.bench.bench_e2e
 	$(PY) -m scripts.bench.bench_query
 	$(PY) -m scripts.bench.bench_memory
+	$(PY) -m scripts.bench.bench_scale
+	$(PY) -m scripts.bench.bench_freshness
 
 clean:
 	rm -rf $(VENV) cdk.out infra/cdk.out .pytest_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Chalice, Rate
 
 from chalicelib import declarations
-from chalicelib.api import edge
+from chalicelib.api import edge, observability
 from chalicelib.api.influxdb import influxdb
 from chalicelib.api.kapacitor import kapacitor
 from chalicelib.events import maintenance, points_consumer
@@ -17,6 +17,9 @@ app.api.binary_types.extend(["text/plain", "application/x-gzip", "application/gz
 
 app.register_blueprint(influxdb)
 app.register_blueprint(kapacitor)
+# Every request's log line and metrics (docs/OBSERVABILITY.md); registered first, so it is the outer one
+# and sees the edge's answers too.
+app.register_middleware(observability.requests, "http")
 # Unknown paths (they arrive through infra's catch-all resources) and wrong methods: 404 and 405 in each
 # surface's format.
 app.register_middleware(edge.unmatched(app.routes), "http")

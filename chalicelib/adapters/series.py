@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -101,6 +102,38 @@ def _items(s: Segment) -> list[ChunkItem]:
     return [head, *continuations]
 
 
+# A read's first Query asks for this many items, each next one for twice as many (DynamoDB's 1 MB page
+# limit applies as well). Reads that stop early (last(), first(), LIMIT) then fetch the newest (oldest)
+# block or so instead of a megabyte of segments, and whole-range reads take a few more round trips
+# only at their start. Measured on moto: a 1 MB descending page of as-written segments took 70-100 ms,
+# 4 items 15-20 ms.
+_FIRST_PAGE_ITEMS = 8
+_MAX_PAGE_ITEMS = 1024
+
+
+def _growing_pages(
+    partition: str, range_condition: Condition, condition: Condition, descending: bool
+) -> Iterator[ChunkItem]:
+    """The items of a Query, fetched in pages of _FIRST_PAGE_ITEMS items, doubling."""
+    size, start = _FIRST_PAGE_ITEMS, None
+    while True:
+        pages = ChunkItem.query(
+            partition,
+            range_condition,
+            filter_condition=condition,
+            scan_index_forward=not descending,
+            page_size=size,
+            last_evaluated_key=start,
+        ).page_iter
+        page = next(pages)
+        for raw in page.get("Items", ()):
+            yield ChunkItem.from_raw_data(raw)
+        start = page.get("LastEvaluatedKey")
+        if start is None:
+            return
+        size = min(2 * size, _MAX_PAGE_ITEMS)
+
+
 def _segment(head: ChunkItem, data: bytes) -> Segment:
     return Segment(
         head.pk,
@@ -157,12 +190,7 @@ class DynamoSegments:
             # items written before k0/k1 existed, and continuation items, have neither: always read
             overlaps = (ChunkItem.k0 <= greatest) & (ChunkItem.k1 >= least)
             condition &= ChunkItem.k0.does_not_exist() | overlaps
-        found = ChunkItem.query(
-            partition,
-            ChunkItem.sk.between(first_key, last_key),
-            filter_condition=condition,
-            scan_index_forward=not descending,
-        )
+        found = _growing_pages(partition, ChunkItem.sk.between(first_key, last_key), condition, descending)
         # a head and its continuation items are adjacent in either order
         for _, group in itertools.groupby(found, key=lambda item: item.sk.split("+", 1)[0]):
             items = list(group)

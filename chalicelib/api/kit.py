@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 from chalice import Response
 from chalice.app import Request
 
+from chalicelib.api import observability
 from chalicelib.kit.errors import INTERNAL, INVALID, TOO_LARGE, TicklessError
 
 logger = Logger(child=True)
@@ -138,9 +139,11 @@ def renders_errors(render: Renderer) -> Callable:
             try:
                 return view(*args, **kwargs)
             except TicklessError as exc:
+                observability.note_error(exc)  # the request's line says why (api/observability.py)
                 return render(exc)
-            except Exception:
-                logger.exception("unhandled error")
+            except Exception as exc:
+                if not observability.note_error(exc):  # outside a request: nobody else logs it
+                    logger.exception("unhandled error")
                 return render(TicklessError(INTERNAL, "internal error"))
 
         return wrapper

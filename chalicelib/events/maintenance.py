@@ -9,10 +9,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from chalicelib import compose
+from chalicelib.events.observability import observed
 
 logger = Logger(child=True)
 
 
+@observed("enforce_retention")
 def enforce_retention(now: int | None = None) -> int:
     """Remove the time blocks every bucket's retention has expired. Returns segments removed."""
     now = time.time_ns() if now is None else now
@@ -26,6 +28,7 @@ COMPACTION_QUIET_SECONDS = float(os.environ.get("TICKLESS_COMPACTION_QUIET_SECON
 _MARGIN_MS = 60_000  # stop taking new blocks this long before the Lambda's time is up
 
 
+@observed("compact_segments")
 def compact_segments(context: Any = None, quiet_seconds: float = COMPACTION_QUIET_SECONDS) -> int:
     """Merge the segments of every block that stopped receiving writes. Returns segments merged."""
 

@@ -13,11 +13,14 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from chalicelib import compose
+from chalicelib.events.observability import dead_letter, observed
 from chalicelib.ingest import records
+from chalicelib.kit import collector
 
 logger = Logger()
 
 
+@observed("consume_points")
 def consume_points(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # A processor per invocation: it collects the invocation's outcomes, and invocations may run at
     # once in one process (the local stack's shards are threads); a shared one mixed up their reports.
@@ -32,9 +35,12 @@ def store_points_record(record: KinesisStreamRecord) -> None:
     sequence = record.kinesis.sequence_number
     try:
         data = compose.claim_checks().resolve(data)  # a pointer's blob (records too large for Kinesis)
-        compose.store().ingest(sequence, records.decode(data), record.kinesis.approximate_arrival_timestamp)
+        with collector.paused():  # a dict per point, all alive until stored (kit/collector.py)
+            batch = records.decode(data)
+            compose.store().ingest(sequence, batch, record.kinesis.approximate_arrival_timestamp)
     except ValueError as exc:
         # Undecodable records, lost claim checks and points that cannot be stored fail the same way on
         # every retry. Keeping the dead letter may fail too: that raises, failing the record.
         logger.error("dead-lettering points record", extra={"sequence": sequence, "reason": str(exc)})
         compose.dead_letters().put("points", record.event_id, str(exc), data)
+        dead_letter("points")

@@ -29,6 +29,18 @@ class OrgBuckets:
     def buckets(self) -> list[dict]:
         return self.tenancy.list(registry.BUCKETS, self.principal, {"orgID": self.org["id"]})
 
+    def dbrps(self) -> list[dict]:
+        # the mappings /api/v2/dbrps lists (explicit, then virtual ones derived from bucket names); one
+        # whose bucket the caller may not read is left out, as influxd's v1.databases() skips it
+        org_id = self.org["id"]
+        buckets = {b["id"]: b for b in self.tenancy.documents(registry.BUCKETS, org_id)}
+        return [
+            {**m, "bucket": buckets[m["bucketID"]]}
+            for m in self.tenancy.documents(registry.DBRPS, org_id)
+            if m["bucketID"] in buckets
+            and self.principal.can("read", "buckets", id=m["bucketID"], org_id=org_id)
+        ]
+
     def write(self, bucket: dict, lines: str) -> None:
         rp = bucket_policy(bucket)
         result = self.writer.write(rp.destination, lines.encode(), "ns", retention=rp.duration)

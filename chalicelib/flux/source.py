@@ -22,6 +22,10 @@ class Buckets(Protocol):
     def write(self, bucket: dict, lines: str) -> None:
         """Write line protocol to a bucket (`to()`)."""
 
+    def dbrps(self) -> list[dict]:
+        """The org's v1 DBRP mappings (`database`, `retention_policy`, `default`, `bucketID`, `orgID`)
+        whose bucket the caller may read, each with that bucket's doc as `bucket` (`v1.databases()`)."""
+
 
 @dataclass
 class Context:

@@ -12,6 +12,7 @@ from chalicelib import lineprotocol
 from chalicelib.ingest import records
 from chalicelib.ingest.fieldtypes import FieldRejection, FieldTypeGuard
 from chalicelib.ingest.records import Destination
+from chalicelib.kit import collector
 from chalicelib.kit.errors import INVALID, TicklessError
 
 
@@ -59,18 +60,20 @@ class PointWriter:
         if precision not in lineprotocol.PRECISIONS:
             raise TicklessError(INVALID, f'invalid precision "{precision}"')
         now = time.time_ns() if now is None else now
-        try:
-            points = lineprotocol.parse(body, precision, now)
-        except lineprotocol.LineProtocolError as exc:
-            raise TicklessError(INVALID, str(exc)) from exc
-        expired = 0
-        if retention:
-            cutoff = now - retention
-            kept = [p for p in points if p.time >= cutoff]
-            expired, points = len(points) - len(kept), kept
-        conflicts: list[FieldRejection] = []
-        if destination.namespace is not None:
-            points, conflicts = self.guard.admit(destination.namespace, points)
-        if points:
-            self.publisher.publish(records.encode(destination, points))
+        with collector.paused():  # a Point and a dict per line, all alive until published
+            try:
+                points = lineprotocol.parse(body, precision, now)
+            except lineprotocol.LineProtocolError as exc:
+                raise TicklessError(INVALID, str(exc)) from exc
+            expired = 0
+            if retention:
+                cutoff = now - retention
+                kept = [p for p in points if p.time >= cutoff]
+                expired, points = len(points) - len(kept), kept
+            conflicts: list[FieldRejection] = []
+            if destination.namespace is not None:
+                points, conflicts = self.guard.admit(destination.namespace, points)
+            encoded = records.encode(destination, points) if points else []
+        if encoded:
+            self.publisher.publish(encoded)
         return WriteResult(len(points), len(conflicts), conflicts[0] if conflicts else None, expired)

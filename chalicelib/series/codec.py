@@ -44,7 +44,7 @@ import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Collection, Container, Mapping
+from collections.abc import Collection, Container, Iterable, Mapping
 from itertools import accumulate, repeat
 from operator import sub, truediv
 from typing import NamedTuple
@@ -389,16 +389,37 @@ def _unshuffle(data: memoryview, width: int) -> bytes | bytearray | memoryview:
 
 def _decode_sequence(payload: memoryview, count: int, encoding: int, width: int, typecode: str) -> list:
     if encoding == _DELTA:
-        delta_typecode = _WIDTHS.get(width)
-        if delta_typecode is None or count < 1:
-            raise CorruptSegment(f"bad delta sequence (width {width}, {count} values)")
-        (first,) = _unpack(typecode, payload[:8], 1)
-        return list(
-            accumulate(_unpack(delta_typecode, _unshuffle(payload[8:], width), count - 1), initial=first)
-        )
+        return list(_delta_values(payload, count, width, typecode))
     if encoding == _RAW:
         return _unpack(typecode, _unshuffle(payload, 8), count).tolist()
     raise CorruptSegment(f"unknown integer encoding {encoding}")
+
+
+def _delta_values(payload: memoryview, count: int, width: int, typecode: str) -> Iterable[int]:
+    """The values of a DELTA sequence, lazily (callers build the one list they need from it)."""
+    delta_typecode = _WIDTHS.get(width)
+    if delta_typecode is None or count < 1:
+        raise CorruptSegment(f"bad delta sequence (width {width}, {count} values)")
+    (first,) = _unpack(typecode, payload[:8], 1)
+    deltas = payload[8:]
+    step = _constant_delta(deltas, width, count - 1)
+    if step is not None:  # regular intervals (most timestamps): no per-value work in Python
+        return repeat(first, count) if step == 0 else range(first, first + step * count, step)
+    return accumulate(_unpack(delta_typecode, _unshuffle(deltas, width), count - 1), initial=first)
+
+
+def _constant_delta(shuffled: memoryview, width: int, count: int) -> int | None:
+    """The difference when all `count` shuffled differences are equal: each byte plane is one byte
+    repeated."""
+    if count < 2 or len(shuffled) != width * count:
+        return None
+    step = bytearray(width)
+    for i in range(width):  # the low byte plane comes first and tells varying values at once
+        plane = bytes(shuffled[i * count : (i + 1) * count])
+        step[i] = first = plane[0]
+        if plane.count(first) != count:
+            return None
+    return int.from_bytes(step, "little", signed=True)
 
 
 def _decode_series(raw: memoryview, fields: Collection[str] | None) -> SeriesColumns:
@@ -469,7 +490,7 @@ def _decode_floats(payload: memoryview, count: int, encoding: int, width: int, e
     if encoding == _RAW:
         return _unpack("d", _unshuffle(payload, 8), count).tolist()
     if encoding == _DECIMAL:
-        scaled = _decode_sequence(payload, count, _DELTA, width, "q")
+        scaled = _delta_values(payload, count, width, "q")
         if exponent == 0:
             return list(map(float, scaled))
         return list(map(truediv, scaled, repeat(10.0**exponent)))

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
-from operator import is_not, lt
+from operator import is_not, lt, methodcaller
 
 from chalicelib.kit.points import FieldValue, field_type
 
@@ -87,15 +87,11 @@ def from_rows(rows: Iterable[tuple[int, Mapping[str, FieldValue]]]) -> SeriesCol
         times = sorted(merged)
         field_rows = [merged[t] for t in times]
     n = len(times)
-    values_by_name: dict[str, list] = {}
-    for i, fields in enumerate(field_rows):
-        for name, value in fields.items():
-            values = values_by_name.get(name)
-            if values is None:
-                values = values_by_name[name] = [None] * n
-            values[i] = value
     columns = {}
-    for name, values in values_by_name.items():
+    # Column by column, in C (map over the rows), fields in order of first appearance; a row without
+    # the field gives None.
+    for name in dict.fromkeys(chain.from_iterable(field_rows)):
+        values = list(map(methodcaller("get", name), field_rows))
         if values.count(None) == n:
             continue
         columns[name] = Column(_column_type(name, values), values)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from operator import itemgetter
 from typing import Protocol
 
 from chalicelib.ingest.records import PointBatch, SeriesRows
@@ -92,9 +93,15 @@ class SeriesStore:
             if not rows:
                 continue
             count += len(rows)
-            for point_time, fields in rows:
-                by_key = blocks.setdefault((series.measurement, keys.block_of(point_time)), {})
-                by_key.setdefault(series.key, []).append((point_time, fields))
+            times = list(map(itemgetter(0), rows))
+            first_block = keys.block_of(min(times))
+            if first_block == keys.block_of(max(times)):  # the usual case: no per-point work
+                by_key = blocks.setdefault((series.measurement, first_block), {})
+                by_key.setdefault(series.key, []).extend(rows)
+            else:
+                for point_time, fields in rows:
+                    by_key = blocks.setdefault((series.measurement, keys.block_of(point_time)), {})
+                    by_key.setdefault(series.key, []).append((point_time, fields))
             if not self._is_known((namespace, series.key)):
                 new_series.setdefault(series.measurement, []).append(SeriesEntry(series.key, series.tags))
         segments: list[Segment] = []

@@ -22,6 +22,7 @@ from chalicelib.tenancy.principal import Principal
 from chalicelib.tenancy.registry import DEFAULT_RP as DEFAULT_RP
 from chalicelib.tenancy.registry import virtual_mapping as virtual_mapping
 from chalicelib.tenancy.service import Tenancy
+from chalicelib.tenancy.v1users import Users
 
 # influxd 1.6.7's meta errors, word for word
 INVALID_NAME = "invalid name"
@@ -106,6 +107,11 @@ def bucket_policy(bucket: Doc) -> RetentionPolicy:
 class Catalog:
     def __init__(self, tenancy: Tenancy) -> None:
         self.tenancy = tenancy
+
+    @property
+    def users(self) -> Users:
+        """The org's 1.x users (legacy authorizations), for the InfluxQL user statements."""
+        return Users(self.tenancy)
 
     def _buckets(self, org_id: str) -> dict[str, Doc]:
         return {b["id"]: b for b in self.tenancy.documents(registry.BUCKETS, org_id)}
@@ -255,7 +261,20 @@ class Catalog:
             if default and not current.default:
                 raise TicklessError(CONFLICT, POLICY_CONFLICT)
             return
+        if not default:
+            self._materialise_default(principal, mappings)
         self._new_policy(principal, database, rp_name, duration, shard_duration, default)
+
+    def _materialise_default(self, principal: Principal, mappings: list[Doc]) -> None:
+        """Make a virtual default mapping explicit. The DBRP kind makes a database's first explicit
+        mapping its default (as /api/v2/dbrps does), so without this a policy created without DEFAULT
+        on a database known only from its bucket's name would take the default from `autogen`;
+        influxd never moves the default unless asked."""
+        current = next((m for m in mappings if m["default"]), None)
+        if current is not None and current.get("virtual"):
+            fields = ("orgID", "bucketID", "database", "retention_policy")
+            body = {**{k: current[k] for k in fields}, "default": True}
+            self.create_mapping(body, current["orgID"], principal)
 
     def _new_policy(
         self,

@@ -3,8 +3,10 @@
 Starts a private influxd (scripts/oracle/influxd.py) and the local stack, writes the same points to
 both (`--series` series of one float field `v`, 10 s apart, gzipped batches), then runs each query
 `--repeat` times on both and prints the best wall time of each, the tickless/influxd ratio, and whether
-both gave the same answer (compared as in tests/oracle). Loading times are printed too: writing to the
-local stack runs at a few thousand points per second, so scale down with `--points` for a quick run.
+both gave the same answer (compared as in tests/oracle), side by side for tickless's two states: the
+segments as the consumer wrote them, and the same data once `compact_segments` merged them. Loading
+times are printed too (with the ratio of the rates): writing to the local stack runs at tens of
+thousands of points per second, so scale down with `--points` for a quick run.
 
 Run from the repository root: `.venv/bin/python -m scripts.bench.bench_query [--points 1000000 --series 100]`.
 Needs `influxd` on PATH (Debian/Ubuntu: `apt-get install influxdb`).
@@ -74,6 +76,8 @@ def queries(points: int, series: int) -> list[tuple[str, str]]:
         ),
         ("mean GROUP BY time(1m), host", f"SELECT mean(v) FROM bench WHERE {whole} GROUP BY time(1m), host"),
         ("last per series", "SELECT last(v) FROM bench GROUP BY *"),
+        ("last(*) GROUP BY *", "SELECT last(*) FROM bench GROUP BY *"),
+        ("count(*) FROM /.*/", "SELECT count(*) FROM /.*/"),
         ("SHOW TAG VALUES", "SHOW TAG VALUES WITH KEY = host"),
     ]
 
@@ -103,7 +107,7 @@ def flux_queries(points: int, series: int) -> list[tuple[str, str, int]]:
             "Flux schema.tagValues",
             'import "influxdata/influxdb/schema"\n'
             f'schema.tagValues(bucket: "bench", tag: "host", start: {rfc3339(START)})',
-            3,
+            5,
         ),
     ]
 
@@ -210,37 +214,60 @@ def rows(body: Any) -> int:
     return sum(len(s.get("values", [])) for r in body.get("results", []) for s in r.get("series", []))
 
 
-def table(tickless: Server, token: str, points: int, args: argparse.Namespace, baseline: list) -> None:
-    """Time every query on tickless and print it against influxd's time and answer (`baseline`)."""
+Measured = tuple[str, int, float, str]  # label, rows, seconds (inf on error), same answer
+
+
+def measure(
+    tickless: Server, token: str, points: int, args: argparse.Namespace, baseline: list
+) -> list[Measured]:
+    """Time every query on tickless and compare its answer with influxd's (`baseline`)."""
     from tests.oracle.test_influxql_oracle import first_difference
 
-    print("| query | rows | influxd (s) | tickless (s) | tickless/influxd | same answer |")
-    print("|---|---|---|---|---|---|")
-    for (label, q), measured in zip(queries(points, args.series), baseline, strict=True):
-        base, base_status, base_body = measured
+    measured: list[Measured] = []
+    for (label, q), (_, base_status, base_body) in zip(queries(points, args.series), baseline, strict=True):
         ours, our_status, our_body = timed(tickless, q, args.repeat)
         error = error_of(our_status, our_body)
         if error:
-            ratio, same = "n/a", f"no: tickless error `{error}`"
+            ours, same = float("inf"), f"no: tickless error `{error}`"
         else:
-            ratio = f"{ours / base:,.1f}x"
             diff = first_difference([base_status, base_body], [our_status, our_body])
             same = "yes" if diff is None else f"no: {diff[:60]}"
-        print(f"| {label} | {rows(base_body):,} | {base:.4f} | {ours:.4f} | {ratio} | {same} |")
+        measured.append((label, rows(base_body), ours, same))
     for label, q, index in flux_queries(points, args.series):
-        base, _, base_body = baseline[index]
+        _, _, base_body = baseline[index]
         best, status, text = float("inf"), 0, ""
         for _ in range(args.repeat):
             start = time.perf_counter()
             status, text = flux(tickless.url, token, q)
             best = min(best, time.perf_counter() - start)
         if status != 200:
-            ratio, same = "n/a", f"no: HTTP {status} `{text[:80]}`"
+            best, same = float("inf"), f"no: HTTP {status} `{text[:80]}`"
         else:
-            ratio = f"{best / base:,.1f}x"
             expected, tag_keys = influxql_rows(base_body)
             same = same_rows(flux_rows(text, tag_keys), expected)
-        print(f"| {label} | {rows(base_body):,} | {base:.4f} (InfluxQL) | {best:.4f} | {ratio} | {same} |")
+        measured.append((label, rows(base_body), best, same))
+    return measured
+
+
+def table(baseline: list, written: list[Measured], compacted: list[Measured]) -> None:
+    """One row per query: influxd's time, then tickless on the data as written and once compacted."""
+    flux_base = [index for _, _, index in flux_queries(1, 1)]
+    bases = [b[0] for b in baseline] + [baseline[i][0] for i in flux_base]
+
+    def ratio(ours: float, base: float) -> str:
+        return "n/a" if ours == float("inf") else f"{ours / base:,.1f}x"
+
+    print("| query | rows | influxd (s) | as written (s) | ratio | compacted (s) | ratio | same answer |")
+    print("|---|---|---|---|---|---|---|---|")
+    for base, before, after in zip(bases, written, compacted, strict=True):
+        label, count, ours, same = before
+        _, _, theirs, same_after = after
+        agree = same if same == same_after else f"{same} / compacted: {same_after}"
+        yardstick = f"{base:.4f}" + (" (InfluxQL)" if label.startswith("Flux") else "")
+        print(
+            f"| {label} | {count:,} | {yardstick} | {ours:.4f} | {ratio(ours, base)} "
+            f"| {theirs:.4f} | {ratio(theirs, base)} | {agree} |"
+        )
 
 
 def main() -> None:
@@ -289,20 +316,19 @@ def main() -> None:
             stored = time.perf_counter() - start
             print(
                 f"load tickless: acknowledged in {acknowledged:.1f} s, stored (drained) in {stored:.1f} s "
-                f"({points / stored:,.0f} points/s)"
+                f"({points / stored:,.0f} points/s, {influxd_load / stored:.2f}x influxd's rate)"
             )
 
             baseline = [timed(influxd, q, args.repeat) for _, q in queries(points, args.series)]
             token = tickless.headers["Authorization"].removeprefix("Token ")
-            print("\nAs written (segments as the consumer stored them):\n")
-            table(tickless, token, points, args, baseline)
+            written = measure(tickless, token, points, args, baseline)  # segments as the consumer wrote them
             start = time.perf_counter()
             response = requests.post(f"{url}/_localstack/schedules/compact_segments", timeout=3600)
             assert response.status_code == 200, response.text
             merged = response.json()["result"]
             print(f"\ncompact_segments: {merged:,} segments merged in {time.perf_counter() - start:.1f} s\n")
-            print("Compacted:\n")
-            table(tickless, token, points, args, baseline)
+            compacted = measure(tickless, token, points, args, baseline)
+            table(baseline, written, compacted)
     finally:
         stack.stop()
 

@@ -9,6 +9,8 @@ import signal
 import sys
 import threading
 
+from .datadir import DATA_DIR_ENV, DEFAULT_DATA_DIR, DataDirError
+from .persistence import DEFAULT_COMPACT_BYTES
 from .stack import APP_ENV, DEFAULT_APP, LocalStack
 
 
@@ -65,6 +67,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="divide rate() schedule periods by this (env TICKLESS_SCHEDULE_SPEEDUP)",
     )
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR,
+        help=f"keep the AWS state (tables, streams, queues, buckets) there across restarts "
+        f"(default {DEFAULT_DATA_DIR} in the current directory, env {DATA_DIR_ENV})",
+    )
+    parser.add_argument(
+        "--ephemeral",
+        action="store_true",
+        help="keep nothing: state lives in memory and is gone at exit (tests, benchmarks)",
+    )
+    parser.add_argument(
+        "--journal-limit-mb",
+        type=float,
+        default=DEFAULT_COMPACT_BYTES / (1 << 20),
+        help="snapshot the state and empty the journal once it grows past this (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-pump",
+        action="store_true",
+        help="serve HTTP but feed no event handlers: writes pile up on Kinesis (to inspect a backlog)",
+    )
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
     return parser.parse_args(argv)
 
@@ -76,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "aws_lambda_powertools"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The app's Powertools logger reads LOG_LEVEL when it is imported: `--log-level` applies to it too.
+    os.environ["LOG_LEVEL"] = args.log_level.upper()
 
     stopping = threading.Event()
 
@@ -98,14 +124,27 @@ def main(argv: list[str] | None = None) -> int:
         stage=args.stage,
         schedule_speedup=args.schedule_speedup,
         serve_http=not args.aws_only,
-        run_pump=not args.aws_only,
+        run_pump=not args.aws_only and not args.no_pump,
+        # With --aws-endpoint the state is that endpoint's: its process keeps the data directory.
+        data_dir=None if args.ephemeral or args.aws_endpoint else args.data_dir,
+        compact_bytes=int(args.journal_limit_mb * (1 << 20)),
     )
-    stack.start()
+    try:
+        stack.start()
+    except DataDirError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
     try:
         if not args.aws_only:
             print(f"InfluxDB API:  {stack.url}/", flush=True)
             print(f"Kapacitor API: {stack.kapacitor_url}", flush=True)
         print(f"AWS (moto):    {stack.moto_url}  (prefix {os.environ.get('TICKLESS_PREFIX')})", flush=True)
+        persistence = stack.moto.persistence if stack.moto is not None else None
+        if persistence is not None:
+            replayed = f", {persistence.replayed} journaled changes replayed" if persistence.replayed else ""
+            print(f"Data:          {persistence.path}  (kept across restarts{replayed})", flush=True)
+        elif not args.aws_endpoint:
+            print("Data:          in memory only (--ephemeral): nothing is kept at exit", flush=True)
         if args.aws_only:
             print("AWS only; start the app with --aws-endpoint. Ctrl-C to stop.", flush=True)
         else:

@@ -275,7 +275,14 @@ class _Handler(ChaliceRequestHandler):
         super()._send_http_response_with_body(code, headers, data)
 
     def log_message(self, format: str, *args: Any) -> None:
-        logger.info("%s - %s", self.address_string(), format % args)
+        # The app logs each request itself, with the keys it logs on AWS (chalicelib/api/observability.py):
+        # this server's line is only for debugging it, and leaves out the query string, whose u, p or
+        # token parameters are credentials.
+        text = format % args
+        path = getattr(self, "path", "") or ""
+        if "?" in path:
+            text = text.replace(path, path.split("?", 1)[0] + "?...")
+        logger.debug("%s - %s", self.address_string(), text)
 
 
 class HTTPServer:

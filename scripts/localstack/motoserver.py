@@ -6,9 +6,16 @@ import json
 import logging
 import os
 import socket
+import threading
 import urllib.request
+from pathlib import Path
 
-from moto.server import ThreadedMotoServer
+from moto.core.config import default_user_config
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from . import dynamodb_engine
+from .persistence import DEFAULT_COMPACT_BYTES, Persistence
 
 DEFAULT_REGION = "us-east-1"
 # Account moto reports for every resource; ARNs we build by hand (queues, roles) use it too.
@@ -47,26 +54,65 @@ def configure_environment(
 
 
 class MotoServer:
-    """`ThreadedMotoServer` on `host:port` (a free port when `port` is None or 0), with Step Functions
-    executing state machines for real (moto's ASL interpreter calls back to localhost:$MOTO_PORT)."""
+    """moto's server on `host:port` (a free port when `port` is None or 0), with Step Functions
+    executing state machines for real (moto's ASL interpreter calls back to localhost:$MOTO_PORT).
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None, *, verbose: bool = False) -> None:
+    `data_dir`: keep moto's state there (persistence.py): restored at start, every mutation journaled
+    and fsync'd before it is answered, snapshotted at stop. None: in memory only."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        *,
+        verbose: bool = False,
+        data_dir: str | Path | None = None,
+        compact_bytes: int = DEFAULT_COMPACT_BYTES,
+    ) -> None:
         self.host = host
         self.port = port or free_port(host)
-        self._server = ThreadedMotoServer(ip_address=host, port=self.port, verbose=verbose)
+        self.verbose = verbose
+        self.data_dir = data_dir
+        self.compact_bytes = compact_bytes
+        self.persistence: Persistence | None = None
         if not verbose:  # one access-log line per AWS call drowns everything else
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._started = False
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> MotoServer:
-        self._server.start()
-        self._started = True
-        self.port = self._server.get_host_and_port()[1]
+        # Before any replay or request: DynamoDB queries then cost what they touch (dynamodb_engine.py);
+        # TICKLESS_DYNAMODB_ENGINE=moto keeps moto's own (benchmarks compare the two).
+        if os.environ.get(dynamodb_engine.ENGINE_ENV) != "moto":
+            dynamodb_engine.install()
         os.environ["MOTO_PORT"] = str(self.port)
+        # Set before any replay: moto picks the Step Functions backend by this setting.
+        default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+        app = DomainDispatcherApplication(create_backend_app)
+        if self.data_dir is not None:
+            self.persistence = Persistence(self.data_dir, compact_bytes=self.compact_bytes)
+            try:
+                self.persistence.recover(app)
+            except BaseException:
+                self.persistence.close(snapshot_now=False)
+                self.persistence = None
+                raise
+            app = self.persistence.wrap(app)
+        try:
+            self._server = make_server(self.host, self.port, app, True, request_handler=MotoRequestHandler)
+        except BaseException:
+            self.stop()  # releases the data directory's lock
+            raise
+        self.port = self._server.server_address[1]
+        os.environ["MOTO_PORT"] = str(self.port)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+        self._thread.start()
+        if self.persistence is not None:
+            self.persistence.start_compactor()
         self.configure({"stepfunctions": {"execute_state_machine": True}})
         return self
 
@@ -88,9 +134,16 @@ class MotoServer:
             response.read()
 
     def stop(self) -> None:
-        if self._started:
-            self._started = False
-            self._server.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self.persistence is not None:
+            self.persistence.close()
+            self.persistence = None
 
     def __enter__(self) -> MotoServer:
         return self.start()

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
@@ -29,6 +29,7 @@ from chalice.app import KinesisEventConfig, ScheduledEventConfig, SQSEventConfig
 from chalicelib import declarations
 from chalicelib.declarations import KinesisConsumer, physical_name
 
+from . import kinesis_hook
 from .lambda_events import (
     LambdaContext,
     kinesis_record_from,
@@ -40,6 +41,9 @@ from .lambda_events import (
 )
 from .motoserver import DEFAULT_REGION
 from .schedules import RateSchedule, parse_schedule
+
+if TYPE_CHECKING:
+    from .checkpoints import Checkpoints
 
 logger = logging.getLogger("tickless.localstack.pump")
 
@@ -57,6 +61,10 @@ class HandlerStats:
     partial_failures: int = 0  # invocations that returned batchItemFailures
     failures: int = 0  # Kinesis records given up on after max_retry_attempts (sent to on-failure)
     ticks: int = 0  # scheduled invocations
+    # CPU time of the handler's invocations (their thread's): what Lambda would bill, near enough
+    cpu_seconds: float = 0.0
+    # CPU time of fetching its records and building its events (Kinesis): Lambda's poller, not billed
+    poll_cpu_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,8 @@ class EventPump:
         kinesis: bool = True,
         sqs: bool = True,
         schedules: bool = True,
+        wake_on_put: bool = True,
+        checkpoints: Checkpoints | None = None,
     ) -> None:
         self.app = app
         self._handlers = handlers
@@ -140,6 +150,14 @@ class EventPump:
         # Lambda polls a shard with nothing new about once a second; drain() wakes idle shards at once
         self.idle_poll_interval = idle_poll_interval
         self._wakeup = threading.Condition()
+        # Bumped by every wake-up: a poller that saw it change since its poll began polls again at
+        # once, so a put landing while it was reading is not left for the next idle poll.
+        self._wakeups = 0
+        # Records put on a stream wake its pollers (kinesis_hook, moto in this process), so a point
+        # is readable right after its write; an idle stack still polls only once a second.
+        self.wake_on_put = wake_on_put
+        # Kinesis positions survive a restart there (a persistent stack); None: in memory only.
+        self.checkpoints = checkpoints
         self.retry_delay = retry_delay
         self.sqs_wait_seconds = sqs_wait_seconds
         self.shard_refresh_interval = shard_refresh_interval
@@ -217,7 +235,7 @@ class EventPump:
             service, endpoint_url=self.endpoint_url, region_name=self.region
         )
 
-    def count(self, name: str, **deltas: int) -> None:
+    def count(self, name: str, **deltas: float) -> None:
         with self._lock:
             stats = self._stats.setdefault(name, HandlerStats())
             for key, delta in deltas.items():
@@ -227,27 +245,42 @@ class EventPump:
         """Call the handler; (True, result) or (False, exception). Exceptions are logged, never raised."""
         context = LambdaContext(self.function_name(name), region=self.region)
         self.count(name, invocations=1)
+        started = time.thread_time()
         try:
             return True, self.handler(name)(event, context)
         except Exception as exc:
             self.count(name, errors=1)
             logger.exception("handler %s failed (request %s)", name, context.aws_request_id)
             return False, exc
+        finally:
+            self.count(name, cpu_seconds=time.thread_time() - started)
 
     def wait(self, seconds: float) -> bool:
         """Sleep unless stopping; True when the pump is stopping."""
         return self._stop.wait(seconds)
 
-    def wait_idle(self) -> bool:
-        """Sleep as an idle shard poller does, unless drain() or stop() wakes it; True when stopping."""
+    @property
+    def wakeups(self) -> int:
+        """How many wake-ups so far; pass the value read before a poll to `wait_idle`."""
+        return self._wakeups
+
+    def wait_idle(self, since: int | None = None) -> bool:
+        """Sleep as an idle shard poller does, unless records are put, drain() or stop() wakes it, or
+        a wake-up came after `since` (a `wakeups` value); True when stopping."""
         with self._wakeup:
-            if not self._stop.is_set():
+            if not self._stop.is_set() and (since is None or since == self._wakeups):
                 self._wakeup.wait(self.idle_poll_interval)
         return self._stop.is_set()
 
     def _wake_idle(self) -> None:
         with self._wakeup:
+            self._wakeups += 1
             self._wakeup.notify_all()
+
+    def wake(self, stream: str | None = None) -> None:
+        """Poll idle shards now (records were put on `stream`: any of ours, or unknown when None)."""
+        if stream is None or any(w.settings.stream == stream for w in self._watchers):
+            self._wake_idle()
 
     @property
     def stopping(self) -> bool:
@@ -265,6 +298,8 @@ class EventPump:
             return self
         self._started = True
         self._stop.clear()
+        if self.wake_on_put and self._enabled["kinesis"]:
+            kinesis_hook.subscribe(self.wake)
         for config in self.app.event_sources:
             if isinstance(config, KinesisEventConfig) and self._enabled["kinesis"]:
                 watcher = _StreamWatcher(self, self.kinesis_settings(config))
@@ -286,6 +321,7 @@ class EventPump:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop polling and wait for in-flight invocations to finish."""
         self._stop.set()
+        kinesis_hook.unsubscribe(self.wake)
         self._wake_idle()
         deadline = time.monotonic() + timeout
         with self._lock:
@@ -473,25 +509,29 @@ class _ShardWorker(_Worker):
         iterator = None
         while iterator is None:
             try:
-                iterator = self._iterator(kinesis, None)
+                resume = self._resume_point()
+                iterator = self._iterator(kinesis, resume)
             except Exception:
                 logger.exception("%s: cannot get a shard iterator (retrying)", self.name)
                 if pump.wait(1.0):
                     return
         pending: list[dict[str, Any]] = []  # fetched, not yet checkpointed
-        last_fetched: str | None = None
+        last_fetched: str | None = resume
         closed = False
         window_opened = 0.0
         self.failed_invocations = 0  # consecutive failed invocations starting at pending[0]
         self.bisect_ends: list[int] = []  # stack of sequence numbers bounding bisected halves
         while not pump.stopping:
             poll_started = time.monotonic()
+            wakeups = pump.wakeups
             fetched = 0
             if not closed and len(pending) < settings.batch_size:
+                polling = time.thread_time()
                 try:
                     response = kinesis.get_records(
                         ShardIterator=iterator, Limit=min(10000, settings.batch_size)
                     )
+                    pump.count(settings.handler, poll_cpu_seconds=time.thread_time() - polling)
                 except ClientError as exc:
                     if exc.response.get("Error", {}).get("Code") == "ExpiredIteratorException":
                         iterator = self._iterator(kinesis, last_fetched)
@@ -518,7 +558,7 @@ class _ShardWorker(_Worker):
                     return  # a closed shard read to its end: children take over
                 if fetched == 0:
                     self.caught_up_at = poll_started
-                    pump.wait_idle()
+                    pump.wait_idle(wakeups)
                 else:
                     pump.wait(pump.poll_interval)
                 continue
@@ -544,7 +584,10 @@ class _ShardWorker(_Worker):
         sequences = [r["SequenceNumber"] for r in batch]
         retry = self.failed_invocations > 0
         pump.count(settings.handler, records_delivered=len(batch), retries=int(retry))
-        ok, result = pump.invoke(settings.handler, {"Records": [self._record(r) for r in batch]})
+        building = time.thread_time()
+        event = {"Records": [self._record(r) for r in batch]}
+        pump.count(settings.handler, poll_cpu_seconds=time.thread_time() - building)
+        ok, result = pump.invoke(settings.handler, event)
         failed_at: int | None = None  # index of the first record to retry
         if not ok:
             failed_at = 0
@@ -583,11 +626,26 @@ class _ShardWorker(_Worker):
             self.bisect_ends.append(int(batch[len(batch) // 2 - 1]["SequenceNumber"]))
         pump.wait(pump.retry_delay)
 
+    def _resume_point(self) -> str | None:
+        """The persisted checkpoint to read after, if any (a restart resumes there, at least once)."""
+        store = self.pump.checkpoints
+        return store.load(self.settings.handler, self.settings.stream, self.shard_id) if store else None
+
+    def _save_checkpoint(self, sequence: str) -> None:
+        store = self.pump.checkpoints
+        if store is None:
+            return
+        try:
+            store.save(self.settings.handler, self.settings.stream, self.shard_id, sequence)
+        except Exception:  # at least once: a lost checkpoint only redelivers after a restart
+            logger.exception("%s: cannot save checkpoint %s", self.name, sequence)
+
     def _checkpoint(self, pending: list[dict[str, Any]], count: int, *, succeeded: bool = True) -> None:
         if count <= 0:
             return
         last = int(pending[count - 1]["SequenceNumber"])
         del pending[:count]
+        self._save_checkpoint(str(last))
         self.failed_invocations = 0
         while self.bisect_ends and self.bisect_ends[-1] <= last:
             self.bisect_ends.pop()

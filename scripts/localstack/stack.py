@@ -13,8 +13,10 @@ from typing import Any
 
 from chalicelib.declarations import DEFAULT_PREFIX, PREFIX_ENV
 
+from .checkpoints import Checkpoints
 from .httpserver import HTTPServer, stage_environment
 from .motoserver import DEFAULT_REGION, MotoServer, configure_environment
+from .persistence import DEFAULT_COMPACT_BYTES
 from .provision import Provisioned, provision
 from .pump import EventPump
 
@@ -41,7 +43,8 @@ class LocalStack:
     imported only after the AWS environment points at moto. `port=0` / `moto_port=None` pick free
     ports. `prefix` defaults to env TICKLESS_PREFIX, then the stage's config, then `tickless-local-`.
     `aws_endpoint`: use AWS APIs already served there (a moto server in another process, as
-    `--aws-only` starts one) instead of starting moto in this process."""
+    `--aws-only` starts one) instead of starting moto in this process. `data_dir`: keep the AWS state
+    there across restarts (persistence.py; None, the default here: in memory only)."""
 
     def __init__(
         self,
@@ -60,6 +63,8 @@ class LocalStack:
         serve_http: bool = True,
         run_pump: bool = True,
         pump_options: dict[str, Any] | None = None,
+        data_dir: str | Path | None = None,
+        compact_bytes: int = DEFAULT_COMPACT_BYTES,
     ) -> None:
         self.app_spec = app if app is not None else os.environ.get(APP_ENV) or DEFAULT_APP
         self.handlers = handlers
@@ -75,6 +80,8 @@ class LocalStack:
         self.serve_http = serve_http
         self.run_pump = run_pump
         self.pump_options = pump_options or {}
+        self.data_dir = data_dir
+        self.compact_bytes = compact_bytes
         self.app: Any = None
         self.moto: MotoServer | None = None
         self.pump: EventPump | None = None
@@ -112,13 +119,17 @@ class LocalStack:
 
     def _start(self) -> None:
         if not self.aws_endpoint:
-            self.moto = MotoServer(self.host, self.moto_port).start()
+            self.moto = MotoServer(
+                self.host, self.moto_port, data_dir=self.data_dir, compact_bytes=self.compact_bytes
+            ).start()
         endpoint = self.moto_url
         configure_environment(endpoint, prefix=self.prefix, region=self.region)
         for key, value in stage_environment(self.project_dir, self.stage).items():
             os.environ.setdefault(key, value)
         os.environ.setdefault(PREFIX_ENV, DEFAULT_PREFIX)
         self.provisioned = provision(endpoint, region=self.region)
+        if self.moto is not None and self.moto.persistence is not None:
+            Checkpoints(endpoint, self.region).create()
         if not self.run_pump and not self.serve_http:
             return  # AWS only: the app runs in another process
         # Only now, with the environment pointing at moto: the app resolves resource names at import.
@@ -128,7 +139,13 @@ class LocalStack:
         else:
             self.app, handlers = self.app_spec, self.handlers
         if self.run_pump:
-            options = {"schedule_speedup": self.schedule_speedup, "stage": self.stage, **self.pump_options}
+            options = {
+                "schedule_speedup": self.schedule_speedup,
+                "stage": self.stage,
+                # a persistent AWS endpoint (here or --aws-only) keeps Kinesis checkpoints across restarts
+                "checkpoints": Checkpoints.find(endpoint, self.region),
+                **self.pump_options,
+            }
             self.pump = EventPump(
                 self.app, handlers, endpoint_url=endpoint, region=self.region, **options
             ).start()

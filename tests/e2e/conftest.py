@@ -7,9 +7,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -107,13 +109,42 @@ def _terminate(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def running_stack(prefix: str, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+def running_stack(
+    prefix: str, extra_env: dict[str, str] | None = None, *, data_dir: str | Path | None = None
+) -> Iterator[Stack]:
     """`python -m scripts.localstack` on free ports, as `make run` starts it; stopped on exit. Every
-    suite that needs its own stack (e2e, conformance, oracle) starts it through here."""
+    suite that needs its own stack (e2e, conformance, oracle) starts it through here.
+
+    The stack keeps its state in `data_dir`; by default a fresh temporary directory, removed on exit:
+    tests never write into the checkout's `.tickless/` nor share state, and still run with the journal
+    a developer's stack runs with."""
+    own_dir = data_dir is None
+    if own_dir:
+        data_dir = tempfile.mkdtemp(prefix="tickless-data-")
+    try:
+        with _running_stack(prefix, extra_env, Path(data_dir)) as info:
+            yield info
+    finally:
+        if own_dir:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextmanager
+def _running_stack(prefix: str, extra_env: dict[str, str] | None, data_dir: Path) -> Iterator[Stack]:
     port, moto_port = _free_port(), _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TICKLESS_PREFIX": prefix, **(extra_env or {})}
     process = subprocess.Popen(
-        [sys.executable, "-m", "scripts.localstack", "--port", str(port), "--moto-port", str(moto_port)],
+        [
+            sys.executable,
+            "-m",
+            "scripts.localstack",
+            "--port",
+            str(port),
+            "--moto-port",
+            str(moto_port),
+            "--data-dir",
+            str(data_dir),
+        ],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -75,5 +75,10 @@ def oracle(influxd_server: tuple[Server, str], oracle_stack: Stack) -> Oracle:
     for batch in data.generate():
         influxd.write(data.DATABASE, batch)
         tickless.write(data.DATABASE, batch)
+    for server in (influxd, tickless):
+        status, body = server.query(f"CREATE DATABASE {data.TYPES_DATABASE}")
+        assert status == 200 and "error" not in body["results"][0], (server.url, status, body)
+        for batch in data.types_batches():
+            server.write(data.TYPES_DATABASE, batch)
     drain(oracle_stack.url, timeout=120)
     return Oracle(influxd, tickless, version)

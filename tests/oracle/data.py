@@ -173,3 +173,18 @@ def generate() -> list[str]:
 
 def point_count() -> int:
     return sum(batch.count("\n") for batch in generate())
+
+
+# A second database whose measurements give one field name several types (InfluxDB 1.x types fields
+# per measurement): how a query over several of them types a field (`SELECT *`, `count(*)`, ...).
+TYPES_DATABASE = "oracle_types"
+
+
+def types_batches() -> list[str]:
+    """One batch per measurement: influxd refuses a batch that types one field two ways."""
+    return [
+        f'ma,t=a f=1.5,g=1i,s="x" {START + NS}\nma,t=a2 f=2.5,g=3i,s="y" {START + 2 * NS}',
+        f"mb,t=b f=2i,g=2.5,s=true {START + 2 * NS}\nmb,t=b f=4i,g=0.5,s=false {START + 3 * NS}",
+        f'mc,t=c f="str",g=true {START + 3 * NS}',
+        f"md,t=d g=7i,h=1.25 {START + 4 * NS}",
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from tests.oracle.data import DATABASE
+from tests.oracle.data import DATABASE, TYPES_DATABASE
 
 
 class Query(NamedTuple):
@@ -386,6 +386,163 @@ ADMIN = [
 ]
 
 
+# Issue 10, fidelity to influxd 1.x. A derivative, difference, elapsed or moving average of GROUP BY
+# time() windows reads one window before the range (after it for ORDER BY time DESC), the other calls
+# of the statement do not; `FROM_0105` starts inside a window, so that window is partial for them.
+FROM_0100 = "time >= '2021-01-01T01:00:00Z' AND time < '2021-01-01T01:30:00Z'"
+FROM_0105 = "time >= '2021-01-01T01:05:00Z' AND time < '2021-01-01T01:30:00Z'"
+GAP_0100 = (
+    "host = 'server02' AND cpu = 'cpu1' AND time >= '2021-01-01T01:00:00Z' AND time < '2021-01-01T02:30:00Z'"
+)
+LOOK_BACK = [
+    f"SELECT derivative(mean(usage_user)) FROM cpu WHERE {CPU0} AND {FROM_0100} GROUP BY time(10m)",
+    f"SELECT derivative(mean(usage_user)), mean(usage_user), count(usage_user) FROM cpu WHERE {CPU0} "
+    f"AND {FROM_0105} GROUP BY time(10m)",
+    f"SELECT cumulative_sum(mean(usage_user)), derivative(mean(usage_user)) FROM cpu WHERE {CPU0} "
+    f"AND {FROM_0105} GROUP BY time(10m) fill(0)",
+    f"SELECT moving_average(mean(usage_user), 3) FROM cpu WHERE {CPU0} AND {FROM_0100} GROUP BY time(10m)",
+    f"SELECT moving_average(mean(usage_user), 5) FROM cpu WHERE {CPU0} AND time >= '2021-01-01T01:00:00Z' "
+    "AND time < '2021-01-01T01:40:00Z' GROUP BY time(10m)",
+    "SELECT non_negative_difference(mean(usage_user)), elapsed(mean(usage_user)), "
+    f"cumulative_sum(mean(usage_user)) FROM cpu WHERE {CPU0} AND {FROM_0100} GROUP BY time(10m)",
+    f"SELECT non_negative_derivative(max(usage_user), 1m), mean(usage_user) FROM cpu WHERE {CPU0} "
+    f"AND {FROM_0100} GROUP BY time(10m)",
+    f"SELECT derivative(mean(usage_user)), max(usage_user) FROM cpu WHERE {CPU0} "
+    "AND time >= '2021-01-01T01:00:00Z' AND time < '2021-01-01T01:25:00Z' GROUP BY time(10m) "
+    "ORDER BY time DESC",
+    f"SELECT derivative(mean(usage_user)) FROM cpu WHERE cpu = 'cpu0' AND {FROM_0100} "
+    "GROUP BY time(10m), host",
+    f"SELECT difference(mean(usage_user)) FROM cpu WHERE {FROM_0100} GROUP BY time(10m), * fill(previous)",
+    f"SELECT derivative(mean(usage_user)) FROM cpu WHERE {CPU0} AND {FROM_0100} AND usage_system > 5 "
+    "GROUP BY time(10m)",
+    "SELECT derivative(mean(*)) FROM disk, mem WHERE time >= '2021-01-01T01:00:00Z' "
+    "AND time < '2021-01-01T01:40:00Z' GROUP BY time(10m)",
+    *(
+        f"SELECT derivative(mean(usage_user)), difference(mean(usage_user)), mean(usage_user) FROM cpu "
+        f"WHERE {GAP_0100} GROUP BY time(10m) {fill}"
+        for fill in ("", "fill(null)", "fill(0)", "fill(previous)", "fill(linear)", "fill(none)")
+    ),
+    f"SELECT derivative(mean(usage_user)) FROM cpu WHERE {CPU0} AND time < '2021-01-01T00:40:00Z' "
+    "GROUP BY time(10m) ORDER BY time DESC",
+]
+
+# integral() without GROUP BY time() is stamped with the epoch: beside another call, two rows.
+INTEGRAL_TIME = [
+    f"SELECT integral(usage_user) FROM cpu WHERE {CPU0} AND {HALF_HOUR}",
+    f"SELECT integral(usage_user), mean(usage_user) FROM cpu WHERE {CPU0} AND {HALF_HOUR}",
+    f"SELECT integral(usage_user, 1m) * 2 FROM cpu WHERE {CPU0} AND time >= '2021-01-01T01:00:00Z'",
+    "SELECT integral(water_level, 1m) FROM h2o_feet WHERE location = 'coyote creek' "
+    "AND time >= '2021-01-01T01:00:00Z'",
+]
+
+# a wildcard call over several measurements expands to the fields of all of them
+MULTI_SOURCE_WILDCARDS = [
+    f"SELECT count(*) FROM cpu, mem WHERE {EARLY}",
+    f"SELECT count(*) FROM /.*/ WHERE {EARLY}",
+    f"SELECT count(*) FROM /^(disk|mem)$/ WHERE {EARLY}",
+    f"SELECT mean(*) FROM disk, mem WHERE {EARLY}",
+    f"SELECT max(*) FROM disk, mem WHERE {EARLY} GROUP BY host",
+    f"SELECT count(*), mean(*) FROM disk, mem WHERE {EARLY}",
+    f"SELECT count(/used/) FROM disk, mem, cpu WHERE {EARLY}",
+    f"SELECT first(*) FROM disk, events WHERE {EARLY}",
+    f"SELECT count(*) FROM cpu, nosuch WHERE {EARLY}",
+    "SELECT count(*) FROM /^(disk|mem)$/ WHERE time < '2021-01-01T01:00:00Z' GROUP BY time(20m)",
+    "SELECT count(*) FROM disk, mem WHERE time < '2021-01-01T01:00:00Z' GROUP BY time(20m) fill(0)",
+]
+
+# A field typed differently by several measurements has its lowest type (float, integer, string,
+# boolean) over all of them; a measurement holding it as another type reads nothing for it (an integer
+# is read as a float).
+FIELD_TYPE_CONFLICTS = [
+    Query(q, TYPES_DATABASE)
+    for q in (
+        "SELECT * FROM ma, mb, mc, md",
+        "SELECT *::field FROM /m/",
+        "SELECT count(*) FROM ma, mb, mc, md",
+        "SELECT mean(*) FROM ma, mb, mc, md",
+        "SELECT max(*), min(*) FROM ma, mb",
+        "SELECT first(*) FROM /m/",
+        "SELECT sum(*) FROM ma, mb",
+        "SELECT f FROM ma, mc",
+        "SELECT f, s FROM mb, mc",
+        "SELECT g FROM /m/",
+        "SELECT count(f) FROM /m/",
+        "SELECT count(*) FROM mb, mc",
+        "SELECT last(g), h FROM md, mc",
+    )
+]
+
+# min() and max() take booleans (true is the greater); a transformation is refused for what its
+# aggregate gives, and named as influxd names its iterator
+BOOLEANS_AND_ITERATOR_TYPES = [
+    "SELECT min(ok), max(ok) FROM events GROUP BY host",
+    f"SELECT max(ok) FROM events WHERE {ALL} GROUP BY time(1h), host",
+    "SELECT max(*) FROM events",
+    "SELECT min(ok), code FROM events WHERE host = 'server01'",
+    "SELECT max(throttled) FROM cpu GROUP BY host",
+    f"SELECT min(throttled) FROM cpu WHERE {ALL} GROUP BY time(30m) fill(previous)",
+    f"SELECT max(*) FROM disk, mem, events WHERE {EARLY}",
+    "SELECT max(message) FROM events",
+    f"SELECT derivative(count(message)) FROM events WHERE {ALL} GROUP BY time(1h)",
+    f"SELECT difference(count(distinct(message))) FROM events WHERE {ALL} GROUP BY time(1h)",
+    f"SELECT elapsed(first(message)) FROM events WHERE {ALL} GROUP BY time(1h)",
+    f"SELECT derivative(first(message)) FROM events WHERE {ALL} GROUP BY time(1h)",
+    f"SELECT derivative(max(ok)) FROM events WHERE {ALL} GROUP BY time(1h)",
+    f"SELECT cumulative_sum(first(ok)) FROM events WHERE {ALL} GROUP BY time(1h)",
+    "SELECT non_negative_derivative(message) FROM events",
+    "SELECT moving_average(message, 2) FROM events",
+    "SELECT cumulative_sum(message) FROM events",
+    "SELECT non_negative_difference(ok) FROM events",
+]
+
+# Statements that change state: each query undoes what it did (a failing statement comes last and
+# changes nothing), so the corpus can run in any order and more than once.
+STATEFUL = [
+    Query(
+        "CREATE RETENTION POLICY fidelity ON oracle DURATION 2h REPLICATION 1; "
+        "SHOW RETENTION POLICIES ON oracle; "
+        f"SELECT count(usage_user) FROM cpu WHERE {CPU0}; DROP RETENTION POLICY fidelity ON oracle",
+    ),
+    Query(
+        "CREATE DATABASE fidelity; CREATE RETENTION POLICY r1 ON fidelity DURATION 1d REPLICATION 1; "
+        "CREATE RETENTION POLICY r2 ON fidelity DURATION 2d REPLICATION 1 DEFAULT; "
+        "SHOW RETENTION POLICIES ON fidelity; DROP DATABASE fidelity",
+        None,
+    ),
+    Query(
+        "SHOW USERS; CREATE USER fidelity_u WITH PASSWORD 'pw'; "
+        "CREATE USER fidelity_a WITH PASSWORD 'pw' WITH ALL PRIVILEGES; SHOW USERS; "
+        "CREATE USER fidelity_u WITH PASSWORD 'pw'; SHOW GRANTS FOR fidelity_u; "
+        "GRANT READ ON oracle TO fidelity_u; SHOW GRANTS FOR fidelity_u; "
+        "GRANT WRITE ON oracle TO fidelity_u; SHOW GRANTS FOR fidelity_u; "
+        "GRANT ALL ON oracle TO fidelity_u; SHOW GRANTS FOR fidelity_u; "
+        "REVOKE READ ON oracle FROM fidelity_u; SHOW GRANTS FOR fidelity_u; "
+        "GRANT ALL PRIVILEGES ON oracle TO fidelity_u; REVOKE WRITE ON oracle FROM fidelity_u; "
+        "SHOW GRANTS FOR fidelity_u; SHOW GRANTS FOR fidelity_a; "
+        "GRANT ALL PRIVILEGES TO fidelity_u; REVOKE ALL PRIVILEGES FROM fidelity_a; SHOW USERS; "
+        "SET PASSWORD FOR fidelity_u = 'other'; DROP USER fidelity_u; DROP USER fidelity_a; SHOW USERS",
+        None,
+    ),
+    Query("CREATE USER fidelity_e WITH PASSWORD 'a'; CREATE USER fidelity_e WITH PASSWORD 'b'", None),
+    Query("DROP USER fidelity_e; DROP USER fidelity_e", None),
+    Query(
+        "CREATE USER fidelity_e WITH PASSWORD 'a'; "
+        "CREATE USER fidelity_e WITH PASSWORD 'a' WITH ALL PRIVILEGES",
+        None,
+    ),
+    Query("DROP USER fidelity_e; GRANT READ ON nosuchdb TO fidelity_e", None),
+    Query("GRANT READ ON oracle TO nobody", None),
+    Query("REVOKE ALL ON nosuchdb FROM nobody", None),
+    Query("REVOKE READ ON oracle FROM nobody", None),
+    Query("GRANT ALL PRIVILEGES TO nobody", None),
+    Query("REVOKE ALL PRIVILEGES FROM nobody", None),
+    Query("SET PASSWORD FOR nobody = 'x'", None),
+    Query("SHOW GRANTS FOR nobody", None),
+    Query("DROP USER nobody", None),
+    Query("CREATE USER \"\" WITH PASSWORD 'x'", None),
+]
+
+
 def _as_query(entry: str | Query) -> Query:
     return entry if isinstance(entry, Query) else Query(entry)
 
@@ -393,5 +550,6 @@ def _as_query(entry: str | Query) -> Query:
 CORPUS: list[Query] = [
     _as_query(entry)
     for entry in RAW + AGGREGATES + SELECTORS + TRANSFORMATIONS + MATH + GROUP_BY_TIME
-    + SOURCES_AND_SUBQUERIES + SHOW + ERRORS + ADMIN
+    + SOURCES_AND_SUBQUERIES + SHOW + ERRORS + ADMIN + LOOK_BACK + INTEGRAL_TIME + MULTI_SOURCE_WILDCARDS
+    + FIELD_TYPE_CONFLICTS + BOOLEANS_AND_ITERATOR_TYPES + STATEFUL
 ]  # fmt: skip

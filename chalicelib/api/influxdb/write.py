@@ -10,6 +10,7 @@ from chalicelib.api.influxdb.auth import authenticate
 from chalicelib.api.influxdb.blueprint import influxdb
 from chalicelib.api.influxdb.errors import VERSION_HEADERS, render_v1, render_v2
 from chalicelib.api.kit import ANY_CONTENT_TYPE, body, renders_errors
+from chalicelib.api.observability import points_written
 from chalicelib.kit.errors import INVALID, UNPROCESSABLE, TicklessError
 from chalicelib.kit.time import V1_PRECISIONS, V2_PRECISIONS
 from chalicelib.tenancy.dbrp import bucket_policy
@@ -27,6 +28,7 @@ def write_v1() -> Response:
     rp = compose.catalog().resolve(principal, query.get("db", ""), query.get("rp"))
     principal.require_write(rp.namespace, rp.org_id)
     result = compose.writer().write(rp.destination, body(request), precision, retention=rp.duration)
+    points_written(result.written, result.conflicts + result.expired)
     if result.partial:
         # InfluxDB 1.x answers a 400 partial write (type conflicts, expired points); the rest is stored.
         raise TicklessError(INVALID, result.partial_message)
@@ -44,6 +46,7 @@ def write_v2() -> Response:
     bucket = compose.tenancy().writable_bucket(authenticate(request), query)
     rp = bucket_policy(bucket)
     result = compose.writer().write(rp.destination, body(request), precision, retention=rp.duration)
+    points_written(result.written, result.conflicts + result.expired)
     if result.partial:
         raise TicklessError(UNPROCESSABLE, f"failure writing points to database: {result.partial_message}")
     return Response(body="", status_code=204, headers=VERSION_HEADERS)

@@ -9,6 +9,7 @@ from chalicelib import compose
 from chalicelib.api.kapacitor.auth import writer
 from chalicelib.api.kapacitor.blueprint import VERSION_HEADERS, kapacitor, route
 from chalicelib.api.kit import body
+from chalicelib.api.observability import points_written
 from chalicelib.ingest.records import Destination
 from chalicelib.kit.errors import INVALID, TicklessError
 from chalicelib.kit.time import V1_PRECISIONS
@@ -27,5 +28,6 @@ def write() -> Response:
     if precision is None:
         raise TicklessError(INVALID, f'invalid precision "{query.get("precision")}"')
     destination = Destination(None, database, query.get("rp") or DEFAULT_RP)
-    compose.writer().write(destination, body(request), precision)
+    result = compose.writer().write(destination, body(request), precision)
+    points_written(result.written, result.conflicts + result.expired)
     return Response(body="", status_code=204, headers=VERSION_HEADERS)

@@ -35,6 +35,8 @@ NUMERIC_ONLY = {
     "derivative", "non_negative_derivative", "difference", "non_negative_difference", "moving_average",
     "cumulative_sum", *TECHNICAL,
 }  # fmt: skip
+# numeric-only calls influxd 1.6 also gives boolean fields (true is greater than false)
+BOOLEAN_TOO = {"min", "max"}
 # The type of a call's result given its argument's field type (None: the argument's type).
 FLOAT_RESULT = {
     "mean",

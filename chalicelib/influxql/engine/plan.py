@@ -375,7 +375,9 @@ def plan(
             continue
         wildcard_call = _wildcard_call(expr)
         if wildcard_call is not None:
-            for name in _wildcard_fields(wildcard_call, field_types):
+            # over several measurements influxd expands `count(*)` to the fields of all of them: a
+            # measurement without one of the fields answers null in its column
+            for name in _wildcard_fields(wildcard_call, wild_fields):
                 new = _substitute(expr, name)
                 generated = f"{ast.expr_name(expr)}_{name}"
                 columns.append((selected.alias, generated, new))
@@ -433,7 +435,10 @@ def _wildcard_fields(call: ast.Call, field_types: dict[str, str]) -> list[str]:
     if isinstance(target, ast.RegexLiteral):
         names = [n for n in names if target.compiled.search(n)]
     if name in fn.NUMERIC_ONLY or call.name in fn.NUMERIC_ONLY:
-        names = [n for n in names if field_types[n] in ("float", "integer", "unsigned")]
+        kinds = {"float", "integer", "unsigned"}
+        if name == call.name and name in fn.BOOLEAN_TOO:
+            kinds.add("boolean")
+        names = [n for n in names if field_types[n] in kinds]
     return names
 
 
@@ -454,14 +459,22 @@ def _add_slots(
 ) -> None:
     for call, _ in _calls(expr):
         slot = _slot(call, interval)
-        ftype = field_types.get(slot.field)
-        checked = slot.name or slot.transform
-        if ftype in ("string", "boolean") and (
-            checked in fn.NUMERIC_ONLY or slot.transform in fn.NUMERIC_ONLY
-        ):
-            raise StatementError(f"unsupported {checked} iterator type: *query.{ftype}InterruptIterator")
+        _check_types(slot, field_types.get(slot.field))
         slot_of[id(call)] = len(slots)
         slots.append(slot)
+
+
+def _check_types(slot: Slot, ftype: str | None) -> None:
+    """influxd's refusal of a numeric-only call over strings or booleans (min and max take booleans),
+    naming the call whose input has the wrong type: the transformation of an aggregate is refused
+    for what the aggregate gives (a count is an integer), as `unsupported derivative iterator type`."""
+    if ftype not in ("string", "boolean"):
+        return
+    if slot.name in fn.NUMERIC_ONLY and not (ftype == "boolean" and slot.name in fn.BOOLEAN_TOO):
+        raise StatementError(f"unsupported {slot.name} iterator type: *query.{ftype}InterruptIterator")
+    if slot.transform in fn.NUMERIC_ONLY and slot.name != "count":
+        name = slot.transform.removeprefix("non_negative_").replace("_", " ")
+        raise StatementError(f"unsupported {name} iterator type: *query.{ftype}InterruptIterator")
 
 
 def _slot(call: ast.Call, interval: int) -> Slot:

@@ -1,8 +1,9 @@
 """Executes InfluxQL statements for the v1 `/query` endpoint and shapes InfluxDB 1.x results.
 
 Statements are parsed by chalicelib.influxql and dispatched to one module per concern: `admin`
-(databases, retention policies, deletes), `show` (index listings), `select` + `plan` + `functions`
-(the query engine), `into` (SELECT ... INTO). Output encoding lives in `output` (JSON) and `csv`.
+(databases, retention policies, deletes), `users` (users and privileges), `show` (index listings),
+`select` + `plan` + `functions` (the query engine), `into` (SELECT ... INTO). Output encoding lives
+in `output` (JSON) and `csv`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from chalicelib.influxql import ParseError, ast, conditions
 from chalicelib.influxql import parse as parse_influxql
-from chalicelib.influxql.engine import admin, output, show
+from chalicelib.influxql.engine import admin, output, show, users
 from chalicelib.influxql.engine.context import Context, Series, Services, StatementError
 from chalicelib.influxql.engine.csv import to_csv
 from chalicelib.influxql.engine.into import select_into
@@ -143,4 +144,13 @@ _HANDLERS: dict[type, Callable[[Any, Context], list[Series]]] = {
     ast.ShowTagValuesCardinalityStatement: show.show_tag_values_cardinality,
     ast.ShowFieldKeyCardinalityStatement: show.show_field_key_cardinality,
     ast.SelectStatement: _select,
+    ast.ShowUsersStatement: users.show_users,
+    ast.ShowGrantsForUserStatement: users.show_grants,
+    ast.CreateUserStatement: users.create_user,
+    ast.DropUserStatement: users.drop_user,
+    ast.SetPasswordUserStatement: users.set_password,
+    ast.GrantStatement: users.grant,
+    ast.RevokeStatement: users.revoke,
+    ast.GrantAdminStatement: users.grant_admin,
+    ast.RevokeAdminStatement: users.revoke_admin,
 }

@@ -9,6 +9,7 @@ and max-select-buckets (`Context.budget.limits`) bounds what one statement can h
 from __future__ import annotations
 
 import dataclasses
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress
@@ -76,14 +77,27 @@ def select(statement: ast.SelectStatement, context: Context) -> list[Series]:
         union_tags: set[str] = set()
         for data, _ in sources:
             for name, kind in data.field_types.items():
-                union_fields.setdefault(name, kind)
+                held = union_fields.get(name)
+                if held is None or _TYPE_RANK.get(kind, 99) < _TYPE_RANK.get(held, 99):
+                    union_fields[name] = kind
             union_tags.update(k for tags in data.tags_of.values() for k in tags)
         schema = union_fields, sorted(union_tags)
+    read_min, read_max, keep = _look_back(statement, windows, tmin, tmax)
     keyed: list[tuple[tuple[str, str], tuple[str, tuple[str, ...]], Series]] = []
     for data, low in sources:
         keyed.extend(
             _select_data(
-                statement, context, data, aggregate, windows, max(tmin, low), tmin, tmax, condition, schema
+                statement,
+                context,
+                data,
+                aggregate,
+                windows,
+                max(read_min, low),
+                read_min,
+                read_max,
+                condition,
+                schema,
+                keep,
             )
         )
     # influxd picks the SLIMIT/SOFFSET series in its tag-set order (a missing tag sorts first), then
@@ -96,10 +110,57 @@ def select(statement: ast.SelectStatement, context: Context) -> list[Series]:
     return [series for _, _, series in keyed]
 
 
+# influxd's data types in their order: over several measurements a field gets the lowest of its types
+_TYPE_RANK = {"float": 1, "integer": 2, "string": 3, "boolean": 4, "unsigned": 9}
+
+
 def _tags_id(tags: dict[str, str]) -> str:
     """influxd's ordering key of a tag set: the keys with a value, then their values, NUL-separated."""
     keys = sorted(k for k, v in tags.items() if v)
     return "".join(k + "\0" for k in keys) + "".join(tags[k] + "\0" for k in keys)
+
+
+# transformations of GROUP BY time() windows that influxd gives the window before the range as well
+LOOK_BACK = {
+    "derivative",
+    "non_negative_derivative",
+    "difference",
+    "non_negative_difference",
+    "moving_average",
+    "elapsed",
+}
+
+
+def _look_back(
+    statement: ast.SelectStatement, windows: Windows, tmin: int, tmax: int
+) -> tuple[int, int, tuple[int, int] | None]:
+    """(read from, read to, the query's own range when they differ) of a GROUP BY time() statement.
+
+    influxd 1.6 reads one interval more for a derivative, difference, elapsed or moving average of
+    windows (even `moving_average(.., n)` gets one only), so the first window in range has a previous
+    one: before the start (time - interval, not aligned: it may be a partial window), or after the
+    end for ORDER BY time DESC. Only those calls see the extra points (each call has its own
+    iterator in influxd: `mean(x)` beside `derivative(mean(x))` keeps its partial first window), the
+    windows are filled over the whole read, and the ones outside the query's range are dropped.
+    Without a lower bound (ascending) there is nothing to extend."""
+    no_change = tmin, tmax, None
+    calls = (n for selected in statement.fields for n in ast.walk(selected.expr) if isinstance(n, ast.Call))
+    if not windows.interval or not any(
+        c.name in LOOK_BACK and c.args and isinstance(c.args[0], ast.Call) for c in calls
+    ):
+        return no_change
+    if statement.time_ascending():
+        if tmin == MIN_TIME:
+            return no_change
+        return tmin - windows.interval, tmax, (tmin, tmax)
+    return tmin, tmax + windows.interval, (tmin, tmax)
+
+
+def _slot_bounds(slots: list[planner.Slot], bounds: tuple[int, int] | None) -> list | None:
+    """Per slot, the time range its reducers may see (None: all that is read); see `_look_back`."""
+    if bounds is None:
+        return None
+    return [None if slot.transform in LOOK_BACK else bounds for slot in slots]
 
 
 def _check_buckets(windows: Windows, tmin: int, tmax: int, limit: int) -> None:
@@ -247,8 +308,15 @@ def _select_data(
     tmax: int,
     condition: ast.Expr | None,
     schema: tuple[dict[str, str], list[str]] | None = None,
+    keep: tuple[int, int] | None = None,
 ) -> list[tuple[tuple[str, str], tuple[str, tuple[str, ...]], Series]]:
     field_types = data.field_types
+    if schema is not None:  # a field of another type than the union's is not read here (influxd)
+        field_types = {
+            name: kind
+            for name, kind in field_types.items()
+            if kind == schema[0].get(name) or (kind == "integer" and schema[0].get(name) == "float")
+        }
     tag_keys = sorted({k for tags in data.tags_of.values() for k in tags})
     group_keys = _group_keys(statement, tag_keys)
     plan = planner.plan(
@@ -309,7 +377,7 @@ def _select_data(
         state = groups.setdefault(group, _Group())
         if aggregate:
             before = len(state.windows)
-            _feed(plan, state, points, windows, descending)
+            _feed(plan, state, points, windows, descending, keep)
             budget.charge((len(state.windows) - before) * WINDOW_BYTES * len(plan.slots))
         else:
             budget.charge(len(points) * VALUE_BYTES * (len(plan.columns) + 1))
@@ -322,7 +390,7 @@ def _select_data(
         for group_of, cols in _columnar_blocks(plan, data, group_keys, windows, low, tmax, wanted, needed):
             state = groups.setdefault(group_of, _Group())
             before = len(state.windows)
-            _feed_columns(plan, state, cols, windows)
+            _feed_columns(plan, state, cols, windows, keep)
             budget.charge((len(state.windows) - before) * WINDOW_BYTES * len(plan.slots))
         wanted = set()  # read already
     for block in data.scan(low, tmax, wanted, needed, descending) if wanted else ():
@@ -340,7 +408,12 @@ def _select_data(
     for group in groups:
         state = groups[group]
         if aggregate:
-            rows = _aggregate_rows(plan, state, statement, windows, tmin, tmax, descending, context.budget)
+            rows = _aggregate_rows(
+                plan, state, statement, windows, tmin, tmax, descending, context.budget, field_types
+            )
+            if keep is not None:  # windows read before (after) the range only for `_look_back`
+                first, last = windows.start(keep[0]), windows.start(keep[1])
+                rows = [row for row in rows if first <= row[0] <= last]
         else:
             rows = [[time, *values] for time, _, values in state.rows]
         rows = page(rows, statement.limit, statement.offset)
@@ -395,13 +468,23 @@ def _has_value(cols: SeriesColumns, name: str) -> bool:
     return column is not None and any(v is not None for v in column.values)
 
 
-def _feed_columns(plan: planner.Plan, state: _Group, cols: SeriesColumns, windows: Windows) -> None:
+def _feed_columns(
+    plan: planner.Plan,
+    state: _Group,
+    cols: SeriesColumns,
+    windows: Windows,
+    bounds: tuple[int, int] | None = None,
+) -> None:
     """Feed one series' columns of a block to its group's reducers, one window's run at a time."""
+    limits = _slot_bounds(plan.slots, bounds)
     for index, slot in enumerate(plan.slots):
         column = cols.fields.get(slot.field)
         if column is None:
             continue
         times, values = cols.times, column.values
+        if limits is not None and (limit := limits[index]) is not None:
+            lo, hi = bisect_left(times, limit[0]), bisect_right(times, limit[1])
+            times, values = times[lo:hi], values[lo:hi]
         if None in values:
             present = [v is not None for v in values]
             times, values = list(compress(times, present)), list(compress(values, present))
@@ -473,13 +556,27 @@ def _raw_value(expr: ast.Expr, tags, fields, is_field_ref) -> Any:
 # -- aggregation -----------------------------------------------------------------------------------
 
 
-def _feed(plan: planner.Plan, state: _Group, points: list, windows: Windows, descending: bool) -> None:
+def _feed(
+    plan: planner.Plan,
+    state: _Group,
+    points: list,
+    windows: Windows,
+    descending: bool,
+    bounds: tuple[int, int] | None = None,
+) -> None:
     slots = plan.slots
+    limits = _slot_bounds(slots, bounds)
     for time, _key, tags, fields in points:
         window = windows.start(time)
         for index, slot in enumerate(slots):
             value = fields.get(slot.field)
             if value is None:
+                continue
+            if (
+                limits is not None
+                and (limit := limits[index]) is not None
+                and not limit[0] <= time <= limit[1]
+            ):
                 continue
             if not slot.name:  # a transformation of raw points
                 transform = state.transforms.get(index)
@@ -511,6 +608,7 @@ def _aggregate_rows(
     tmax: int,
     descending: bool,
     budget: Budget,
+    field_types: dict[str, str] | None = None,
 ) -> list[list]:
     interval = windows.interval
     slots = plan.slots
@@ -541,7 +639,9 @@ def _aggregate_rows(
             continue
         fill = statement.fill if interval and not slot.keeps_point_time else "none"
         fill_value = statement.fill_value
-        if fill == "null" and slot.name == "count":
+        # count() fills with 0, but a field the measurement lacks (`count(*)` over several of them)
+        # has no iterator in influxd, so its windows stay null
+        if fill == "null" and slot.name == "count" and (field_types is None or slot.field in field_types):
             fill, fill_value = "number", 0
         sequence: list[tuple[int, list | None]] = []
         streamed = None
@@ -557,9 +657,11 @@ def _aggregate_rows(
         points = _fill(sequence, fill, fill_value)
         keep_time = slot.keeps_point_time or single_selector
         timed = []
+        # influxd stamps integral() without GROUP BY time with the epoch, not the query's start
+        unbounded_time = 0 if slot.name == "integral" else no_interval_time
         for window, (t, v, aux) in points:
             if t is None or not keep_time:
-                t = window if interval else no_interval_time
+                t = window if interval else unbounded_time
             timed.append((t, v, aux))
         if slot.transform:
             transform = fn.Transform(slot.transform, slot.unit, slot.window, not descending, slot.technical)

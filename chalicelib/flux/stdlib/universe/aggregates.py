@@ -1,4 +1,4 @@
-"""Aggregates: `mean`, `sum`, `count`, `spread`, `stddev`, `median`, `quantile`."""
+"""Aggregates: `mean`, `sum`, `count`, `spread`, `stddev`, `skew`, `median`, `quantile`."""
 
 from __future__ import annotations
 
@@ -63,6 +63,26 @@ def agg_stddev(values: list, kind: str, mode: str = "sample"):
     return statistics.stdev(map(float, values)) if mode == "sample" else statistics.pstdev(map(float, values))
 
 
+def agg_skew(values: list, kind: str):
+    """Flux's skew: its one-pass moments, in its order (so the float result is the same); NaN under two
+    values, null without any."""
+    if not values:
+        return None
+    n = m1 = m2 = m3 = 0.0
+    for v in values:
+        n0 = n
+        n += 1
+        delta = float(v) - m1
+        delta_n = delta / n
+        t = delta * delta_n * n0
+        m3 += t * delta_n * (n - 2) - 3 * delta_n * m2
+        m2 += t
+        m1 += delta_n
+    if n < 2 or m2 == 0:
+        return math.nan  # Go's 0/0 (every value equal) is NaN too
+    return math.sqrt(n) * m3 / m2**1.5
+
+
 def quantile_of(values: list, q: float, method: str = "estimate_tdigest"):
     if not values:
         return None
@@ -77,13 +97,21 @@ def quantile_of(values: list, q: float, method: str = "estimate_tdigest"):
     return float(s[lo]) + (float(s[hi]) - float(s[lo])) * (pos - lo)
 
 
-AGG_TYPES = {"mean": "float", "count": "int", "stddev": "float", "median": "float", "quantile": "float"}
+AGG_TYPES = {
+    "mean": "float",
+    "count": "int",
+    "stddev": "float",
+    "skew": "float",
+    "median": "float",
+    "quantile": "float",
+}
 AGGREGATES: dict[str, Callable[[list, str], Any]] = {
     "mean": agg_mean,
     "sum": agg_sum,
     "count": agg_count,
     "spread": agg_spread,
     "stddev": agg_stddev,
+    "skew": agg_skew,
     "median": lambda v, k: quantile_of(v, 0.5),
 }
 

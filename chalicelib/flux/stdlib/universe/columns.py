@@ -5,22 +5,47 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chalicelib.flux.interpreter import Interpreter
-from chalicelib.flux.stdlib.args import duration_arg, param_name, per_table, str_list
+from chalicelib.flux.stdlib.args import duration_arg, param_name, per_table, str_list, stream_of
 from chalicelib.flux.stdlib.library import universe
-from chalicelib.flux.tables import Table, column_type_of, to_column_value
+from chalicelib.flux.stdlib.universe.grouping import merge_tables
+from chalicelib.flux.tables import Stream, Table, column_type_of, to_column_value
 from chalicelib.flux.values import FluxError, add_duration, type_name
+
+
+def schema_mutation(tables, fname: str, fn: Callable[[Table], Table]) -> Stream:
+    """`fn` applied to every table, as Flux's schema mutations (`keep`, `drop`, `rename`, `duplicate`)
+    are: each output table is appended to the table of its new group key, so tables the mutation leaves
+    with equal keys become one (`keys() |> keep(columns: ["_value"])` is a single table, which the
+    builders' key lists rely on), in the order their keys first appear."""
+    source = stream_of(tables, fname)
+
+    def produce() -> list[Table]:
+        groups: dict[tuple, list[Table]] = {}
+        for t in source.tables():
+            out = fn(t)
+            groups.setdefault(out.key_tuple(), []).append(out)
+        return [
+            parts[0]
+            if len(parts) == 1
+            else merge_tables([(p, None) for p in parts], parts[0].key, parts[0].keyvals)
+            for parts in groups.values()
+        ]
+
+    return Stream(produce)
 
 
 @universe("keep", "columns fn")
 def keep_(interp: Interpreter, tables, columns=None, fn=None):
     pred = _column_predicate(interp, columns, fn, "keep")
-    return per_table(tables, "keep", lambda t: _select_columns(t, [n for n in t.names() if pred(n)]))
+    return schema_mutation(tables, "keep", lambda t: _select_columns(t, [n for n in t.names() if pred(n)]))
 
 
 @universe("drop", "columns fn")
 def drop_(interp: Interpreter, tables, columns=None, fn=None):
     pred = _column_predicate(interp, columns, fn, "drop")
-    return per_table(tables, "drop", lambda t: _select_columns(t, [n for n in t.names() if not pred(n)]))
+    return schema_mutation(
+        tables, "drop", lambda t: _select_columns(t, [n for n in t.names() if not pred(n)])
+    )
 
 
 def _column_predicate(interp: Interpreter, columns, fn, fname: str) -> Callable[[str], bool]:
@@ -58,7 +83,7 @@ def rename_(interp: Interpreter, tables, columns=None, fn=None):
         out.keyvals = {names[k]: v for k, v in t.keyvals.items()}
         return out
 
-    return per_table(tables, "rename", apply)
+    return schema_mutation(tables, "rename", apply)
 
 
 @universe("duplicate", "column as", "column as")
@@ -81,7 +106,7 @@ def duplicate_(interp: Interpreter, tables, column, **kw):
             out.data.append(list(t.data[j]))
         return out
 
-    return per_table(tables, "duplicate", apply)
+    return schema_mutation(tables, "duplicate", apply)
 
 
 @universe("set", "key value", "key value")
