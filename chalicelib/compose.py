@@ -26,7 +26,7 @@ from chalicelib.tenancy.service import Tenancy
 @cache
 def index() -> DynamoIndex:
     # the index's answers are lists of immutable entries, dicts of strings: a shallow copy protects them
-    reads = ("measurements", "series", "field_types")
+    reads = ("measurements", "series", "tag_keys", "field_types")
     return ReadCache(DynamoIndex(), reads, copier=copy.copy)  # type: ignore[return-value]
 
 

@@ -27,7 +27,7 @@ from chalicelib.declarations import CHUNKS, POINTS, SERIES
 from chalicelib.lineprotocol import series_key
 from chalicelib.series import keys
 from chalicelib.series.keys import bounded, is_digest, utf8_length
-from chalicelib.series.ports import DirtyBlock, Segment, SeriesEntry, Tombstone
+from chalicelib.series.ports import DirtyBlock, Segment, SeriesEntry, TagEquals, Tombstone
 
 # DynamoDB items stop at 400 KB (409,600 bytes), attribute names and values counted; stay below.
 _ITEM_BYTES = 400_000
@@ -282,10 +282,12 @@ def _transaction(written: list[ChunkItem], removed: int = 0) -> TransactWrite:
 
 
 class SeriesIndexItem(Model):
-    """One table, three kinds of items, told apart by the partition key:
-    `<ns>|m` -> measurement names; `<ns>|s|<m>` -> series keys (with tags); `<ns>|f|<m>` -> fields.
+    """One table, four kinds of items, told apart by the partition key:
+    `<ns>|m` -> measurement names; `<ns>|s|<m>` -> series keys (with tags); `<ns>|f|<m>` -> fields;
+    `<ns>|p|<m>` -> tag postings (`_posting_key`: tag key, value, series; with the series' tags).
     Names are keyed by `keys.bounded`; one longer than that keeps its real name in `name` (a series
-    item only when its key is not the canonical key of its tags, which it is rebuilt from)."""
+    item or posting only when its key is not the canonical key of its tags, which it is rebuilt from).
+    A measurement item with `postings` set says every series of the measurement has its postings."""
 
     class Meta:
         table_name = SERIES.physical_name
@@ -296,6 +298,7 @@ class SeriesIndexItem(Model):
     tags = UnicodeAttribute(null=True)  # JSON [[key, value], ...] on series items
     ftype = UnicodeAttribute(null=True)  # field type on (older) field items
     claims = BinaryAttribute(null=True, legacy_encoding=False)  # zlib JSON [[field, type], ...]
+    postings = NumberAttribute(null=True)  # on measurement items: 1 when its postings are complete
 
 
 def _measurements_pk(ns: str) -> str:
@@ -308,6 +311,41 @@ def _series_pk(ns: str, measurement: str) -> str:
 
 def _fields_pk(ns: str, measurement: str) -> str:
     return f"{ns}|f|{bounded(measurement)}"
+
+
+def _postings_pk(ns: str, measurement: str) -> str:
+    return f"{ns}|p|{bounded(measurement)}"
+
+
+# A posting's sort key `<tag key>\0<tag value>\0<digest of the series key>`: a read of `host='h42'`
+# Queries begins_with `host\0h42\0`. Each part is bounded apart so the key stays under DynamoDB's 1,024
+# bytes (at most 225 + 1 + 425 + 1 + 32); the series is told by a digest, its key being in the item.
+# NUL cannot end a tag key or value early: line protocol takes it for whitespace, so names lack it.
+_POSTING_TAG_BYTES = 200
+_POSTING_VALUE_BYTES = 400
+_SEP = "\0"
+# Above every posting key (at most 684 bytes, below this at their first differing byte), within a key's
+# 1,024 bytes: `BETWEEN x AND _TOP` reads as `>= x`, which the local engine bisects as DynamoDB does.
+_TOP = "\U0010ffff" * 256
+
+
+def _posting_prefix(tag: str, value: str) -> str:
+    return f"{bounded(tag, _POSTING_TAG_BYTES)}{_SEP}{bounded(value, _POSTING_VALUE_BYTES)}{_SEP}"
+
+
+def _posting_key(tag: str, value: str, series: str) -> str:
+    digest = hashlib.sha256(series.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return _posting_prefix(tag, value) + digest
+
+
+def _entry(measurement: str, item: SeriesIndexItem, posting: bool = False) -> SeriesEntry:
+    """The series of a series item or (`posting`) a posting, whose sort key never is the series key."""
+    tags = tuple(tuple(t) for t in json.loads(item.tags or "[]"))
+    if item.name:
+        return SeriesEntry(item.name, tags)
+    if posting or is_digest(item.sk):
+        return SeriesEntry(series_key(measurement, tags), tags)
+    return SeriesEntry(item.sk, tags)
 
 
 def _named(sk: str, name: str) -> str | None:
@@ -365,31 +403,100 @@ class DynamoIndex:
     def measurements(self, namespace: str) -> list[str]:
         return sorted(item.name or item.sk for item in SeriesIndexItem.query(_measurements_pk(namespace)))
 
-    def series(self, namespace: str, measurement: str) -> list[SeriesEntry]:
-        entries = []
-        for item in SeriesIndexItem.query(_series_pk(namespace, measurement)):
-            tags = tuple(tuple(t) for t in json.loads(item.tags or "[]"))
-            key = item.name or (series_key(measurement, tags) if is_digest(item.sk) else item.sk)
-            entries.append(SeriesEntry(key, tags))
+    def series(
+        self, namespace: str, measurement: str, tag_equals: TagEquals | None = None
+    ) -> list[SeriesEntry]:
+        if tag_equals is not None and all(tag_equals[1]) and self._has_postings(namespace, measurement):
+            tag, values = tag_equals
+            pk = _postings_pk(namespace, measurement)
+            found = {}
+            for value in values:
+                for item in SeriesIndexItem.query(
+                    pk, SeriesIndexItem.sk.startswith(_posting_prefix(tag, value))
+                ):
+                    entry = _entry(measurement, item, posting=True)
+                    found[entry.key] = entry
+            return sorted(found.values(), key=lambda e: e.key)
+        entries = [
+            _entry(measurement, item) for item in SeriesIndexItem.query(_series_pk(namespace, measurement))
+        ]
         return sorted(entries, key=lambda e: e.key)  # digests sort apart from the names they stand for
 
+    @staticmethod
+    def _has_postings(namespace: str, measurement: str) -> bool:
+        """Whether the measurement's postings are complete (it was first written with postings)."""
+        try:
+            item = SeriesIndexItem.get(_measurements_pk(namespace), bounded(measurement))
+        except SeriesIndexItem.DoesNotExist:
+            return False
+        return bool(item.postings)
+
+    def tag_keys(self, namespace: str, measurement: str) -> list[str] | None:
+        """Read from the postings, one Query of one item per tag key: the first posting after the
+        previous key's (`\1` sorts right after the separator), whose tags name the key it stands for."""
+        if not self._has_postings(namespace, measurement):
+            return None
+        pk = _postings_pk(namespace, measurement)
+        found: list[str] = []
+        after: str | None = None
+        while True:
+            condition = SeriesIndexItem.sk.between(after, _TOP) if after is not None else None
+            items = list(SeriesIndexItem.query(pk, condition, limit=1))
+            if not items:
+                return sorted(found)
+            item = items[0]
+            entry = _entry(measurement, item, posting=True)
+            tag = next(k for k, v in entry.tags if _posting_key(k, v, entry.key) == item.sk)
+            found.append(tag)
+            after = bounded(tag, _POSTING_TAG_BYTES) + "\1"
+
+    @staticmethod
+    def _announce(namespace: str, measurement: str) -> None:
+        """Write the measurement's item, marked as having complete postings when it is new (or already
+        marked): one written before postings existed stays unmarked, and its reads read every series."""
+        sk = bounded(measurement)
+        item = SeriesIndexItem(_measurements_pk(namespace), sk, name=_named(sk, measurement), postings=1)
+        try:
+            item.save(condition=SeriesIndexItem.sk.does_not_exist() | SeriesIndexItem.postings.exists())
+        except PutError as exc:
+            if not condition_failed(exc):
+                raise
+
     def add_series(self, namespace: str, measurement: str, entries: Iterable[SeriesEntry]) -> None:
+        self._announce(namespace, measurement)
+        series_pk, postings_pk = _series_pk(namespace, measurement), _postings_pk(namespace, measurement)
         with SeriesIndexItem.batch_write() as batch:
-            sk = bounded(measurement)
-            batch.save(SeriesIndexItem(_measurements_pk(namespace), sk, name=_named(sk, measurement)))
             for entry in entries:
                 tags = json.dumps([list(t) for t in entry.tags], ensure_ascii=False)
+                canonical = entry.key == series_key(measurement, entry.tags)
+                # postings before the series item: an interrupted write (retried on redelivery) leaves
+                # at worst a posting of a series without points, never a series the postings miss
+                for tag, value in entry.tags:
+                    posting = _posting_key(tag, value, entry.key)
+                    batch.save(
+                        SeriesIndexItem(
+                            postings_pk, posting, tags=tags, name=None if canonical else entry.key
+                        )
+                    )
                 sk = bounded(entry.key)
                 name = _named(sk, entry.key)
-                if name is not None and name == series_key(measurement, entry.tags):
+                if name is not None and canonical:
                     name = None  # rebuilt from the tags: keeps the largest items under the limit
-                batch.save(SeriesIndexItem(_series_pk(namespace, measurement), sk, tags=tags, name=name))
+                batch.save(SeriesIndexItem(series_pk, sk, tags=tags, name=name))
 
     def remove_series(self, namespace: str, measurement: str, keys: Iterable[str]) -> None:
-        pk = _series_pk(namespace, measurement)
+        pk, postings_pk = _series_pk(namespace, measurement), _postings_pk(namespace, measurement)
+        wanted = sorted({bounded(key) for key in keys})
+        # the postings first, found from the series items' tags: the series item goes last, so a
+        # removal interrupted and run again still finds the postings left
+        found = [_entry(measurement, item) for item in SeriesIndexItem.batch_get([(pk, sk) for sk in wanted])]
         with SeriesIndexItem.batch_write() as batch:
-            for key in keys:
-                batch.delete(SeriesIndexItem(pk, bounded(key)))
+            for entry in found:
+                for tag, value in entry.tags:
+                    batch.delete(SeriesIndexItem(postings_pk, _posting_key(tag, value, entry.key)))
+        with SeriesIndexItem.batch_write() as batch:
+            for sk in wanted:
+                batch.delete(SeriesIndexItem(pk, sk))
 
     def field_types(self, namespace: str, measurement: str) -> dict[str, str]:
         return dict(sorted(self._field_log(namespace, measurement).types.items()))  # by name, as listed
@@ -431,7 +538,8 @@ class DynamoIndex:
 
     def remove_measurement(self, namespace: str, measurement: str) -> None:
         with SeriesIndexItem.batch_write() as batch:
-            for pk in (_series_pk(namespace, measurement), _fields_pk(namespace, measurement)):
+            pks = (_postings_pk, _series_pk, _fields_pk)
+            for pk in (partition(namespace, measurement) for partition in pks):
                 for item in SeriesIndexItem.query(pk, attributes_to_get=["pk", "sk"]):
                     batch.delete(item)
             batch.delete(SeriesIndexItem(_measurements_pk(namespace), bounded(measurement)))

@@ -147,7 +147,8 @@ class FromStream(Stream):
             if not all(_maybe(p, probe) for p in self.predicates):
                 continue
             field_types = series.field_types(ns, measurement)
-            entries = series.series(ns, measurement)
+            # a pushed-down `r.tag == "v"`: the index may read only those series (selected checks them)
+            entries = series.series(ns, measurement, _series_hint(self.predicates))
             wanted = self.selected(measurement, entries, field_types)
             if wanted:
                 yield measurement, entries, field_types, wanted
@@ -397,4 +398,37 @@ def _predicate(interp: Interpreter, fn: Closure, param: str, refs: set[str]) -> 
         return bool(fn.call(interp, {param: record}))
 
     predicate.refs = refs  # type: ignore[attr-defined]
+    predicate.tag_equals = _tag_equals(fn.body, param)  # type: ignore[attr-defined]
     return predicate
+
+
+def _tag_equals(node: ast.Node, param: str) -> tuple[str, frozenset[str]] | None:
+    """(tag, values) when the conjunct is `r.tag == "v"` (either side) or an `or` of such over one tag:
+    a series it holds for has one of these values, so the index may read only theirs. No hint for `""`
+    (no series has a posting of an empty value) nor `_`-prefixed columns (`_measurement`, `_field`)."""
+    while isinstance(node, ast.ParenExpression):
+        node = node.expression
+    if isinstance(node, ast.LogicalExpression) and node.operator == "or":
+        left, right = _tag_equals(node.left, param), _tag_equals(node.right, param)
+        if left is None or right is None or left[0] != right[0]:
+            return None
+        return left[0], left[1] | right[1]
+    if not (isinstance(node, ast.BinaryExpression) and node.operator == "=="):
+        return None
+    for member, value in ((node.left, node.right), (node.right, node.left)):
+        if (
+            isinstance(member, ast.MemberExpression)
+            and isinstance(member.object, ast.Identifier)
+            and member.object.name == param
+            and isinstance(value, ast.StringLiteral)
+            and value.value
+        ):
+            prop = member.property
+            tag = prop.name if isinstance(prop, ast.Identifier) else getattr(prop, "value", None)
+            if isinstance(tag, str) and not tag.startswith("_"):  # `_measurement`, `_field`: not tags
+                return tag, frozenset((value.value,))
+    return None
+
+
+def _series_hint(predicates: tuple[Callable[[dict], Any], ...]) -> tuple[str, frozenset[str]] | None:
+    return next((p.tag_equals for p in predicates if getattr(p, "tag_equals", None) is not None), None)

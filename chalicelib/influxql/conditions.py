@@ -474,3 +474,35 @@ def split_condition(
     for part in _conjuncts(expr):
         (tag_parts if tag_only(part, is_tag) else field_parts).append(part)
     return _and_all(tag_parts), _and_all(field_parts)
+
+
+def tag_equals(expr: ast.Expr | None) -> tuple[ast.VarRef, frozenset[str]] | None:
+    """(the ref, its values) of the first top-level AND term `ref = 'value'` (either side) or OR of
+    such terms over one ref. Every row or series the condition accepts then has one of these values
+    for ref, so when ref reads a tag the index may read only those series. `ref = ''` accepts series
+    lacking the tag: never a hint. (Regexes such as `=~ /^(a|b)$/` are not read as hints.)"""
+    if expr is None:
+        return None
+    for part in _conjuncts(expr):
+        found = _equalities(part)
+        if found is not None and all(found[1]):
+            return found
+    return None
+
+
+def _equalities(expr: ast.Expr) -> tuple[ast.VarRef, frozenset[str]] | None:
+    while isinstance(expr, ast.ParenExpr):
+        expr = expr.expr
+    if not isinstance(expr, ast.BinaryExpr):
+        return None
+    if expr.op == "OR":
+        lhs, rhs = _equalities(expr.lhs), _equalities(expr.rhs)
+        if lhs is None or rhs is None or lhs[0] != rhs[0]:
+            return None
+        return lhs[0], lhs[1] | rhs[1]
+    if expr.op != "=":
+        return None
+    for ref, value in ((expr.lhs, expr.rhs), (expr.rhs, expr.lhs)):
+        if isinstance(ref, ast.VarRef) and isinstance(value, ast.StringLiteral):
+            return ref, frozenset((value.val,))
+    return None

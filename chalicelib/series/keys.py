@@ -59,20 +59,20 @@ def is_compacted(sort_key: str) -> bool:
 # DynamoDB keys stop at 1,024 bytes (sort) and 2,048 (partition); InfluxDB names reach 65,535. A name
 # longer than this is written into keys as a prefix of it plus its SHA-256 (`bounded`).
 MAX_NAME_BYTES = 900
-_PREFIX_BYTES = MAX_NAME_BYTES - 40
 
 
 def utf8_length(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
-def bounded(name: str) -> str:
-    """`name` as it appears in a key: itself up to MAX_NAME_BYTES bytes, else a prefix of it, `#` and
-    its SHA-256 in hex: 922 to 925 bytes, so never equal to a name kept as is."""
+def bounded(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    """`name` as it appears in a key: itself up to `limit` bytes, else a prefix of it, `#` and its
+    SHA-256 in hex: 22 to 25 bytes more than `limit` (922 to 925 by default), so never equal to a
+    name kept as is. Several names sharing one key (tag postings) each take a smaller `limit`."""
     data = name.encode("utf-8", "surrogatepass")
-    if len(data) <= MAX_NAME_BYTES:
+    if len(data) <= limit:
         return name
-    prefix = data[:_PREFIX_BYTES].decode("utf-8", "ignore")  # cut at a character boundary
+    prefix = data[: limit - 40].decode("utf-8", "ignore")  # cut at a character boundary
     return f"{prefix}#{hashlib.sha256(data).hexdigest()}"
 
 

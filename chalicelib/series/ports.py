@@ -24,6 +24,12 @@ class Segment:
     last_series: str = ""
 
 
+# A read's hint (tag key, its wanted values): the index may return only the series whose tag `key` has
+# one of these (non-empty) values instead of all of them. A hint only narrows the read: callers still
+# check every entry's tags, so an index that ignores it (or returns more) answers the same.
+TagEquals = tuple[str, frozenset[str]]
+
+
 @dataclass(frozen=True, slots=True)
 class SeriesEntry:
     key: str
@@ -64,7 +70,14 @@ class SeriesReader(Protocol):
 
     def measurements(self, namespace: str) -> list[str]: ...
 
-    def series(self, namespace: str, measurement: str) -> list[SeriesEntry]: ...
+    def series(
+        self, namespace: str, measurement: str, tag_equals: TagEquals | None = None
+    ) -> list[SeriesEntry]:
+        """The measurement's series, or (given `tag_equals`) possibly only those it names: check tags."""
+
+    def tag_keys(self, namespace: str, measurement: str) -> list[str] | None:
+        """The tag keys of the measurement's series, when the index tells them without reading every
+        series; else None (`series` then tells them)."""
 
     def field_types(self, namespace: str, measurement: str) -> dict[str, str]: ...
 
@@ -85,7 +98,13 @@ class SeriesReader(Protocol):
 class IndexRepository(Protocol):
     def measurements(self, namespace: str) -> list[str]: ...
 
-    def series(self, namespace: str, measurement: str) -> list[SeriesEntry]: ...
+    def series(
+        self, namespace: str, measurement: str, tag_equals: TagEquals | None = None
+    ) -> list[SeriesEntry]:
+        """The measurement's series sorted by key; given `tag_equals`, possibly only those it names."""
+
+    def tag_keys(self, namespace: str, measurement: str) -> list[str] | None:
+        """The tag keys of the measurement's series, sorted, if known without reading every series."""
 
     def add_series(self, namespace: str, measurement: str, entries: Iterable[SeriesEntry]) -> None: ...
 

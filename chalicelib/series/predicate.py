@@ -37,6 +37,15 @@ class Predicate:
     def has_tag_conditions(self) -> bool:
         return any(c.key != "_measurement" for c in self.comparisons)
 
+    @property
+    def tag_equals(self) -> tuple[str, frozenset[str]] | None:
+        """A tag the matching series have with this value (the first `key = "value"` of one): lets the
+        index read only that tag's series. `key = ""` matches series without the tag: no hint."""
+        for c in self.comparisons:
+            if c.equal and c.key != "_measurement" and c.value:
+                return c.key, frozenset((c.value,))
+        return None
+
 
 def _invalid(reason: str) -> TicklessError:
     return TicklessError(INVALID, f"invalid request; error parsing predicate: {reason}")

@@ -11,7 +11,7 @@ winning per field, one block at a time so memory follows what a query reads, not
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Protocol
 
@@ -26,6 +26,7 @@ from chalicelib.series.ports import (
     Segment,
     SegmentRepository,
     SeriesEntry,
+    TagEquals,
     Tombstone,
     TombstoneLog,
 )
@@ -49,6 +50,10 @@ class SeriesSelection(Protocol):
 
     @property
     def has_tag_conditions(self) -> bool: ...
+
+    @property
+    def tag_equals(self) -> TagEquals | None:
+        """A tag every selected series has with one of a few values, if the selection pins one."""
 
 
 class SeriesStore:
@@ -80,56 +85,92 @@ class SeriesStore:
     def ingest(self, sequence: str, batch: PointBatch, arrived: float | None = None) -> int:
         """Store a record's points under its sequence number, but not those a delete that began after
         the record reached the stream (`arrived`, epoch seconds) removed. Returns the points stored."""
-        namespace = batch.destination.namespace
-        if namespace is None or not batch.series:
-            return 0
-        moment = None if arrived is None else round(arrived * 1000)
-        seen = [] if moment is None else self.tombstones.since(namespace, moment)
-        blocks: dict[tuple[str, int], dict[str, list[tuple[int, dict]]]] = {}
-        new_series: dict[str, list[SeriesEntry]] = {}
-        count = 0
-        for series in batch.series:
-            rows = _surviving(series, seen) if seen else series.rows
-            if not rows:
-                continue
-            count += len(rows)
-            times = list(map(itemgetter(0), rows))
-            first_block = keys.block_of(min(times))
-            if first_block == keys.block_of(max(times)):  # the usual case: no per-point work
-                by_key = blocks.setdefault((series.measurement, first_block), {})
-                by_key.setdefault(series.key, []).extend(rows)
-            else:
-                for point_time, fields in rows:
-                    by_key = blocks.setdefault((series.measurement, keys.block_of(point_time)), {})
-                    by_key.setdefault(series.key, []).append((point_time, fields))
-            if not self._is_known((namespace, series.key)):
-                new_series.setdefault(series.measurement, []).append(SeriesEntry(series.key, series.tags))
+        return self.ingest_many([(sequence, batch, arrived)])
+
+    def ingest_many(self, records: Sequence[tuple[str, PointBatch, float | None]]) -> int:
+        """`ingest` for several records (sequence, batch, arrived) at once, with the same outcome as
+        ingesting them one by one: each record's segments are keyed by its own sequence number (a
+        redelivery rewrites the same items) and each keeps the points no delete that began after its
+        own arrival removed. The DynamoDB calls are shared: tombstones are read once per namespace (from
+        the earliest arrival, each record then keeping those that began after its own), the segments go
+        in one put, compaction marks and new index entries once. All or nothing as far as the caller
+        knows: on an exception some records may be stored, none is known to be, and storing them again
+        is idempotent. Returns the points stored."""
+        moments: list[int | None] = [
+            None if arrived is None else round(arrived * 1000) for _, _, arrived in records
+        ]
+        earliest: dict[str, int] = {}  # namespace -> the earliest arrival of its records checked for deletes
+        for (_, batch, _), moment in zip(records, moments, strict=True):
+            namespace = batch.destination.namespace
+            if namespace is not None and batch.series and moment is not None:
+                earliest[namespace] = min(moment, earliest.get(namespace, moment))
+        first_look = {
+            namespace: self.tombstones.since(namespace, moment) for namespace, moment in earliest.items()
+        }
         segments: list[Segment] = []
-        for (measurement, block), rows_by_key in blocks.items():
-            series_columns = {key: columns.from_rows(rows) for key, rows in rows_by_key.items()}
-            partition = keys.chunk_partition(namespace, measurement)
-            for part, data in enumerate(_encode_bounded(series_columns)):
-                segments.append(_segment(partition, keys.segment_sort_key(block, sequence, part), data))
+        new_series: dict[tuple[str, str], dict[str, SeriesEntry]] = {}
+        written: list[tuple[str, int, set[str]]] = []  # (namespace, moment, measurements) to re-check
+        count = 0
+        for (sequence, batch, _), moment in zip(records, moments, strict=True):
+            namespace = batch.destination.namespace
+            if namespace is None or not batch.series:
+                continue
+            # What `since(namespace, moment)` would have answered this record alone: deletes that began
+            # after it reached the stream.
+            seen = [] if moment is None else [t for t in first_look[namespace] if t.at > moment]
+            blocks: dict[tuple[str, int], dict[str, list[tuple[int, dict]]]] = {}
+            for series in batch.series:
+                rows = _surviving(series, seen) if seen else series.rows
+                if not rows:
+                    continue
+                count += len(rows)
+                times = list(map(itemgetter(0), rows))
+                first_block = keys.block_of(min(times))
+                if first_block == keys.block_of(max(times)):  # the usual case: no per-point work
+                    by_key = blocks.setdefault((series.measurement, first_block), {})
+                    by_key.setdefault(series.key, []).extend(rows)
+                else:
+                    for point_time, fields in rows:
+                        by_key = blocks.setdefault((series.measurement, keys.block_of(point_time)), {})
+                        by_key.setdefault(series.key, []).append((point_time, fields))
+                if not self._is_known((namespace, series.key)):
+                    entries = new_series.setdefault((namespace, series.measurement), {})
+                    entries.setdefault(series.key, SeriesEntry(series.key, series.tags))
+            for (measurement, block), rows_by_key in blocks.items():
+                series_columns = {key: columns.from_rows(rows) for key, rows in rows_by_key.items()}
+                partition = keys.chunk_partition(namespace, measurement)
+                for part, data in enumerate(_encode_bounded(series_columns)):
+                    segments.append(_segment(partition, keys.segment_sort_key(block, sequence, part), data))
+            if moment is not None and blocks:
+                written.append((namespace, moment, {measurement for measurement, _ in blocks}))
         # Index before data: a series is findable no later than its points are readable.
-        for measurement, entries in new_series.items():
-            self.index.add_series(namespace, measurement, entries)
-        self.segments.put(segments)
-        # After the put: a crash in between redelivers the record, which puts and marks again.
-        self.compaction.mark({(s.partition, keys.block_from_key(s.sort_key)) for s in segments}, time.time())
-        for entries in new_series.values():
-            for entry in entries:
-                self._remember((namespace, entry.key))
-        if moment is not None and segments:
-            # A delete may have begun after the first look and finished before the put: its passes
-            # missed these segments, so apply it here (idempotent, as every delete pass is).
-            written = {measurement for measurement, _ in blocks}
-            for tombstone in self.tombstones.since(namespace, moment):
-                if tombstone not in seen:
-                    for measurement in sorted(written):
-                        if tombstone.covers_measurement(measurement):
-                            self._erase(
-                                namespace, measurement, tombstone.tmin, tombstone.tmax, tombstone.series
-                            )
+        for (namespace, measurement), entries in new_series.items():
+            self.index.add_series(namespace, measurement, list(entries.values()))
+        if segments:
+            self.segments.put(segments)
+            # After the put: a crash in between redelivers the records, which put and mark again.
+            self.compaction.mark(
+                {(s.partition, keys.block_from_key(s.sort_key)) for s in segments}, time.time()
+            )
+        for (namespace, _), entries in new_series.items():
+            for key in entries:
+                self._remember((namespace, key))
+        # A delete may have begun after the first look and finished before the put: its passes missed
+        # these segments, so apply it here (idempotent, as every delete pass is), for the measurements
+        # of the records that reached the stream before it began.
+        for namespace in {namespace for namespace, _, _ in written}:
+            looked = first_look[namespace]
+            late = [t for t in self.tombstones.since(namespace, earliest[namespace]) if t not in looked]
+            for tombstone in late:
+                measurements = {
+                    name
+                    for ns, moment, names in written
+                    if ns == namespace and moment < tombstone.at
+                    for name in names
+                }
+                for measurement in sorted(measurements):
+                    if tombstone.covers_measurement(measurement):
+                        self._erase(namespace, measurement, tombstone.tmin, tombstone.tmax, tombstone.series)
         return count
 
     def _is_known(self, key: tuple[str, str]) -> bool:
@@ -147,8 +188,15 @@ class SeriesStore:
     def measurements(self, namespace: str) -> list[str]:
         return self.index.measurements(namespace)
 
-    def series(self, namespace: str, measurement: str) -> list[SeriesEntry]:
-        return self.index.series(namespace, measurement)
+    def series(
+        self, namespace: str, measurement: str, tag_equals: TagEquals | None = None
+    ) -> list[SeriesEntry]:
+        """The measurement's series; given `tag_equals`, possibly only those it names (the index reads
+        just their postings when it has them): callers check the tags of what they get."""
+        return self.index.series(namespace, measurement, tag_equals)
+
+    def tag_keys(self, namespace: str, measurement: str) -> list[str] | None:
+        return self.index.tag_keys(namespace, measurement)
 
     def field_types(self, namespace: str, measurement: str) -> dict[str, str]:
         return self.index.field_types(namespace, measurement)
@@ -276,7 +324,7 @@ class SeriesStore:
                 continue
             series_keys = None
             if selection.has_tag_conditions:
-                entries = self.index.series(namespace, measurement)
+                entries = self.index.series(namespace, measurement, selection.tag_equals)
                 series_keys = {e.key for e in entries if selection.tags_match(dict(e.tags))}
                 if not series_keys:
                     continue

@@ -45,6 +45,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=100, help="records per consumer invocation")
+    parser.add_argument(
+        "--write-lines",
+        type=int,
+        default=0,
+        help="encode the payload in writes of this many lines, as the HTTP edge does (a record per "
+        "measurement and write: the stack's small records); 0: all at once",
+    )
     args = parser.parse_args()
 
     process, url = start_moto()
@@ -57,7 +64,13 @@ def main() -> None:
         from chalicelib.ingest.records import Destination
 
         points = lineprotocol.parse(build_payload(args.lines))
-        encoded = records.encode(Destination("00000000000000be", "bench", "autogen"), points)
+        destination = Destination("00000000000000be", "bench", "autogen")
+        step = args.write_lines or len(points)
+        encoded = [
+            record
+            for start in range(0, len(points), step)
+            for record in records.encode(destination, points[start : start + step])
+        ]
         events = []
         for start in range(0, len(encoded), args.batch):
             events.append(

@@ -283,3 +283,175 @@ def test_a_record_whose_dead_letter_cannot_be_kept_fails_the_batch(app_module):
     report = app_module.consume_points(event, LambdaContext("tickless-local-consume_points"))
     assert report == {"batchItemFailures": [{"itemIdentifier": "72"}]}
     assert not [item for item in DeadLetterItem.query("points") if item.sk.startswith(unwritable)]
+
+
+# -- an invocation's records stored together ----------------------------------------------------------------
+
+
+def _points_records(namespace: str, measurements: int, per: int = 3, start: int = 1) -> list[bytes]:
+    """A record per measurement, as a write makes them."""
+    from chalicelib.ingest import records
+    from chalicelib.kit.points import Point
+
+    destination = records.Destination(namespace, namespace, "autogen")
+    return [
+        data
+        for m in range(measurements)
+        for _, data in records.encode(
+            destination,
+            [
+                Point(f"m{m},h=a", f"m{m}", (("h", "a"),), {"v": float(t)}, t)
+                for t in range(start, start + per)
+            ],
+        )
+    ]
+
+
+def _stored(namespace: str, measurement: str) -> list[tuple[int, float]]:
+    from chalicelib import compose
+
+    return [
+        (t, v)
+        for block in compose.store().scan(namespace, measurement)
+        for cols in block.values()
+        for t, v in zip(cols.times, cols.fields["v"].values, strict=True)
+    ]
+
+
+class _Calls:
+    """Counts a repository method's calls, and fails the calls `fail` says to (by call number)."""
+
+    def __init__(self, monkeypatch, target, name: str, fail=lambda number, args: None) -> None:
+        self.count = 0
+        original = getattr(target, name)
+
+        def wrapper(*args, **kwargs):
+            self.count += 1
+            failure = fail(self.count, args)
+            if failure is not None:
+                raise failure
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(target, name, wrapper)
+
+
+def _consume(app_module, event_records: list[dict]) -> dict:
+    return app_module.consume_points(
+        {"Records": event_records}, LambdaContext("tickless-local-consume_points")
+    )
+
+
+def test_many_records_of_an_invocation_are_stored_together_once_each(app_module, monkeypatch):
+    from chalicelib import compose
+
+    store = compose.store()
+    namespaces = ["together-ns1", "together-ns2"]
+    data = [d for ns in namespaces for d in _points_records(ns, 5)]
+    puts = _Calls(monkeypatch, store.segments, "put")
+    looks = _Calls(monkeypatch, store.tombstones, "since")
+    marks = _Calls(monkeypatch, store.compaction, "mark")
+    event = [_event_record(d, f"81{i:03d}") for i, d in enumerate(data)]
+    assert _consume(app_module, event) == {"batchItemFailures": []}
+    # One put and one mark for the ten records; tombstones read before and after, once per namespace.
+    assert (puts.count, marks.count, looks.count) == (1, 1, 2 * len(namespaces))
+    for ns in namespaces:
+        assert [e.key for m in range(5) for e in store.series(ns, f"m{m}")] == [f"m{m},h=a" for m in range(5)]
+        for m in range(5):
+            assert _stored(ns, f"m{m}") == [(1, 1.0), (2, 2.0), (3, 3.0)]
+
+
+def test_a_redelivered_batch_of_many_records_stores_nothing_twice(app_module):
+    from chalicelib.adapters.series import ChunkItem
+
+    event = [_event_record(d, f"82{i:03d}") for i, d in enumerate(_points_records("redelivered-ns", 4))]
+    assert _consume(app_module, event) == {"batchItemFailures": []}
+    items = sorted((i.pk, i.sk) for i in ChunkItem.scan() if i.pk.startswith("redelivered-ns|"))
+    assert len(items) == 4
+    assert _consume(app_module, event) == {"batchItemFailures": []}
+    assert sorted((i.pk, i.sk) for i in ChunkItem.scan() if i.pk.startswith("redelivered-ns|")) == items
+    assert [_stored("redelivered-ns", f"m{m}") for m in range(4)] == [[(1, 1.0), (2, 2.0), (3, 3.0)]] * 4
+
+
+def test_poison_records_among_good_ones_are_dead_lettered_alone(app_module, monkeypatch):
+    """Undecodable, or decodable but unstorable (a ValueError from the store): each is dead-lettered
+    with its reason, and the good records of the same group are stored."""
+    from chalicelib import compose
+    from chalicelib.adapters.deadletters import DeadLetterItem
+
+    store = compose.store()
+    ns = "poisoned-ns"
+
+    def refuse_m1(number, args):
+        if any(s.partition.endswith("|m1") for s in args[0]):
+            return ValueError("m1 cannot be stored")
+        return None
+
+    _Calls(monkeypatch, store.segments, "put", refuse_m1)
+    good = _points_records(ns, 3)
+    event = [
+        _event_record(good[0], "83001"),
+        _event_record(b"not a points record", "83002"),
+        _event_record(good[1], "83003"),  # m1: the store refuses it
+        _event_record(good[2], "83004"),
+    ]
+    assert _consume(app_module, event) == {"batchItemFailures": []}
+    letters = {item.sk: item for item in DeadLetterItem.query("points")}
+    assert letters["shardId-000000000000:83002"].reason.startswith("undecodable points record")
+    assert letters["shardId-000000000000:83003"].reason == "m1 cannot be stored"
+    assert letters["shardId-000000000000:83003"].data == good[1]
+    assert "shardId-000000000000:83001" not in letters and "shardId-000000000000:83004" not in letters
+    assert [_stored(ns, f"m{m}") for m in range(3)] == [
+        [(1, 1.0), (2, 2.0), (3, 3.0)],
+        [],
+        [(1, 1.0), (2, 2.0), (3, 3.0)],
+    ]
+
+
+def test_a_passing_failure_mid_batch_fails_the_group_not_stored_and_nothing_before_it(
+    app_module, monkeypatch
+):
+    """Groups of two records (a small group size): the second group's put fails once (throttling). The
+    report names exactly its records, so Lambda retries from its first; the retry stores them."""
+    from chalicelib import compose
+    from chalicelib.events import points_consumer
+
+    store = compose.store()
+    ns = "passing-ns"
+    data = _points_records(ns, 6)
+    monkeypatch.setattr(points_consumer, "_GROUP_BYTES", len(data[0]) + len(data[1]))
+    _Calls(monkeypatch, store.segments, "put", lambda n, args: RuntimeError("throttled") if n == 2 else None)
+    event = [_event_record(d, f"84{i:03d}") for i, d in enumerate(data)]
+    report = _consume(app_module, event)
+    assert report == {"batchItemFailures": [{"itemIdentifier": "84002"}, {"itemIdentifier": "84003"}]}
+    full = [(1, 1.0), (2, 2.0), (3, 3.0)]
+    assert [_stored(ns, f"m{m}") for m in range(6)] == [full, full, [], [], full, full]
+    # Lambda retries from the first failed record: everything from it on, stored once each.
+    assert _consume(app_module, event[2:]) == {"batchItemFailures": []}
+    assert [_stored(ns, f"m{m}") for m in range(6)] == [full] * 6
+
+
+def test_a_delete_between_two_records_of_a_group_removes_only_the_older_ones_points(app_module):
+    """Each record of a group keeps the tombstone rule of its own arrival: the delete wins over the
+    record that reached the stream before it began, not over the one that reached it after."""
+    import time
+
+    from chalicelib import compose
+
+    ns = "between-ns"
+    [older] = _points_records(ns, 1, per=1, start=1)
+    [newer] = _points_records(ns, 1, per=1, start=2)
+    now = time.time()
+    compose.store().delete(ns, "m0")
+    event = [
+        kinesis_record(
+            data=d,
+            partition_key="x|between|autogen|m0",
+            sequence_number=sequence,
+            shard_id="shardId-000000000000",
+            stream_arn=f"arn:aws:kinesis:us-east-1:123456789012:stream/{physical_name('points')}",
+            arrival=arrival,
+        )
+        for d, sequence, arrival in [(older, "85001", now - 5), (newer, "85002", now + 5)]
+    ]
+    assert _consume(app_module, event) == {"batchItemFailures": []}
+    assert _stored(ns, "m0") == [(2, 2.0)]

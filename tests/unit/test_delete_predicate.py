@@ -48,3 +48,18 @@ def test_matching():
     assert predicate.tags_match({"host": "b"})
     assert not predicate.tags_match({"host": "a"})
     assert not predicate.tags_match({"host": "b", "region": "us"})
+
+
+@pytest.mark.parametrize(
+    "text, hint",
+    [
+        ("", None),
+        ('_measurement="cpu"', None),
+        ('_measurement="cpu" AND host="a"', ("host", frozenset({"a"}))),
+        ('host!="a" AND region="eu"', ("region", frozenset({"eu"}))),
+        ('host=""', None),  # matches series without the tag: they have no postings
+        ('host!="a"', None),
+    ],
+)
+def test_tag_equals_hint(text, hint):
+    assert parse_predicate(text).tag_equals == hint

@@ -43,7 +43,7 @@ class MemorySource:
     def measurements(self, namespace):
         return sorted(self.data)
 
-    def series(self, namespace, measurement):
+    def series(self, namespace, measurement, tag_equals=None):
         return [SeriesEntry(k, t) for k, t in sorted(self.tags.get(measurement, {}).items())]
 
     def field_types(self, namespace, measurement):

@@ -248,3 +248,27 @@ def test_split_and_tag_only() -> None:
 )
 def test_parse_time(text: str, ns: int) -> None:
     assert parse_time(text) == ns
+
+
+@pytest.mark.parametrize(
+    "condition, hint",
+    [
+        ("host = 'a'", ("host", "", {"a"})),
+        ("'a' = host", ("host", "", {"a"})),
+        ("host::tag = 'a' AND usage > 1", ("host", "tag", {"a"})),
+        ("usage > 1 AND (host = 'a' OR host = 'b')", ("host", "", {"a", "b"})),
+        ("host = 'a' OR region = 'b'", None),  # two tags: no one tag is pinned
+        ("host = 'a' OR usage > 1", None),
+        ("host = ''", None),  # series without the tag match it
+        ("host = 'a' OR host = ''", None),
+        ("host != 'a'", None),
+        ("host =~ /^a$/", None),
+        ("host = 1", None),
+        ("region = '' AND host = 'a'", ("host", "", {"a"})),
+    ],
+)
+def test_tag_equals_hint(condition, hint):
+    from chalicelib.influxql.conditions import tag_equals
+
+    found = tag_equals(parse_expr(condition))
+    assert (None if found is None else (found[0].val, found[0].type, set(found[1]))) == hint

@@ -141,6 +141,12 @@ class _Selection:
     def has_tag_conditions(self) -> bool:
         return self.condition is not None
 
+    @property
+    def tag_equals(self) -> tuple[str, frozenset[str]] | None:
+        # tags_match reads tags only: whatever the ref's type, a matching series has one of the values
+        pinned = conditions.tag_equals(self.condition)
+        return (pinned[0].val, pinned[1]) if pinned is not None else None
+
 
 def _delete_matching(
     context: Context, sources: list[ast.Source], tmin: int, tmax: int, condition: ast.Expr | None, what: str

@@ -33,6 +33,7 @@ from chalicelib.influxql.generator import generate
 from chalicelib.kit.budget import Budget
 from chalicelib.kit.time import MAX_TIME, MIN_TIME
 from chalicelib.series.columns import SeriesColumns
+from chalicelib.series.ports import TagEquals
 
 # Estimated costs charged to the query's budget (CPython, measured roughly): a series listed from the
 # index, a reducer of a window, a value of an output row (with its share of the row's tuple and list).
@@ -52,6 +53,15 @@ class Data:
     scan: Scan
     # the store's blocks: each series' times ascending and unique (a subquery's rows need not be)
     ordered: bool = True
+    # the measurement's tag keys when tags_of holds only some of its series (read by a tag hint)
+    known_tag_keys: list[str] | None = None
+
+    @property
+    def tag_keys(self) -> set[str]:
+        """The tag keys of the measurement's series (those of tags_of, unless they are only some)."""
+        if self.known_tag_keys is not None:
+            return set(self.known_tag_keys)
+        return {k for tags in self.tags_of.values() for k in tags}
 
 
 def select(statement: ast.SelectStatement, context: Context) -> list[Series]:
@@ -69,7 +79,7 @@ def select(statement: ast.SelectStatement, context: Context) -> list[Series]:
     windows = Windows(interval, offset, statement.location)
     if aggregate:
         _check_buckets(windows, tmin, tmax, context.budget.limits.max_select_buckets)
-    sources = list(_sources(statement, context, tmin, tmax))
+    sources = list(_sources(statement, context, condition))
     # `SELECT *` over several measurements: every series gets the union of their columns (as influxd)
     schema: tuple[dict[str, str], list[str]] | None = None
     if len(sources) > 1:
@@ -80,7 +90,7 @@ def select(statement: ast.SelectStatement, context: Context) -> list[Series]:
                 held = union_fields.get(name)
                 if held is None or _TYPE_RANK.get(kind, 99) < _TYPE_RANK.get(held, 99):
                     union_fields[name] = kind
-            union_tags.update(k for tags in data.tags_of.values() for k in tags)
+            union_tags.update(data.tag_keys)
         schema = union_fields, sorted(union_tags)
     read_min, read_max, keep = _look_back(statement, windows, tmin, tmax)
     keyed: list[tuple[tuple[str, str], tuple[str, tuple[str, ...]], Series]] = []
@@ -184,7 +194,7 @@ def group_by_interval(statement: ast.SelectStatement) -> tuple[int, int]:
 
 
 def _sources(
-    statement: ast.SelectStatement, context: Context, tmin: int, tmax: int
+    statement: ast.SelectStatement, context: Context, condition: ast.Expr | None
 ) -> Iterator[tuple[Data, int]]:
     for source in statement.sources:
         if isinstance(source, ast.SubQuery):
@@ -204,7 +214,9 @@ def _sources(
             field_types = context.series.field_types(rp.namespace, name)
             if not field_types:  # no such measurement: an empty result, as influxd gives
                 continue
-            tags_of = {e.key: dict(e.tags) for e in context.series.series(rp.namespace, name)}
+            known_tag_keys, hint = _tag_hint(context, rp.namespace, name, condition, field_types)
+            entries = context.series.series(rp.namespace, name, hint)
+            tags_of = {e.key: dict(e.tags) for e in entries}
             context.budget.charge(len(tags_of) * SERIES_BYTES)
 
             def scan(lo, hi, keys, fields, descending, _ns=rp.namespace, _name=name):
@@ -212,7 +224,36 @@ def _sources(
                     context.series.scan(_ns, _name, lo, hi, keys, fields, descending=descending)
                 )
 
-            yield Data(name, field_types, tags_of, scan), MIN_TIME if cutoff is None else cutoff
+            data = Data(name, field_types, tags_of, scan, known_tag_keys=known_tag_keys)
+            yield data, MIN_TIME if cutoff is None else cutoff
+
+
+def _tag_hint(
+    context: Context,
+    namespace: str,
+    measurement: str,
+    condition: ast.Expr | None,
+    field_types: dict[str, str],
+) -> tuple[list[str] | None, TagEquals | None]:
+    """(the measurement's tag keys, a hint for the index) when the condition pins a tag to a few values
+    and the index tells the tag keys without reading every series; else (None, None).
+
+    The tag keys are what the whole measurement has (wildcards, GROUP BY * and the tag/field split read
+    them), not only the hinted series'. The hinted term must decide series the way _select_data does:
+    a `::tag` ref always reads the tag; an unhinted one only when it names a tag key and no field (a
+    field or an unknown name is decided per row, where the hint would not hold)."""
+    pinned = conditions.tag_equals(condition)
+    if pinned is None:
+        return None, None
+    ref, values = pinned
+    if ref.type not in ("", "tag"):
+        return None, None
+    tag_keys = context.series.tag_keys(namespace, measurement)
+    if tag_keys is None:
+        return None, None
+    if ref.type == "" and (ref.val not in tag_keys or ref.val in field_types):
+        return None, None
+    return tag_keys, (ref.val, values)
 
 
 def _with_outer_dimensions(inner: ast.SelectStatement, outer: ast.SelectStatement) -> ast.SelectStatement:
@@ -317,7 +358,7 @@ def _select_data(
             for name, kind in field_types.items()
             if kind == schema[0].get(name) or (kind == "integer" and schema[0].get(name) == "float")
         }
-    tag_keys = sorted({k for tags in data.tags_of.values() for k in tags})
+    tag_keys = sorted(data.tag_keys)
     group_keys = _group_keys(statement, tag_keys)
     plan = planner.plan(
         statement, aggregate, windows.interval, field_types, tag_keys, schema=schema, grouped=group_keys

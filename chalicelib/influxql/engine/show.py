@@ -20,8 +20,11 @@ from chalicelib.tenancy.dbrp import RetentionPolicy
 
 def _entries(context: Context, rp: RetentionPolicy, measurement: str, condition: ast.Expr | None):
     """The index entries of `measurement` whose tags satisfy `condition` (time terms ignored)."""
-    entries = context.series.series(rp.namespace, measurement)
     condition = _without_time(condition)
+    # a tag pinned to a few values: the index may read just those series (they are checked below)
+    pinned = conditions.tag_equals(condition)
+    hint = (pinned[0].val, pinned[1]) if pinned is not None else None
+    entries = context.series.series(rp.namespace, measurement, hint)
     if condition is None:
         return entries
     return [e for e in entries if conditions.eval_condition(condition, dict(e.tags))]
