@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
-import boto3
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.adapters import clients
 from chalicelib.declarations import Bucket
 from chalicelib.kit.errors import UNAVAILABLE, TicklessError
 
@@ -16,23 +14,15 @@ logger = Logger(child=True)
 # Errors that may heal by trying again later (boto3 has already retried them a few times).
 _TRANSIENT = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "Throttling"}
 _MISSING = {"NoSuchKey", "404"}
-_client_lock = threading.Lock()
 
 
 class S3Blobs:
     def __init__(self, bucket: Bucket) -> None:
         self.bucket_name = bucket.physical_name
-        self._client = None
 
     @property
     def client(self):
-        if self._client is None:
-            # Creating clients from boto3's default session is not thread-safe (the local stack runs
-            # shards and HTTP requests as threads of one process).
-            with _client_lock:
-                if self._client is None:
-                    self._client = boto3.client("s3")
-        return self._client
+        return clients.client("s3")
 
     def put(self, key: str, data: bytes) -> None:
         """Store `data` under `key`; returns once S3 has it durably. Raises `unavailable` when S3 keeps

@@ -4,14 +4,13 @@ A record larger than Kinesis takes travels by claim check (adapters/claimchecks.
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Sequence
 
-import boto3
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.adapters import clients
 from chalicelib.adapters.claimchecks import ClaimChecks
 from chalicelib.kit.errors import UNAVAILABLE, TicklessError
 
@@ -29,7 +28,6 @@ _TRANSIENT = {
     "ServiceUnavailable",
     "KMSThrottlingException",
 }
-_client_lock = threading.Lock()
 
 
 class KinesisPublisher:
@@ -37,16 +35,10 @@ class KinesisPublisher:
         self.stream_name = stream_name
         self.claim_checks = claim_checks
         self.deadline_seconds = deadline_seconds
-        self._client = None
 
     @property
     def client(self):
-        if self._client is None:
-            # boto3's default session is not thread-safe; the local stack calls this from threads.
-            with _client_lock:
-                if self._client is None:
-                    self._client = boto3.client("kinesis")
-        return self._client
+        return clients.client("kinesis")
 
     def publish(self, records: Sequence[tuple[str, bytes]]) -> None:
         """Put every (partition key, data) record, in order per partition key. Returns only when all are
