@@ -24,16 +24,14 @@ Needs `influxd` on PATH (Debian/Ubuntu: `apt-get install influxdb`).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
 
-from scripts.bench.bench_e2e import StackProcesses
-from scripts.bench.bench_query import error_of, rfc3339, rows
+from scripts.bench.bench_e2e import StackProcesses, process_cpu
+from scripts.bench.bench_query import error_of, load, rfc3339, rows
 from scripts.oracle.influxd import Influxd, Server, drain, influxd_binary, influxd_version, onboard_tickless
 
 DATABASE = "scale"
@@ -104,13 +102,8 @@ def compaction(url: str) -> tuple[float, Any]:
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of the processes (all their threads), from /proc/<pid>/stat."""
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / os.sysconf("SC_CLK_TCK")
+    """User + system CPU of the processes (all their threads)."""
+    return sum(process_cpu(pid) for pid in pids)
 
 
 def idle_cpu(pids: list[int], seconds: float) -> float:
@@ -118,13 +111,6 @@ def idle_cpu(pids: list[int], seconds: float) -> float:
     before, start = cpu_seconds(pids), time.monotonic()
     time.sleep(seconds)
     return (cpu_seconds(pids) - before) / (time.monotonic() - start)
-
-
-def write_all(server: Server, bodies: list[str], threads: int) -> float:
-    start = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(lambda body: server.write(DATABASE, body, compress=True), bodies))
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -175,9 +161,9 @@ def main() -> None:
             pass_before = compaction(url)
             idle_pass_before = compaction(url)
 
-            influxd_load = write_all(influxd, bodies, args.threads)
+            influxd_load = load(influxd, bodies, args.threads, DATABASE)
             start = time.perf_counter()
-            acknowledged = write_all(tickless, bodies, args.threads)
+            acknowledged = load(tickless, bodies, args.threads, DATABASE)
             drain(url, timeout=7200)
             stored = time.perf_counter() - start
             print(f"load influxd: {influxd_load:.1f} s ({points / influxd_load:,.0f} points/s)")
