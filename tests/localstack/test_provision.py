@@ -13,24 +13,14 @@ from chalice import Chalice, Response
 
 from chalicelib import declarations
 from chalicelib.declarations import BlobArea, Bucket, Queue, StateMachine, Stream, Table, physical_name
-from scripts.localstack import LocalStack, MotoServer, configure_environment, provision
+from scripts.localstack import LocalStack, provision
+from tests.localstack.conftest import client, moto_server
 
 
 @pytest.fixture(scope="module")
 def moto_url():
-    saved = dict(os.environ)
-    server = MotoServer().start()
-    configure_environment(server.endpoint_url, prefix="tlprov-")
-    try:
-        yield server.endpoint_url
-    finally:
-        server.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def client(service: str, url: str):
-    return boto3.client(service, endpoint_url=url, region_name="us-east-1")
+    with moto_server("tlprov-") as url:
+        yield url
 
 
 def test_every_declared_resource_exists(moto_url):

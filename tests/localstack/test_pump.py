@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import sys
 import threading
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
 
-import boto3
 import pytest
 from chalice import Chalice, Cron, Rate
 
 from chalicelib.declarations import KinesisConsumer, Queue, Stream
-from scripts.localstack import EventPump, MotoServer, configure_environment, provision
+from scripts.localstack import EventPump, provision
 from scripts.localstack.schedules import parse_schedule
+from tests.localstack.conftest import client, moto_server
 
 PREFIX = "tlpump-"
 
@@ -35,19 +34,8 @@ def on_ordered(event):
 
 @pytest.fixture(scope="module")
 def moto_url():
-    saved = dict(os.environ)
-    server = MotoServer().start()
-    configure_environment(server.endpoint_url, prefix=PREFIX)
-    try:
-        yield server.endpoint_url
-    finally:
-        server.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def client(service: str, url: str):
-    return boto3.client(service, endpoint_url=url, region_name="us-east-1")
+    with moto_server(PREFIX) as url:
+        yield url
 
 
 def put(url: str, stream: str, values: list[str], key: str | None = None) -> list[str]:

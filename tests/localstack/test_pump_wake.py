@@ -6,16 +6,15 @@ machine is."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
-import boto3
 import pytest
 from chalice import Chalice
 
 from chalicelib.declarations import Stream
-from scripts.localstack import EventPump, MotoServer, configure_environment, kinesis_hook, provision
+from scripts.localstack import EventPump, kinesis_hook, provision
+from tests.localstack.conftest import client, moto_server
 
 PREFIX = "tlwake-"
 NEVER = 60.0  # idle poll interval: far beyond every wait below
@@ -23,19 +22,12 @@ NEVER = 60.0  # idle poll interval: far beyond every wait below
 
 @pytest.fixture(scope="module")
 def moto_url():
-    saved = dict(os.environ)
-    server = MotoServer().start()
-    configure_environment(server.endpoint_url, prefix=PREFIX)
-    try:
-        yield server.endpoint_url
-    finally:
-        server.stop()
-        os.environ.clear()
-        os.environ.update(saved)
+    with moto_server(PREFIX) as url:
+        yield url
 
 
 def kinesis(url: str):
-    return boto3.client("kinesis", endpoint_url=url, region_name="us-east-1")
+    return client("kinesis", url)
 
 
 def recording_app(stream: str, received: list[str], arrived: threading.Event) -> Chalice:
