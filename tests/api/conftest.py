@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import base64
 import itertools
+from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
 from chalice.test import Client
 
+from scripts.localstack import HTTPServer, chalice_config
 from scripts.localstack.lambda_events import kinesis_record_from
 from scripts.localstack.motoserver import MotoServer, configure_environment
 from scripts.localstack.provision import provision
@@ -84,6 +87,16 @@ class TestClient:
     def with_token(self, token: str | None) -> TestClient:
         """The same app, called with another token."""
         return TestClient(self.raw, token)
+
+
+@pytest.fixture(scope="module")
+def http(app_module, onboarding) -> Iterator[str]:
+    """The app behind the local stack's HTTP server (API Gateway's routing, catch-alls included), on a
+    free port: for what only HTTP shows (chunked bodies, unknown routes)."""
+    config = chalice_config(app_module.app, project_dir=Path(__file__).resolve().parents[2])
+    server = HTTPServer(app_module.app, port=0, config=config).start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")

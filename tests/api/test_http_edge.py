@@ -10,32 +10,19 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 import requests
 
-from scripts.localstack import HTTPServer, chalice_config
 from tests.api.conftest import query, series_values, stream_batches
 
-REPO = Path(__file__).resolve().parents[2]
 SECRET = "Token do-not-echo-this-token"
 
 
 def write_v1(client, body: bytes, database: str, headers: dict | None = None):
     headers = {"Content-Type": "text/plain", **(headers or {})}
     return client.http.post(f"/write?db={database}", body=body, headers=headers)
-
-
-@pytest.fixture(scope="module")
-def http(app_module, onboarding) -> Iterator[str]:
-    """The app behind the local stack's HTTP server (API Gateway's routing), on a free port."""
-    config = chalice_config(app_module.app, project_dir=REPO)
-    server = HTTPServer(app_module.app, port=0, config=config).start()
-    yield server.url
-    server.stop()
 
 
 # -- request bodies --------------------------------------------------------------------------------------

@@ -13,20 +13,17 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 import requests
 
 from chalicelib.observability.logs import formatter
-from scripts.localstack import HTTPServer, chalice_config
 from scripts.localstack.lambda_events import LambdaContext, kinesis_record
 from tests.api.conftest import ONBOARDING
 from tests.api.test_write_api import write_v1, write_v2
 from tests.api.test_write_partial import short_database
 
-REPO = Path(__file__).resolve().parents[2]
 _names = itertools.count()
 JSON = {"Content-Type": "application/json"}
 
@@ -149,15 +146,6 @@ def test_a_4xx_is_a_warning_with_its_code_message_and_cause(client, lines):
     assert error["message"] == response.json_body["message"]
     assert error["cause"][0].startswith("JSONDecodeError: ")  # the chain, not only the message
     assert "exception" not in line  # no traceback for a client's mistake
-
-
-@pytest.fixture(scope="module")
-def http(app_module, onboarding) -> Iterator[str]:
-    """The app behind the local stack's HTTP server (API Gateway's routing, catch-alls included)."""
-    config = chalice_config(app_module.app, project_dir=REPO)
-    server = HTTPServer(app_module.app, port=0, config=config).start()
-    yield server.url
-    server.stop()
 
 
 def test_an_unknown_path_on_the_local_stack_is_a_warning_with_the_answers_message(http, lines):
