@@ -212,48 +212,16 @@ def test_influx_cli_with_username_and_password(stack, onboarded, db):
     if shutil.which("influx") is None:
         pytest.skip("the influx 1.x CLI is not installed")
     url = urlsplit(stack.url)
-    run = subprocess.run(
-        [
-            "influx",
-            "-host",
-            url.hostname,
-            "-port",
-            str(url.port),
-            "-username",
-            onboarded.username,
-            "-password",
-            onboarded.token,
-            "-database",
-            db,
-            "-format",
-            "json",
-            "-execute",
-            "SHOW DATABASES",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+
+    def influx(username: str, password: str, *options: str) -> subprocess.CompletedProcess:
+        command = ["influx", "-host", url.hostname, "-port", str(url.port)]
+        command += ["-username", username, "-password", password, *options, "-execute", "SHOW DATABASES"]
+        return subprocess.run(command, capture_output=True, text=True, timeout=30)
+
+    run = influx(onboarded.username, onboarded.token, "-database", db, "-format", "json")
     assert run.returncode == 0, run.stderr + run.stdout
     assert [db] in json.loads(run.stdout)["results"][0]["series"][0]["values"]
-    refused = subprocess.run(
-        [
-            "influx",
-            "-host",
-            url.hostname,
-            "-port",
-            str(url.port),
-            "-username",
-            "x",
-            "-password",
-            "wrong",
-            "-execute",
-            "SHOW DATABASES",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    refused = influx("x", "wrong")
     assert "unauthorized" in (refused.stdout + refused.stderr).lower()
 
 
