@@ -133,18 +133,21 @@ def running_stack(
 def _running_stack(prefix: str, extra_env: dict[str, str] | None, data_dir: Path) -> Iterator[Stack]:
     port, moto_port = _free_port(), _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TICKLESS_PREFIX": prefix, **(extra_env or {})}
+    options = ["--moto-port", str(moto_port), "--data-dir", str(data_dir)]
+    with launched_stack(
+        options, port=port, env=env, prefix=prefix, moto_url=f"http://127.0.0.1:{moto_port}"
+    ) as info:
+        yield info
+
+
+@contextmanager
+def launched_stack(
+    options: list[str], *, port: int, env: dict[str, str], prefix: str, moto_url: str = ""
+) -> Iterator[Stack]:
+    """`python -m scripts.localstack --port <port> <options>`, waited for until it says it is ready and
+    answers GET /ping; stopped with SIGINT on exit unless the test killed it."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scripts.localstack",
-            "--port",
-            str(port),
-            "--moto-port",
-            str(moto_port),
-            "--data-dir",
-            str(data_dir),
-        ],
+        [sys.executable, "-m", "scripts.localstack", "--port", str(port), *options],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -155,20 +158,21 @@ def _running_stack(prefix: str, extra_env: dict[str, str] | None, data_dir: Path
     # Keep reading, so a chatty stack never blocks on a full pipe.
     reader = threading.Thread(target=lambda: output.extend(iter(process.stdout.readline, "")), daemon=True)
     reader.start()
-    info = Stack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}", prefix, process, output)
+    info = Stack(f"http://127.0.0.1:{port}", moto_url, prefix, process, output)
     deadline = time.monotonic() + STARTUP_TIMEOUT
     status = None
-    while (status := _ping(info.url)) != 204:
+    # Our process must say it is ready: another stack may answer on a port picked a moment ago.
+    while "Local stack ready" not in info.output or (status := _ping(info.url)) != 204:
         if process.poll() is not None or time.monotonic() > deadline:
             _terminate(process)
             reader.join(5)
             reason = f"exited with {process.returncode}" if process.poll() is not None else "timed out"
             pytest.fail(
-                f"local stack did not answer GET /ping with 204 ({reason}, last status {status}); output:\n"
+                f"local stack did not start ({reason}, last GET /ping status {status}); output:\n"
                 + info.output,
                 pytrace=False,
             )
-        time.sleep(0.2)
+        time.sleep(0.1)
     try:
         yield info
     finally:

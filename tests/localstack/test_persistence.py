@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -22,7 +21,7 @@ import pytest
 
 from scripts.localstack.datadir import DataDirError
 from scripts.localstack.journal import FRAME, MAGIC, Journal
-from tests.e2e.conftest import REPO_ROOT, Stack, _free_port, _ping, _terminate
+from tests.e2e.conftest import REPO_ROOT, Stack, _free_port, _ping, launched_stack
 
 TOKEN = "persistence-operator-token"
 ORG, BUCKET = "persist-org", "persist-bucket"
@@ -32,19 +31,8 @@ STARTUP_TIMEOUT = 90.0
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _command(data_dir: Path, *options: str, port: int | None = None) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "scripts.localstack",
-        "--port",
-        str(port or _free_port()),
-        "--data-dir",
-        str(data_dir),
-        "--log-level",
-        "WARNING",
-        *options,
-    ]
+def _options(data_dir: Path, *options: str) -> list[str]:
+    return ["--data-dir", str(data_dir), "--log-level", "WARNING", *options]
 
 
 def _env() -> dict[str, str]:
@@ -59,31 +47,8 @@ def _env() -> dict[str, str]:
 def stack_on(data_dir: Path, *options: str) -> Iterator[Stack]:
     """A stack on `data_dir`; stopped with SIGINT on exit unless the test killed it."""
     port = _free_port()
-    process = subprocess.Popen(
-        _command(data_dir, *options, port=port),
-        cwd=REPO_ROOT,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(iter(process.stdout.readline, "")), daemon=True)
-    reader.start()
-    stack = Stack(f"http://127.0.0.1:{port}", "", "tlpersist-", process, output)
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    # Our process must say it is ready: another stack may answer on a port picked a moment ago.
-    while "Local stack ready" not in stack.output or _ping(stack.url) != 204:
-        if process.poll() is not None or time.monotonic() > deadline:
-            _terminate(process)
-            reader.join(5)
-            pytest.fail(f"stack did not start:\n{stack.output}", pytrace=False)
-        time.sleep(0.1)
-    try:
+    with launched_stack(_options(data_dir, *options), port=port, env=_env(), prefix="tlpersist-") as stack:
         yield stack
-    finally:
-        _terminate(process)
-        reader.join(5)
 
 
 def kill(stack: Stack) -> None:
@@ -152,7 +117,12 @@ OLD_MOTO_SNAPSHOT = b"TLSNAP01" + len(_OLD_HEADER).to_bytes(4, "big") + _OLD_HEA
 
 def run_failing(data_dir: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        _command(data_dir), cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=STARTUP_TIMEOUT
+        [sys.executable, "-m", "scripts.localstack", "--port", str(_free_port()), *_options(data_dir)],
+        cwd=REPO_ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT,
     )
 
 
