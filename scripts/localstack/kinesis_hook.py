@@ -62,21 +62,15 @@ def _install() -> None:
         _installed = True
     from moto.kinesis.models import KinesisBackend  # moto only where the local stack runs
 
-    put_record, put_records = KinesisBackend.put_record, KinesisBackend.put_records
+    def then_notify(put: Callable[..., Any]) -> Callable[..., Any]:
+        def put_then_notify(
+            self: KinesisBackend, stream_arn: str, stream_name: str, *args: Any, **kwargs: Any
+        ) -> Any:
+            result = put(self, stream_arn, stream_name, *args, **kwargs)
+            notify(_stream_name(stream_arn, stream_name))
+            return result
 
-    def put_record_then_notify(
-        self: KinesisBackend, stream_arn: str, stream_name: str, *args: Any, **kwargs: Any
-    ) -> Any:
-        result = put_record(self, stream_arn, stream_name, *args, **kwargs)
-        notify(_stream_name(stream_arn, stream_name))
-        return result
+        return put_then_notify
 
-    def put_records_then_notify(
-        self: KinesisBackend, stream_arn: str, stream_name: str, *args: Any, **kwargs: Any
-    ) -> Any:
-        result = put_records(self, stream_arn, stream_name, *args, **kwargs)
-        notify(_stream_name(stream_arn, stream_name))
-        return result
-
-    KinesisBackend.put_record = put_record_then_notify  # type: ignore[method-assign]
-    KinesisBackend.put_records = put_records_then_notify  # type: ignore[method-assign]
+    KinesisBackend.put_record = then_notify(KinesisBackend.put_record)  # type: ignore[method-assign]
+    KinesisBackend.put_records = then_notify(KinesisBackend.put_records)  # type: ignore[method-assign]
