@@ -7,18 +7,11 @@ import sys
 import threading
 
 from chalicelib.kit.cache import TimedCache
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.unit.clock import Clock
 
 
 def test_entries_expire_after_the_ttl():
-    clock = Clock()
+    clock = Clock(0.0)
     cache: TimedCache[str, int] = TimedCache(10, 100, clock)
     cache.put("a", 1)
     clock.now = 9.9

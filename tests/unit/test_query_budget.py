@@ -13,14 +13,7 @@ from chalicelib.kit.budget import (
     QueryTimeout,
 )
 from chalicelib.kit.errors import INVALID
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.unit.clock import Clock
 
 
 def test_query_limits_default_to_bounds_that_protect_a_lambda():

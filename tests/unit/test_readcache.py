@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 from chalicelib.adapters.readcache import ReadCache
+from tests.unit.clock import Clock
 
 
 class Repository:
@@ -18,14 +19,6 @@ class Repository:
 
     def save(self, id: str, doc: dict) -> None:
         self.docs[id] = doc
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_fresh_answers_come_from_memory_until_the_ttl_passes():
