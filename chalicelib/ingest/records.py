@@ -1,19 +1,20 @@
 """The envelope of points on the `points` Kinesis stream.
 
 A record carries the points of one namespace and measurement (its partition key), grouped by series,
-as zlib-compressed JSON. JSON keeps the consumer fast (json.loads is C) and zlib keeps records small
+as zlib-compressed JSON. JSON keeps both ends fast (orjson) and zlib keeps records small
 (Kinesis bills per 25 KB); unsigned fields are flagged since JSON has one integer type.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter, methodcaller
+
+import orjson
 
 from chalicelib.kit.points import Point, UInt
 
@@ -101,7 +102,7 @@ def _compress(destination: Destination, series: list[SeriesRows]) -> list[bytes]
         "rp": destination.retention_policy,
         "s": [[s.key, s.measurement, s.tags, _typed_rows(s.rows)] for s in series],
     }
-    data = zlib.compress(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(), 6)
+    data = zlib.compress(orjson.dumps(body), 6)
     if len(data) <= MAX_RECORD_BYTES:
         return [data]
     if len(series) > 1:
@@ -129,8 +130,8 @@ def _typed_rows(rows: list[tuple[int, dict]]) -> list:
 
 def decode(data: bytes) -> PointBatch:
     try:
-        body = json.loads(zlib.decompress(data))
-    except (zlib.error, ValueError) as exc:
+        body = orjson.loads(zlib.decompress(data))
+    except (zlib.error, ValueError) as exc:  # orjson.JSONDecodeError is a ValueError
         raise RecordError(f"undecodable points record: {exc}") from exc
     version = body.get("v") if isinstance(body, dict) else None
     if version != VERSION:

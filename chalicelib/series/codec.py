@@ -224,7 +224,7 @@ def _decimal_exponent(values: list) -> int | None:
     if not sample:
         return None
     raw = _pack("d", sample)
-    for exponent in range(_MAX_EXPONENT + 1):
+    for exponent in range(_fewest_decimals(sample), _MAX_EXPONENT + 1):
         scale = 10.0**exponent
         try:
             if _pack("d", [round(v * scale) / scale for v in sample]) == raw:
@@ -232,6 +232,20 @@ def _decimal_exponent(values: list) -> int | None:
         except (OverflowError, ValueError):
             return None
     return None
+
+
+def _fewest_decimals(sample: list) -> int:
+    """Where the search for the exponent may start: a value needs at least the decimals of its shortest
+    round-trip text (Python's repr), so fewer cannot represent it exactly."""
+    most = 0
+    for text in map(repr, sample):
+        if text.endswith(".0"):
+            continue
+        point = text.find(".")
+        if point < 0 or "e" in text:  # exponent notation, inf or nan: search from 0
+            return 0
+        most = max(most, len(text) - point - 1)
+    return min(most, _MAX_EXPONENT + 1)
 
 
 def _encode_booleans(values: list) -> tuple[int, int, int, bytes]:
