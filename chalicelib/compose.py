@@ -9,6 +9,7 @@ from functools import cache
 from chalicelib.adapters.blobs import S3Blobs
 from chalicelib.adapters.claimchecks import ClaimChecks
 from chalicelib.adapters.deadletters import DynamoDeadLetters
+from chalicelib.adapters.definitions import DynamoDefinitions
 from chalicelib.adapters.kinesis import KinesisPublisher
 from chalicelib.adapters.readcache import ReadCache
 from chalicelib.adapters.resources import DynamoResources, DynamoSessions
@@ -21,6 +22,7 @@ from chalicelib.kit.budget import QueryLimits
 from chalicelib.series.store import SeriesStore
 from chalicelib.tenancy.dbrp import Catalog
 from chalicelib.tenancy.service import Tenancy
+from chalicelib.tick.tasks import TaskDefinitions
 
 
 @cache
@@ -86,3 +88,9 @@ def claim_checks() -> ClaimChecks:
 @cache
 def dead_letters() -> DynamoDeadLetters:
     return DynamoDeadLetters(blobs())
+
+
+@cache
+def task_definitions() -> TaskDefinitions:
+    return TaskDefinitions(DynamoDefinitions())
+

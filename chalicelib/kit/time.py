@@ -54,3 +54,32 @@ def format_rfc3339nano(ns: int) -> str:
     if frac:
         return f"{date}{hour:02d}:{minute:02d}:{second:02d}.{frac:09d}".rstrip("0") + "Z"
     return f"{date}{hour:02d}:{minute:02d}:{second:02d}Z"
+
+
+def go_duration(ns: int) -> str:
+    """Go's time.Duration.String(): `0s`, `1.5s`, `1m0s`, `2h30m0s`, `500ms`, `1µs`, `10ns`."""
+    if ns == 0:
+        return "0s"
+    sign = "-" if ns < 0 else ""
+    ns = abs(ns)
+    if ns < SECOND:
+        for unit, name in ((1_000_000, "ms"), (1_000, "µs")):
+            if ns >= unit:
+                return sign + _fraction(ns, unit) + name
+        return f"{sign}{ns}ns"
+    text = ""
+    hours, rest = divmod(ns, HOUR)
+    minutes, rest = divmod(rest, MINUTE)
+    if hours:
+        text += f"{hours}h"
+    if hours or minutes:
+        text += f"{minutes}m"
+    return sign + text + _fraction(rest, SECOND) + "s"
+
+
+def _fraction(value: int, unit: int) -> str:
+    whole, frac = divmod(value, unit)
+    if not frac:
+        return str(whole)
+    digits = len(str(unit)) - 1
+    return f"{whole}.{frac:0{digits}d}".rstrip("0")

@@ -18,14 +18,28 @@ from chalicelib.tenancy.principal import Principal
 def writer(request: Request) -> Principal:
     """The caller, if it may write points to Kapacitor: 401 without valid credentials, 403 without the
     right to write the organization's buckets."""
+    principal = _caller(request)
+    if not principal.can("write", "buckets", org_id=principal.org_id):
+        raise TicklessError(FORBIDDEN, "insufficient permissions for write")
+    return principal
+
+
+def _caller(request: Request) -> Principal:
+    """Whoever the request's credentials name, in Kapacitor's words when they name nobody."""
     if not presents_credentials(request, v1=True):
         raise TicklessError(UNAUTHORIZED, "unable to parse authentication credentials")
     try:
-        principal = authenticate(request, v1=True)
+        return authenticate(request, v1=True)
     except TicklessError as exc:
         if exc.code == UNAUTHORIZED:
             raise TicklessError(UNAUTHORIZED, "authorization failed") from exc
         raise
-    if not principal.can("write", "buckets", org_id=principal.org_id):
-        raise TicklessError(FORBIDDEN, "insufficient permissions for write")
+
+
+def task_manager(request: Request, action: str) -> Principal:
+    """The caller, if it may `action` (read or write) its organization's tasks: Kapacitor's tasks and
+    templates are the organization's tasks here (docs/DECISIONS.md)."""
+    principal = _caller(request)
+    if principal.org_id is None or not principal.can(action, "tasks", org_id=principal.org_id):
+        raise TicklessError(FORBIDDEN, f"insufficient permissions to {action} tasks")
     return principal

@@ -1,0 +1,47 @@
+"""Kapacitor's task and template definitions on the `resources` table: one item per definition under
+`k|<kind>|<org>`, sorted by ID (so an org's list is one Query, in Kapacitor's order). Creating is
+conditional, so two creators of one ID cannot both succeed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.adapters.conditions import condition_failed
+from chalicelib.adapters.resources import ResourceItem
+
+
+def _pk(kind: str, org_id: str) -> str:
+    return f"k|{kind}|{org_id}"
+
+
+class DynamoDefinitions:
+    """tick.tasks.DefinitionStore."""
+
+    def get(self, kind: str, org_id: str, id: str) -> dict[str, Any] | None:
+        try:
+            item = ResourceItem.get(_pk(kind, org_id), id, consistent_read=True)
+        except ResourceItem.DoesNotExist:
+            return None
+        return json.loads(item.doc)
+
+    def list(self, kind: str, org_id: str) -> list[dict[str, Any]]:
+        return [json.loads(i.doc) for i in ResourceItem.query(_pk(kind, org_id), consistent_read=True)]
+
+    def create(self, kind: str, org_id: str, doc: dict[str, Any]) -> bool:
+        item = ResourceItem(_pk(kind, org_id), doc["id"], doc=json.dumps(doc, separators=(",", ":")))
+        try:
+            item.save(condition=ResourceItem.pk.does_not_exist())
+        except PutError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def replace(self, kind: str, org_id: str, doc: dict[str, Any]) -> None:
+        ResourceItem(_pk(kind, org_id), doc["id"], doc=json.dumps(doc, separators=(",", ":"))).save()
+
+    def delete(self, kind: str, org_id: str, id: str) -> None:
+        ResourceItem(_pk(kind, org_id), id).delete()

@@ -1,0 +1,448 @@
+"""Kapacitor's task and template definitions (`/kapacitor/v1/tasks`, `/templates`): what is stored, how a
+request changes it and what each answer shows, with Kapacitor's rules and messages. A task's script is
+checked by evaluating it into its pipeline (chalicelib.tick.evaluate); a template's update reloads each of
+its tasks and puts every one back when one fails. Storage is a port; definitions are kept per
+organization (tickless's tenant), under their Kapacitor IDs."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+from typing import Any, Protocol
+
+from chalicelib.kit.errors import NOT_FOUND, TicklessError, invalid
+from chalicelib.kit.syntax import ParseError
+from chalicelib.tick.evaluate import Evaluation, dbrps_of, evaluate, task_type
+from chalicelib.tick.formatter import format_script
+from chalicelib.tick.parser import parse
+from chalicelib.tick.pipeline import dot
+from chalicelib.tick.vars import read_vars, vars_json
+
+Doc = dict[str, Any]
+TASKS, TEMPLATES = "tasks", "templates"
+ENABLED, DISABLED = "enabled", "disabled"
+_VALID_ID = re.compile(r"^[-._\w]+$")  # Kapacitor: letters (any script), digits, '-', '.', '_'
+TASK_FIELDS = (
+    "link",
+    "id",
+    "type",
+    "dbrps",
+    "script",
+    "dot",
+    "status",
+    "executing",
+    "error",
+    "stats",
+    "created",
+    "modified",
+    "last-enabled",
+)
+TEMPLATE_FIELDS = ("link", "id", "type", "script", "dot", "error", "vars", "created", "modified")
+_ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's zero time: a task never enabled
+MAX_DEFINITION_BYTES = 300_000  # a stored definition is one DynamoDB item (400 KB at most)
+
+
+class DefinitionStore(Protocol):
+    """Definitions of one kind (tasks or templates) per organization, by ID."""
+
+    def get(self, kind: str, org_id: str, id: str) -> Doc | None: ...
+    def list(self, kind: str, org_id: str) -> list[Doc]: ...  # ordered by ID
+    def create(self, kind: str, org_id: str, doc: Doc) -> bool: ...  # False: the ID is taken
+    def replace(self, kind: str, org_id: str, doc: Doc) -> None: ...
+    def delete(self, kind: str, org_id: str, id: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """How an answer shows a definition: `script_format` formatted|raw, `dot_view` attributes|labels."""
+
+    script_format: str = "formatted"
+    dot_view: str = "attributes"
+    prefix: str = "/kapacitor/v1"
+
+    @classmethod
+    def of(cls, query: dict[str, str], prefix: str, *, dot_view: bool = True) -> View:
+        script_format = query.get("script-format") or "formatted"
+        if script_format not in ("formatted", "raw"):
+            raise invalid(f'invalid script-format parameter "{script_format}"')
+        view = query.get("dot-view") or "attributes"
+        if dot_view and view not in ("attributes", "labels"):
+            raise invalid(f'invalid dot-view parameter "{view}"')
+        return cls(script_format, view, prefix)
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class TaskDefinitions:
+    def __init__(self, store: DefinitionStore, clock: Callable[[], str] = now_text) -> None:
+        self.store = store
+        self.clock = clock
+
+    # -- tasks ---------------------------------------------------------------------------------------
+
+    def create_task(self, org_id: str, body: Any, view: View) -> Doc:
+        body = _object(body)
+        requested_vars = read_vars(body.get("vars"))  # decoded with the body, as Kapacitor decodes it
+        task_id = _text(body, "id") or str(uuid.uuid4())
+        if not _VALID_ID.match(task_id):
+            raise invalid(f"task ID must contain only letters, numbers, '-', '.' and '_'. \"{task_id}\"")
+        if self.store.get(TASKS, org_id, task_id) is not None:
+            raise invalid(f"task {task_id} already exists")
+        template_id = _text(body, "template-id")
+        if template_id:
+            template = self._template(org_id, template_id)
+            script = template["script"]
+        else:
+            script = _text(body, "script")
+            if not script:
+                raise invalid("must provide TICKscript")
+        explicit = _dbrps(body.get("dbrps"))
+        task = {
+            "id": task_id,
+            "template-id": template_id,
+            "script": script,
+            "dbrps": explicit,
+            "status": ENABLED if body.get("status") == ENABLED else DISABLED,
+            "vars": vars_json(requested_vars),
+        }
+        program = _program(script)
+        task["type"] = _task_type(program)
+        compile_task(task, program)
+        implicit = [{"db": db, "rp": rp} for db, rp in dbrps_of(program)]
+        if not implicit and not explicit:
+            raise invalid("must specify dbrp")
+        if implicit and explicit:
+            raise invalid("cannot specify dbrp in both implicitly and explicitly")
+        task["dbrps"] = implicit or explicit
+        now = self.clock()
+        task.update(created=now, modified=now, **{"last-enabled": now if task["status"] == ENABLED else ""})
+        _check_size(task)
+        if not self.store.create(TASKS, org_id, task):
+            raise invalid(f"task {task_id} already exists")
+        return self.show_task(org_id, task, view)
+
+    def update_task(self, org_id: str, task_id: str, body: Any, view: View) -> Doc:
+        body = _object(body)
+        requested_vars = read_vars(body.get("vars"))
+        original = self.store.get(TASKS, org_id, task_id)
+        if original is None:
+            raise TicklessError(NOT_FOUND, "task does not exist, cannot update")
+        task = dict(original)
+        new_id = _text(body, "id")
+        if new_id:
+            if not _VALID_ID.match(new_id):
+                raise invalid(f"task ID must contain only letters, numbers, '-', '.' and '_'. \"{new_id}\"")
+            task["id"] = new_id
+        requested_template = _text(body, "template-id")
+        explicit = _dbrps(body.get("dbrps"))
+        if requested_template or task.get("template-id"):
+            template_id = requested_template or task["template-id"]
+            task["script"] = self._template(org_id, template_id, shown=requested_template)["script"]
+            task["template-id"] = template_id
+        else:
+            script = _text(body, "script")
+            if script:
+                before = dbrps_of(_program(task["script"]))
+                if before and not dbrps_of(_program(script)) and not explicit:
+                    raise invalid("must specify dbrp")
+                task["script"] = script
+        program = _program(task["script"])
+        implicit = [{"db": db, "rp": rp} for db, rp in dbrps_of(program)]
+        if implicit and explicit:
+            raise invalid("cannot specify dbrp in implicitly and explicitly")
+        if implicit or explicit:
+            task["dbrps"] = implicit or explicit
+        previous = task["status"]
+        if body.get("status") in (ENABLED, DISABLED):
+            task["status"] = body["status"]
+        if requested_vars:
+            task["vars"] = vars_json(requested_vars)
+        task["type"] = _task_type(program)
+        compile_task(task, program)
+        task["modified"] = self.clock()
+        if task["status"] == ENABLED and previous != ENABLED:
+            task["last-enabled"] = task["modified"]
+        _check_size(task)
+        if task["id"] != task_id:
+            if not self.store.create(TASKS, org_id, task):
+                raise invalid(f"task {task['id']} already exists")
+            self.store.delete(TASKS, org_id, task_id)
+        else:
+            self.store.replace(TASKS, org_id, task)
+        return self.show_task(org_id, task, view)
+
+    def get_task(self, org_id: str, task_id: str, view: View) -> Doc:
+        task = self.store.get(TASKS, org_id, task_id)
+        if task is None:
+            raise TicklessError(NOT_FOUND, "no task exists")
+        return self.show_task(org_id, task, view)
+
+    def delete_task(self, org_id: str, task_id: str) -> None:
+        self.store.delete(TASKS, org_id, task_id)
+
+    def list_tasks(self, org_id: str, query: dict[str, Any], view: View) -> list[Doc]:
+        fields = _fields(query, TASK_FIELDS)
+        tasks = _page(self.store.list(TASKS, org_id), query)
+        return [{f: v for f, v in self.show_task(org_id, t, view).items() if f in fields} for t in tasks]
+
+    def show_task(self, org_id: str, task: Doc, view: View) -> Doc:
+        script, error = task["script"], task.get("error", "")
+        if task.get("template-id"):
+            template = self.store.get(TEMPLATES, org_id, task["template-id"])
+            script = template["script"] if template is not None else script
+        graph = ""
+        try:
+            evaluation = compile_task({**task, "script": script})
+            graph = dot(task["id"], evaluation.pipeline)
+        except TicklessError as exc:
+            error = exc.message
+        return {
+            "link": {"rel": "self", "href": f"{view.prefix}/tasks/{task['id']}"},
+            "id": task["id"],
+            "template-id": task.get("template-id", ""),
+            "type": task["type"],
+            "dbrps": task["dbrps"],
+            "script": _shown_script(script, view),
+            "vars": task.get("vars", {}),
+            "dot": graph,
+            "status": task["status"],
+            "executing": False,  # set by the execution, when it runs the task
+            "error": error,
+            "stats": {},
+            "created": task["created"],
+            "modified": task["modified"],
+            "last-enabled": task.get("last-enabled") or _ZERO_TIME,
+        }
+
+    # -- templates -----------------------------------------------------------------------------------
+
+    def create_template(self, org_id: str, body: Any, view: View) -> Doc:
+        body = _object(body)
+        template_id = _text(body, "id") or str(uuid.uuid4())
+        if not _VALID_ID.match(template_id):
+            raise invalid(
+                f"template ID must contain only letters, numbers, '-', '.' and '_'. \"{template_id}\""
+            )
+        if self.store.get(TEMPLATES, org_id, template_id) is not None:
+            raise invalid(f"template {template_id} already exists")
+        script = _text(body, "script")
+        program = _program(script)
+        kind = _task_type(program)  # an empty script fails here first, as in Kapacitor
+        if not script:
+            raise invalid("must provide TICKscript")
+        template = {"id": template_id, "script": script, "type": kind}
+        compile_template(template, program)
+        now = self.clock()
+        template.update(created=now, modified=now)
+        _check_size(template)
+        if not self.store.create(TEMPLATES, org_id, template):
+            raise invalid(f"template {template_id} already exists")
+        return self.show_template(template, view)
+
+    def update_template(self, org_id: str, template_id: str, body: Any, view: View) -> Doc:
+        body = _object(body)
+        original = self.store.get(TEMPLATES, org_id, template_id)
+        if original is None:
+            raise TicklessError(NOT_FOUND, "template does not exist, cannot update")
+        template = dict(original)
+        new_id = _text(body, "id")
+        if new_id:
+            if not _VALID_ID.match(new_id):
+                raise invalid(
+                    f"template ID must contain only letters, numbers, '-', '.' and '_'. \"{new_id}\""
+                )
+            template["id"] = new_id
+        script = _text(body, "script")
+        if script:
+            template["script"] = script
+        program = _program(template["script"])
+        template["type"] = _task_type(program)
+        compile_template(template, program)
+        template["modified"] = self.clock()
+        _check_size(template)
+        self._reload_tasks(org_id, template_id, template)
+        if template["id"] != template_id:
+            if not self.store.create(TEMPLATES, org_id, template):
+                raise invalid(f"template {template['id']} already exists")
+            self.store.delete(TEMPLATES, org_id, template_id)
+        else:
+            self.store.replace(TEMPLATES, org_id, template)
+        return self.show_template(template, view)
+
+    def _reload_tasks(self, org_id: str, template_id: str, template: Doc) -> None:
+        """Every task of the template with its new script (and ID), all or none: the first that fails
+        stops the update and the tasks already changed are put back as they were."""
+        tasks = [t for t in self.store.list(TASKS, org_id) if t.get("template-id") == template_id]
+        updated: list[Doc] = []
+        try:
+            for task in tasks:
+                changed = {**task, "template-id": template["id"], "type": template["type"]}
+                compile_task({**changed, "script": template["script"]})
+                changed["script"] = template["script"]
+                self.store.replace(TASKS, org_id, changed)
+                updated.append(task)
+        except TicklessError:
+            for task in updated:
+                self.store.replace(TASKS, org_id, task)
+            raise
+
+    def get_template(self, org_id: str, template_id: str, view: View) -> Doc:
+        template = self.store.get(TEMPLATES, org_id, template_id)
+        if template is None:
+            raise TicklessError(NOT_FOUND, "no template exists")
+        return self.show_template(template, view)
+
+    def delete_template(self, org_id: str, template_id: str) -> None:
+        self.store.delete(TEMPLATES, org_id, template_id)
+
+    def list_templates(self, org_id: str, query: dict[str, Any], view: View) -> list[Doc]:
+        fields = _fields(query, TEMPLATE_FIELDS)
+        templates = _page(self.store.list(TEMPLATES, org_id), query)
+        return [{f: v for f, v in self.show_template(t, view).items() if f in fields} for t in templates]
+
+    def show_template(self, template: Doc, view: View) -> Doc:
+        graph, error, declared = "", "", {}
+        try:
+            evaluation = compile_template(template)
+            graph = dot(template["id"], evaluation.pipeline)
+            declared = vars_json(evaluation.vars)
+        except TicklessError as exc:
+            error = exc.message
+        return {
+            "link": {"rel": "self", "href": f"{view.prefix}/templates/{template['id']}"},
+            "id": template["id"],
+            "type": template["type"],
+            "script": _shown_script(template["script"], view),
+            "vars": declared,
+            "dot": graph,
+            "error": error,
+            "created": template["created"],
+            "modified": template["modified"],
+        }
+
+    def _template(self, org_id: str, template_id: str, *, shown: str | None = None) -> Doc:
+        template = self.store.get(TEMPLATES, org_id, template_id)
+        if template is None:
+            name = template_id if shown is None else shown
+            raise invalid(f"unknown template {name}: err: no template exists")
+        return template
+
+
+# -- compiling ---------------------------------------------------------------------------------------
+
+
+def compile_task(task: Doc, program: Any = None) -> Evaluation:
+    """The pipeline of a stored or requested task, or `invalid TICKscript: ...`."""
+    program = _program(task["script"]) if program is None else program
+    try:
+        return evaluate(program, _task_type(program), read_vars(task.get("vars")))
+    except TicklessError as exc:
+        raise invalid(f"invalid TICKscript: {exc.message}") from None
+
+
+def compile_template(template: Doc, program: Any = None) -> Evaluation:
+    program = _program(template["script"]) if program is None else program
+    try:
+        return evaluate(program, _task_type(program), ignore_missing=True)
+    except TicklessError as exc:
+        raise invalid(f"invalid TICKscript: {exc.message}") from None
+
+
+def _program(script: str) -> Any:
+    try:
+        return parse(script)
+    except ParseError as exc:
+        raise invalid(f"invalid TICKscript: {exc.message}") from None
+
+
+def _task_type(program: Any) -> str:
+    kind = task_type(program)
+    if kind == "invalid":
+        raise invalid("invalid task type: invalid")
+    return kind
+
+
+def _shown_script(script: str, view: View) -> str:
+    if view.script_format == "raw":
+        return script
+    try:
+        return format_script(script)
+    except TicklessError:
+        return script  # as Kapacitor: a script that no longer formats is shown as written
+
+
+# -- request pieces -----------------------------------------------------------------------------------
+
+
+def _check_size(doc: Doc) -> None:
+    size = len(json.dumps(doc, separators=(",", ":")).encode())
+    if size > MAX_DEFINITION_BYTES:
+        raise invalid(f"definition too large: {size} bytes, the limit is {MAX_DEFINITION_BYTES}")
+
+
+def _object(body: Any) -> Doc:
+    if not isinstance(body, dict):
+        raise invalid("invalid JSON")
+    return body
+
+
+def _text(body: Doc, name: str) -> str:
+    value = body.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise invalid("invalid JSON")
+    return value
+
+
+def _dbrps(value: Any) -> list[Doc]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise invalid("invalid JSON")
+    dbrps = []
+    for item in value:
+        if not isinstance(item, dict):
+            raise invalid("invalid JSON")
+        db, rp = item.get("db", ""), item.get("rp", "")
+        if not isinstance(db, str) or not isinstance(rp, str):
+            raise invalid("invalid JSON")
+        dbrps.append({"db": db, "rp": rp})
+    return dbrps
+
+
+def _fields(query: dict[str, Any], known: tuple[str, ...]) -> set[str]:
+    asked = query.get("fields") or []
+    for field in asked:
+        if field not in known and field != "vars" and field != "template-id":
+            raise invalid(f'unsupported field "{field}"')
+    return set(known) | {"vars", "template-id"} if not asked else {*asked, "id", "link"}
+
+
+def _page(docs: list[Doc], query: dict[str, Any]) -> list[Doc]:
+    pattern = query.get("pattern") or ""
+    offset = _integer(query, "offset", 0)
+    limit = _integer(query, "limit", 100)
+    if pattern:
+        docs = [d for d in docs if fnmatchcase(d["id"], pattern)]
+    return docs[offset : offset + limit] if limit >= 0 else docs[offset:]
+
+
+def _integer(query: dict[str, Any], name: str, default: int) -> int:
+    text = query.get(name)
+    if not text:
+        return default
+    try:
+        return int(text, 10)
+    except ValueError:
+        raise invalid(
+            f'invalid {name} parameter "{text}" must be an integer: strconv.ParseInt: parsing "{text}": '
+            "invalid syntax"
+        ) from None
