@@ -8,7 +8,7 @@ from chalicelib import declarations
 from chalicelib.api import edge, observability
 from chalicelib.api.influxdb import influxdb
 from chalicelib.api.kapacitor import kapacitor
-from chalicelib.events import maintenance, points_consumer
+from chalicelib.events import alert_delivery, maintenance, points_consumer, task_consumer
 
 app = Chalice(app_name="tickless")
 # Line protocol arrives as text/plain (Telegraf, influxdb-client) or application/octet-stream (the 1.x
@@ -45,3 +45,22 @@ def enforce_retention(event):
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def compact_segments(event):
     return maintenance.compact_segments(event.context)
+
+
+_tasks = declarations.kinesis_consumer("consume_tasks")
+
+
+@app.on_kinesis_record(
+    stream=declarations.physical_name(_tasks.stream),
+    batch_size=_tasks.batch_size,
+    starting_position=_tasks.starting_position,
+    maximum_batching_window_in_seconds=_tasks.max_batching_window,
+)
+def consume_tasks(event):
+    return task_consumer.consume_tasks(event.to_dict(), event.context)
+
+
+# One message at a time: a message that fails is retried alone (with backoff), never its neighbours.
+@app.on_sqs_message(queue=declarations.physical_name("alerts"), batch_size=1)
+def deliver_alerts(event):
+    return alert_delivery.deliver_alerts(event.to_dict(), event.context)

@@ -6,14 +6,22 @@ import copy
 import os
 from functools import cache
 
+from aws_lambda_powertools import Logger
+
+from chalicelib.adapters.alertqueue import SqsAlertQueue
+from chalicelib.adapters.alerts import DynamoAlerts
 from chalicelib.adapters.blobs import S3Blobs
 from chalicelib.adapters.claimchecks import ClaimChecks
 from chalicelib.adapters.deadletters import DynamoDeadLetters
 from chalicelib.adapters.definitions import DynamoDefinitions
 from chalicelib.adapters.kinesis import KinesisPublisher
+from chalicelib.adapters.outbound import OutboundSender
 from chalicelib.adapters.readcache import ReadCache
 from chalicelib.adapters.resources import DynamoResources, DynamoSessions
 from chalicelib.adapters.series import DynamoCompactionLog, DynamoIndex, DynamoSegments, DynamoTombstones
+from chalicelib.adapters.taskstate import DynamoTaskStates
+from chalicelib.alert.dispatch import Dispatcher
+from chalicelib.alert.service import AlertService
 from chalicelib.declarations import BLOBS, CLAIM_CHECKS, POINTS
 from chalicelib.influxql.engine.context import Services
 from chalicelib.ingest.fieldtypes import FieldTypeGuard
@@ -22,7 +30,13 @@ from chalicelib.kit.budget import QueryLimits
 from chalicelib.series.store import SeriesStore
 from chalicelib.tenancy.dbrp import Catalog
 from chalicelib.tenancy.service import Tenancy
+from chalicelib.tick.effects import TaskEffects
+from chalicelib.tick.execution import StreamTasks
+from chalicelib.tick.matching import TickMatcher
+from chalicelib.tick.outbox import outbox_of
 from chalicelib.tick.tasks import TaskDefinitions
+
+logger = Logger(child=True)
 
 
 @cache
@@ -92,5 +106,40 @@ def dead_letters() -> DynamoDeadLetters:
 
 @cache
 def task_definitions() -> TaskDefinitions:
-    return TaskDefinitions(DynamoDefinitions())
+    # a task that stops (disabled, deleted, renamed) starts afresh when it runs again, as in Kapacitor
+    return TaskDefinitions(
+        DynamoDefinitions(),
+        on_stop=task_states().delete,
+        stats_of=lambda org, task: stream_tasks().stats(org, task),
+    )
 
+
+@cache
+def task_states() -> DynamoTaskStates:
+    return DynamoTaskStates()
+
+
+@cache
+def alert_queue() -> SqsAlertQueue:
+    return SqsAlertQueue()
+
+
+def _log(level: str, message: str, extra: dict) -> None:
+    getattr(logger, level if level in ("debug", "info", "warning", "error") else "info")(message, extra=extra)
+
+
+@cache
+def stream_tasks() -> StreamTasks:
+    effects = TaskEffects(alert_queue(), writer(), catalog(), log=_log)
+    return StreamTasks(DynamoDefinitions(), task_states(), effects, outbox_of, log=_log)
+
+
+@cache
+def dispatcher() -> Dispatcher:
+    return Dispatcher(alert_service(), alert_queue(), OutboundSender(), log=_log)
+
+
+@cache
+def alert_service() -> AlertService:
+    """Kapacitor's alert topics and topic handlers, over the resources table."""
+    return AlertService(DynamoAlerts(), TickMatcher())

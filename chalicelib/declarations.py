@@ -127,7 +127,10 @@ RESOURCES = Table("resources", "pk", "sk")
 SESSIONS = Table("sessions", "pk", ttl_attribute="expires")
 # Records a consumer could never process, with the reason.
 DEADLETTERS = Table("deadletters", "pk", "sk")
-TABLES: tuple[Table, ...] = (CHUNKS, SERIES, RESOURCES, SESSIONS, DEADLETTERS)
+# Kapacitor task execution state (windows, groups, alert state, httpOut results, the Kinesis sequence
+# numbers consumed): a versioned head per task and the compressed state over parts.
+TASK_STATE = Table("taskstate", "pk", "sk")
+TABLES: tuple[Table, ...] = (CHUNKS, SERIES, RESOURCES, SESSIONS, DEADLETTERS, TASK_STATE)
 
 # Points accepted by a write, on their way to the series store (and later Kapacitor's stream tasks).
 POINTS = Stream("points", shards=2)
@@ -141,13 +144,21 @@ DEAD_LETTER_BLOBS = BlobArea("deadletters/")
 BLOBS = Bucket("blobs", areas=(CLAIM_CHECKS, DEAD_LETTER_BLOBS))
 BUCKETS: tuple[Bucket, ...] = (BLOBS,)
 
+ALERT_DELIVERY_ATTEMPTS = 5
 QUEUES: tuple[Queue, ...] = (
     # Lambda's on-failure destination for `points` batches that exhausted their retries.
     Queue("points-failures"),
+    Queue("tasks-failures"),
+    # Alert events of tasks on their way to their handlers: one message per event and handler, retried
+    # with backoff (the visibility timeout) and kept in `alerts-dlq` when the endpoint never takes it.
+    Queue("alerts", visibility_timeout=60, max_receive_count=ALERT_DELIVERY_ATTEMPTS),
 )
 
 KINESIS_CONSUMERS: tuple[KinesisConsumer, ...] = (
     KinesisConsumer(handler="consume_points", stream=POINTS.name, on_failure_queue="points-failures"),
+    # Kapacitor's stream tasks read the same points on their own consumer: a slow task never delays
+    # storage, and a storage fault never stalls tasks.
+    KinesisConsumer(handler="consume_tasks", stream=POINTS.name, on_failure_queue="tasks-failures"),
 )
 
 STATE_MACHINES: tuple[StateMachine, ...] = ()

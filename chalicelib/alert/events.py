@@ -54,3 +54,35 @@ class AlertEvent:
             "previousLevel": self.previous_level.name,
             "recoverable": self.recoverable,
         }
+
+    def to_state(self) -> dict[str, Any]:
+        """Plain data, to travel on a queue or rest in a task's outbox."""
+        return {
+            "id": self.id,
+            "message": self.message,
+            "details": self.details,
+            "time": self.time,
+            "duration": self.duration,
+            "level": self.level.name,
+            "previousLevel": self.previous_level.name,
+            "recoverable": self.recoverable,
+            "data": self.data,
+            "task": self.task,
+            "category": self.category,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> AlertEvent:
+        return cls(
+            id=state["id"],
+            message=state["message"],
+            details=state["details"],
+            time=int(state["time"]),
+            duration=int(state["duration"]),
+            level=Level[state["level"]],
+            previous_level=Level[state["previousLevel"]],
+            recoverable=bool(state["recoverable"]),
+            data=state["data"],
+            task=state.get("task", ""),
+            category=state.get("category", ""),
+        )

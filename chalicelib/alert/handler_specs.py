@@ -1,8 +1,8 @@
 """Topic handler specs as the API takes, stores and shows them (`/alerts/topics/<topic>/handlers`).
 
 `HandlerSpec.from_json` and `validate` raise what Kapacitor answers with 400 after "invalid handler
-json: " / "invalid handler spec: "; `check_update` and `already_exists` what it answers with 500 after
-"failed to update handler: " / "failed to create handler: "."""
+json: " / "invalid handler spec: "; `check_update` and `already_exists` what it answers after
+"failed to update handler: " / "failed to create handler: " (400 here, 500 in Kapacitor)."""
 
 from __future__ import annotations
 
@@ -96,17 +96,16 @@ class HandlerSpec:
 
 
 def check_update(old: HandlerSpec, new: HandlerSpec) -> None:
-    """What Kapacitor refuses when it replaces a handler (answered with 500 after "failed to update
-    handler: ")."""
+    """What Kapacitor refuses when it replaces a handler (400 after "failed to update handler: ")."""
     new.validate()
     if new.topic != old.topic:
-        raise TicklessError(INVALID, "cannot change topic in update", status=500)
+        raise TicklessError(INVALID, "cannot change topic in update")
 
 
 def already_exists(handler_id: str) -> TicklessError:
-    """Creating a handler whose ID the topic already has (500 after "failed to create handler: ")."""
+    """Creating a handler whose ID the topic already has (400 after "failed to create handler: ")."""
     return TicklessError(
-        INVALID, f"cannot register handler, handler with ID {go_quote(handler_id)} already exists", status=500
+        INVALID, f"cannot register handler, handler with ID {go_quote(handler_id)} already exists"
     )
 
 

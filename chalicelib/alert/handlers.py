@@ -2,8 +2,9 @@
 Kapacitor makes when it creates a handler, shared by topic handler specs (`/alerts/topics/<t>/handlers`)
 and by the TICKscript property handlers (`.slack()`, `.post()`, ...), which end up as the same options.
 
-`create` raises (status 500, as Kapacitor answers) what it puts after "failed to create handler: " or
-"failed to update handler: ". Topic handler specs are in handler_specs, TICKscript's in handler_tick."""
+`create` raises what Kapacitor puts after "failed to create handler: " or "failed to update handler: "
+(400 here where Kapacitor answers 500: docs/DECISIONS.md). Topic handler specs are in handler_specs,
+TICKscript's in handler_tick."""
 
 from __future__ import annotations
 
@@ -151,7 +152,7 @@ def create(
         decoded = decode_options(spec_kind.go_type, spec_kind.options, options)
         _check(kind_name, decoded, service_configs or {})
     except TicklessError as err:
-        raise TicklessError(INVALID, err.message, status=500) from None
+        raise TicklessError(INVALID, err.message) from None
     return HandlerConfig(kind_name, decoded)
 
 

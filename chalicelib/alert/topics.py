@@ -12,10 +12,9 @@ from typing import Any
 
 from chalicelib.alert.events import AlertEvent, Level
 from chalicelib.alert.levels import parse_level
-from chalicelib.kit.errors import INTERNAL, TicklessError, invalid, not_found
+from chalicelib.kit.errors import NOT_FOUND, TicklessError, invalid, not_found
 from chalicelib.kit.gotemplate import go_quote
-from chalicelib.kit.time import format_rfc3339nano
-from chalicelib.tick.values import go_duration
+from chalicelib.kit.time import format_rfc3339nano, go_duration
 
 TOPICS_PATH = "/kapacitor/v1/alerts/topics"
 
@@ -244,8 +243,8 @@ def unknown_topic(topic_id: str) -> TicklessError:
 
 
 def unknown_topic_events(topic_id: str) -> TicklessError:
-    """Listing the events of a topic that does not exist: Kapacitor answers 500."""
-    return TicklessError(INTERNAL, f"failed to get topic events: unknown topic {_go_q(topic_id)}")
+    """Listing the events of a topic that does not exist: 404 (Kapacitor answers 500; docs/DECISIONS.md)."""
+    return TicklessError(NOT_FOUND, f"failed to get topic events: unknown topic {_go_q(topic_id)}")
 
 
 def unknown_event(topic_id: str, event_id: str) -> TicklessError:

@@ -31,12 +31,14 @@ class RecordError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """Where points go: the storage namespace (None: not stored, only streamed, e.g. Kapacitor writes)
-    and the v1 names the stream consumers (Kapacitor tasks, subscriptions) match on."""
+    """Where points go: the storage namespace (None: not stored, only streamed, e.g. Kapacitor writes),
+    the v1 names the stream consumers (Kapacitor tasks, subscriptions) match on, and the organization
+    whose tasks may see them."""
 
     namespace: str | None
     database: str
     retention_policy: str
+    org: str | None = None
 
 
 @dataclass(slots=True)
@@ -100,6 +102,7 @@ def _compress(destination: Destination, series: list[SeriesRows]) -> list[bytes]
         "ns": destination.namespace,
         "db": destination.database,
         "rp": destination.retention_policy,
+        "org": destination.org,
         "s": [[s.key, s.measurement, s.tags, _typed_rows(s.rows)] for s in series],
     }
     data = zlib.compress(orjson.dumps(body), 6)
@@ -137,7 +140,7 @@ def decode(data: bytes) -> PointBatch:
     if version != VERSION:
         raise RecordError(f"unknown points record version: {version!r}")
     try:
-        destination = Destination(body["ns"], body["db"], body["rp"])
+        destination = Destination(body["ns"], body["db"], body["rp"], body.get("org"))
         series = []
         for key, measurement, tags, rows in body["s"]:
             if set(map(len, rows)) == {2}:  # no unsigned field: no per-row work in Python

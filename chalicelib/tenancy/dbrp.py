@@ -68,7 +68,7 @@ class RetentionPolicy:
     def destination(self) -> Destination:
         """Where points written to it go: its bucket, named as this database and policy for the
         stream's other consumers."""
-        return Destination(self.namespace, self.database, self.name)
+        return Destination(self.namespace, self.database, self.name, self.org_id or None)
 
 
 class DatabaseNotFound(TicklessError):

@@ -19,8 +19,9 @@ from chalicelib.kit.errors import NOT_FOUND, TicklessError, invalid
 from chalicelib.kit.syntax import ParseError
 from chalicelib.tick.evaluate import Evaluation, dbrps_of, evaluate, task_type
 from chalicelib.tick.formatter import format_script
+from chalicelib.tick.handlers import handler_configs
 from chalicelib.tick.parser import parse
-from chalicelib.tick.pipeline import dot
+from chalicelib.tick.pipeline import dot, executing_dot
 from chalicelib.tick.vars import read_vars, vars_json
 
 Doc = dict[str, Any]
@@ -81,9 +82,17 @@ def now_text() -> str:
 
 
 class TaskDefinitions:
-    def __init__(self, store: DefinitionStore, clock: Callable[[], str] = now_text) -> None:
+    def __init__(
+        self,
+        store: DefinitionStore,
+        clock: Callable[[], str] = now_text,
+        on_stop: Callable[[str, str], None] = lambda org_id, task_id: None,
+        stats_of: Callable[[str, str], dict[str, Any]] = lambda org_id, task_id: {},
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.on_stop = on_stop  # a task stops running (disabled, deleted, renamed): its state goes
+        self.stats_of = stats_of  # an enabled task's node statistics, as its last run saved them
 
     # -- tasks ---------------------------------------------------------------------------------------
 
@@ -114,7 +123,7 @@ class TaskDefinitions:
         }
         program = _program(script)
         task["type"] = _task_type(program)
-        compile_task(task, program)
+        _check_startable(task, compile_task(task, program))
         implicit = [{"db": db, "rp": rp} for db, rp in dbrps_of(program)]
         if not implicit and not explicit:
             raise invalid("must specify dbrp")
@@ -165,7 +174,7 @@ class TaskDefinitions:
         if requested_vars:
             task["vars"] = vars_json(requested_vars)
         task["type"] = _task_type(program)
-        compile_task(task, program)
+        _check_startable(task, compile_task(task, program))
         task["modified"] = self.clock()
         if task["status"] == ENABLED and previous != ENABLED:
             task["last-enabled"] = task["modified"]
@@ -174,8 +183,11 @@ class TaskDefinitions:
             if not self.store.create(TASKS, org_id, task):
                 raise invalid(f"task {task['id']} already exists")
             self.store.delete(TASKS, org_id, task_id)
+            self.on_stop(org_id, task_id)
         else:
             self.store.replace(TASKS, org_id, task)
+        if previous == ENABLED and task["status"] != ENABLED:
+            self.on_stop(org_id, task["id"])
         return self.show_task(org_id, task, view)
 
     def get_task(self, org_id: str, task_id: str, view: View) -> Doc:
@@ -186,6 +198,7 @@ class TaskDefinitions:
 
     def delete_task(self, org_id: str, task_id: str) -> None:
         self.store.delete(TASKS, org_id, task_id)
+        self.on_stop(org_id, task_id)
 
     def list_tasks(self, org_id: str, query: dict[str, Any], view: View) -> list[Doc]:
         fields = _fields(query, TASK_FIELDS)
@@ -197,10 +210,16 @@ class TaskDefinitions:
         if task.get("template-id"):
             template = self.store.get(TEMPLATES, org_id, task["template-id"])
             script = template["script"] if template is not None else script
-        graph = ""
+        graph, stats = "", {}
+        executing = task["status"] == ENABLED  # enabled stream tasks run on the points stream
         try:
             evaluation = compile_task({**task, "script": script})
-            graph = dot(task["id"], evaluation.pipeline)
+            if executing:
+                nodes = self.stats_of(org_id, task["id"])
+                graph = executing_dot(task["id"], evaluation.pipeline, nodes, view.dot_view)
+                stats = _execution_stats(nodes)
+            else:
+                graph = dot(task["id"], evaluation.pipeline)
         except TicklessError as exc:
             error = exc.message
         return {
@@ -213,9 +232,9 @@ class TaskDefinitions:
             "vars": task.get("vars", {}),
             "dot": graph,
             "status": task["status"],
-            "executing": False,  # set by the execution, when it runs the task
+            "executing": executing,
             "error": error,
-            "stats": {},
+            "stats": stats,
             "created": task["created"],
             "modified": task["modified"],
             "last-enabled": task.get("last-enabled") or _ZERO_TIME,
@@ -343,6 +362,31 @@ def compile_task(task: Doc, program: Any = None) -> Evaluation:
     program = _program(task["script"]) if program is None else program
     try:
         return evaluate(program, _task_type(program), read_vars(task.get("vars")))
+    except TicklessError as exc:
+        raise invalid(f"invalid TICKscript: {exc.message}") from None
+
+
+def _execution_stats(nodes: dict[str, Any]) -> dict[str, Any]:
+    """Kapacitor's `stats` of an executing task: task-wide and per node (collected, emitted, errors, ...)."""
+    return {
+        "task-stats": {"throughput": 0},
+        "node-stats": {
+            name: {
+                **node.get("stats", {}),
+                "collected": node.get("collected", 0),
+                "emitted": node.get("emitted", 0),
+            }
+            for name, node in nodes.items()
+        },
+    }
+
+
+def _check_startable(task: Doc, evaluation: Evaluation) -> None:
+    """What Kapacitor checks when it starts a task: its alert handlers' options."""
+    if task.get("status") != ENABLED:
+        return
+    try:
+        handler_configs(evaluation.pipeline)
     except TicklessError as exc:
         raise invalid(f"invalid TICKscript: {exc.message}") from None
 

@@ -286,6 +286,23 @@ class TicklessStack(cdk.Stack):
             for consumer in declarations.KINESIS_CONSUMERS:
                 if consumer.on_failure_queue is not None:
                     self.queues[consumer.on_failure_queue].grant_send_messages(role)
+            # Stream tasks put alert events on `alerts`; its worker fans them out there and delays
+            # the retries of failed deliveries (ChangeMessageVisibility).
+            alerts = self.queues["alerts"]
+            alerts.grant_send_messages(role)
+            alerts.grant_consume_messages(role)
+            alerts.grant(role, "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl")
+            # The SNS alert handler publishes to the topic ARN a user gives it, in this account.
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["sns:Publish"],
+                    resources=[
+                        self.format_arn(
+                            service="sns", resource="*", arn_format=cdk.ArnFormat.NO_RESOURCE_NAME
+                        )
+                    ],
+                )
+            )
             for decl in declarations.STATE_MACHINES:
                 self._grant_state_machine(role, physical_name(decl.name))
             for bucket in declarations.BUCKETS:

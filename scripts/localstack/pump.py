@@ -129,7 +129,6 @@ class EventPump:
         poll_interval: float = 0.05,
         idle_poll_interval: float = 1.0,
         retry_delay: float = 0.05,
-        sqs_wait_seconds: int = 1,
         shard_refresh_interval: float = 2.0,
         schedule_speedup: float | None = None,
         kinesis: bool = True,
@@ -159,7 +158,6 @@ class EventPump:
         # Kinesis positions survive a restart there (a persistent stack); None: in memory only.
         self.checkpoints = checkpoints
         self.retry_delay = retry_delay
-        self.sqs_wait_seconds = sqs_wait_seconds
         self.shard_refresh_interval = shard_refresh_interval
         if schedule_speedup is None:
             schedule_speedup = float(os.environ.get(SPEEDUP_ENV, "1") or 1)
@@ -729,6 +727,7 @@ class _QueueWorker(_Worker):
                     return
         while not pump.stopping:
             poll_started = time.monotonic()
+            wakeups = pump.wakeups
             try:
                 messages = self._receive(sqs, url)
             except Exception:
@@ -737,6 +736,9 @@ class _QueueWorker(_Worker):
                 continue
             if not messages:
                 self.caught_up_at = poll_started
+                # Idle as the shard pollers are: a drain() wakes it at once, rather than waiting out
+                # a long poll (every drain paid up to a second per queue).
+                pump.wait_idle(wakeups)
                 continue
             pump.count(
                 name,
@@ -775,18 +777,16 @@ class _QueueWorker(_Worker):
     def _receive(self, sqs: Any, url: str) -> list[dict[str, Any]]:
         batch_size = max(1, self.config.batch_size)
         messages: list[dict[str, Any]] = []
-        wait = self.pump.sqs_wait_seconds
         while len(messages) < batch_size and not self.pump.stopping:
             wanted = min(10, batch_size - len(messages))
             got = sqs.receive_message(
                 QueueUrl=url,
                 MaxNumberOfMessages=wanted,
-                WaitTimeSeconds=wait,
+                WaitTimeSeconds=0,  # short polls: the worker idles on the pump's wake-ups (run)
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             messages.extend(got)
             if len(got) < wanted:
                 break
-            wait = 0
         return messages

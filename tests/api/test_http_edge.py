@@ -94,7 +94,7 @@ def test_body_labelled_gzip_that_the_gateway_already_inflated(client, pump, data
         ("/write/extra", {"error": "path not found"}, "X-Influxdb-Version"),
         ("/", {"error": "path not found"}, "X-Influxdb-Version"),
         ("/kapacitor/v1/nope", {"error": "Not Found"}, "X-Kapacitor-Version"),
-        ("/kapacitor/v1preview/tasks/x/y", {"error": "Not Found"}, "X-Kapacitor-Version"),
+        ("/kapacitor/v1preview/tasks/x/y/z", {"error": "Not Found"}, "X-Kapacitor-Version"),
         ("/kapacitor", {"error": "Not Found"}, "X-Kapacitor-Version"),
     ],
 )

@@ -283,8 +283,12 @@ def test_kinesis_event_sources_carry_the_declared_settings(template):
 def test_sam_transform_yields_the_event_source_mappings(template):
     pytest.importorskip("samtranslator", reason="aws-sam-translator (requirements-dev.txt) is not installed")
     transformed = _sam_transform(template)
-    mappings = _resources(transformed, "AWS::Lambda::EventSourceMapping")
+    everything = _resources(transformed, "AWS::Lambda::EventSourceMapping")
+    mappings = {k: m for k, m in everything.items() if "StartingPosition" in m["Properties"]}  # Kinesis
     assert len(mappings) == len(declarations.KINESIS_CONSUMERS)
+    # The alert delivery worker takes one message at a time (a failure retries that message alone).
+    [alerts] = [m["Properties"] for k, m in everything.items() if k not in mappings]
+    assert alerts["BatchSize"] == 1
     for decl in declarations.KINESIS_CONSUMERS:
         function_id, _ = _consumer_event(template, decl.handler)
         [props] = [
@@ -411,6 +415,7 @@ def test_chalice_role_is_granted_exactly_the_declared_resources(template):
     failure_queues = {
         queues[_name(c.on_failure_queue)][0] for c in declarations.KINESIS_CONSUMERS if c.on_failure_queue
     }
+    alerts = queues[_name("alerts")][0]  # stream tasks send to it, its worker consumes and delays
 
     granted: dict[str, set[str]] = {"dynamodb": set(), "kinesis": set(), "sqs": set()}
     for statement in _statements(template):
@@ -419,7 +424,9 @@ def test_chalice_role_is_granted_exactly_the_declared_resources(template):
                 granted[service] |= {r["Fn::GetAtt"][0] for r in _as_list(statement["Resource"])}
     assert granted["dynamodb"] == tables
     assert granted["kinesis"] == streams
-    assert granted["sqs"] == failure_queues
+    assert granted["sqs"] == failure_queues | {alerts}
+    sns = [s for s in _statements(template) if any(a.startswith("sns:") for a in _as_list(s["Action"]))]
+    assert {a for s in sns for a in _as_list(s["Action"])} == {"sns:Publish"}  # the SNS alert handler
 
     # S3: put and get in exactly the declared areas; list (names only) on exactly the declared buckets.
     [bucket_id] = _resources(template, "AWS::S3::Bucket")

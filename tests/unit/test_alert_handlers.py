@@ -93,7 +93,7 @@ def test_unknown_keys() -> None:
     assert err.message == (
         "failed to decode options into *slack.HandlerConfig: 1 error(s) decoding:\n\n* '' has invalid keys: alpha, zeta"
     )
-    assert err.status == 500
+    assert err.status == 400
 
 
 def test_type_errors_are_all_listed_sorted() -> None:
@@ -156,7 +156,7 @@ def test_post_needs_url_or_a_configured_endpoint() -> None:
 
 def test_templates_are_checked_at_creation() -> None:
     err = error_of(create, "aggregate", {"interval": 1, "message": "{{ .Count"})
-    assert (err.message, err.status) == ("template: message:1: unclosed action", 500)
+    assert (err.message, err.status) == ("template: message:1: unclosed action", 400)
     assert error_of(create, "aggregate", {"interval": 1, "message": "{{ .Foo }}"}).message == (
         "failed to evaluate message template with aggregate message data: template: message:1:3: "
         'executing "message" at <.Foo>: can\'t evaluate field Foo in type alert.aggregateMessageData'
@@ -472,7 +472,7 @@ def test_patch_and_put() -> None:
     }
     moved = HandlerSpec.from_json("system", dict(patched, topic="other"), patched=True)
     err = error_of(check_update, old, moved)
-    assert (err.message, err.status) == ("cannot change topic in update", 500)
+    assert (err.message, err.status) == ("cannot change topic in update", 400)
     put = HandlerSpec.from_json("system", {"id": "newid", "kind": "smtp", "topic": "other"})
     assert put.topic == "system"
     assert (

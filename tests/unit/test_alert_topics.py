@@ -131,7 +131,7 @@ def test_not_found_errors() -> None:
     assert (unknown_topic("x").status, unknown_topic("x").message) == (404, 'unknown topic: "x"')
     assert unknown_event("t", "e").message == 'unknown event "e" in topic "t"'
     assert (unknown_topic_events("x").status, unknown_topic_events("x").message) == (
-        500,
+        404,
         'failed to get topic events: unknown topic "x"',
     )
 

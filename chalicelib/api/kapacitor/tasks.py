@@ -80,6 +80,13 @@ def delete_task(task_id: str) -> Response:
     return Response(body="", status_code=204, headers=VERSION_HEADERS)
 
 
+@route("/tasks/{task_id}/{endpoint}", methods=["GET"], name="task_http_out")
+def task_http_out(task_id: str, endpoint: str) -> Response:
+    """A running task's httpOut endpoint: its current result, as a query answers."""
+    org = _org("read")
+    return _answer(compose.stream_tasks().http_out(org, task_id, endpoint))
+
+
 @route("/templates", methods=["GET"], name="list_templates")
 def list_templates() -> Response:
     org = _org("read")

@@ -19,7 +19,7 @@ from chalicelib.tenancy.dbrp import DEFAULT_RP
 @route("/write", methods=["POST"], name="write")
 def write() -> Response:
     request = kapacitor.current_request
-    writer(request)
+    principal = writer(request)
     query = request.query_params or {}
     database = query.get("db")
     if not database:
@@ -27,7 +27,7 @@ def write() -> Response:
     precision = V1_PRECISIONS.get(query.get("precision") or "ns")
     if precision is None:
         raise TicklessError(INVALID, f'invalid precision "{query.get("precision")}"')
-    destination = Destination(None, database, query.get("rp") or DEFAULT_RP)
+    destination = Destination(None, database, query.get("rp") or DEFAULT_RP, principal.org_id)
     result = compose.writer().write(destination, body(request), precision)
     points_written(result.written, result.conflicts + result.expired)
     return Response(body="", status_code=204, headers=VERSION_HEADERS)

@@ -66,7 +66,7 @@ class AlertNode(Node):
 
 def _handler_method(handler_type: HandlerType) -> Method:
     def apply(owner: AlertNode, args: list[Any]) -> Handler:
-        handler = Handler(handler_type, owner)
+        handler = Handler(handler_type, owner, args)
         if handler_type.init is not None:
             handler_type.init(handler, args)
         owner.handlers.append(handler)

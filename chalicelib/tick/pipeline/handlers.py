@@ -32,10 +32,14 @@ class HandlerType:
 class Handler(Receiver):
     """One handler of an alert node; `kind` is the alert's method name (`slack`, `post`, ...)."""
 
-    def __init__(self, handler_type: HandlerType, node: Node) -> None:
+    def __init__(self, handler_type: HandlerType, node: Node, args: list[Any] | None = None) -> None:
         self.handler_type = handler_type
         self.kind = handler_type.kind
         self.node = node
+        # The script's calls, in order: the alert's method's arguments, then each property set on the
+        # handler. The alert package turns them into the handler kind's options (alert/handler_tick.py).
+        self.args: list[Any] = list(args or [])
+        self.calls: list[tuple[str, list[Any]]] = []
         for prop in handler_type.props.values():
             items = [(prop.attr, prop.default)] if isinstance(prop, Field) else prop.attrs.items()
             for attr, default in items:

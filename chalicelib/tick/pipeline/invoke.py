@@ -93,6 +93,9 @@ def _checked(params: tuple[str, ...], variadic: str | None, args: list[Any], fn:
 
 def _set_property(receiver: Receiver, name: str, key: str, found: tuple[Any, Any], args: list[Any]) -> Any:
     prop, owner = found
+    calls = getattr(owner, "calls", None)
+    if isinstance(calls, list):  # a handler keeps its property calls (pipeline/handlers.py)
+        calls.append((name, list(args)))
     if isinstance(prop, Field):
         if len(args) != 1:
             raise invalid(f"too many arguments to set property {key} on {receiver.go_type}")

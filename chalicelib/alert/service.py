@@ -1,0 +1,388 @@
+"""Kapacitor's alert service over a store: topics collect events (each event id's last state, a collected
+count), and topic handler specs are created, replaced, patched (RFC 6902) and deleted per organization.
+
+`collect` is what a task's alert node calls: it records the event in its topic and answers the topic's
+handler specs whose `match` holds for the event. A match expression sees what Kapacitor's match handler
+puts in its scope: `level()`, `changed()` (the level differs from the event id's previous level in the
+topic), `name()`, `taskName()`, `alertDuration()`, the identifiers OK, INFO, WARNING and CRITICAL, and the
+event's tags by reference (a missing tag fails the match).
+
+The operations answer Kapacitor's texts and statuses for the HTTP routes (services/alert/api.go)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import jsonpatch
+import jsonpointer
+
+from chalicelib.alert import handlers
+from chalicelib.alert.events import AlertEvent, Level
+from chalicelib.alert.handler_specs import HandlerSpec, already_exists, check_update
+from chalicelib.alert.handlers import go_quote
+from chalicelib.alert.topics import (
+    EventState,
+    TopicState,
+    pattern_match,
+    unknown_event,
+    unknown_topic,
+    unknown_topic_events,
+    validate_pattern,
+)
+from chalicelib.kit.errors import INVALID, TicklessError, invalid, not_found
+
+# -------------------------------------------------------------------------------------------- the port
+
+
+class AlertStore(Protocol):
+    """Topics, their events and their handler specs, per organization."""
+
+    def topics(self, org_id: str) -> list[TopicState]:
+        """Every topic of the org with its events and collected count."""
+        ...
+
+    def topic(self, org_id: str, topic_id: str) -> TopicState | None: ...
+
+    def ensure_topic(self, org_id: str, topic_id: str) -> None:
+        """Make the topic exist (a handler was registered on it) without touching its state."""
+        ...
+
+    def record(self, org_id: str, topic_id: str, state: EventState) -> EventState | None:
+        """Store an event id's new state, count it as collected (creating the topic) and return the state
+        it replaced, atomically per event id: two concurrent writers each see the other's state or none."""
+        ...
+
+    def delete_topic(self, org_id: str, topic_id: str) -> None:
+        """Forget the topic and its events (its handler specs stay)."""
+        ...
+
+    def handlers(self, org_id: str, topic_id: str) -> list[HandlerSpec]:
+        """The topic's handler specs, by ID."""
+        ...
+
+    def handler(self, org_id: str, topic_id: str, handler_id: str) -> HandlerSpec | None: ...
+
+    def create_handler(self, org_id: str, spec: HandlerSpec) -> bool:
+        """Store a new spec; False when the topic already has one with its ID."""
+        ...
+
+    def replace_handler(self, org_id: str, spec: HandlerSpec) -> None: ...
+
+    def delete_handler(self, org_id: str, topic_id: str, handler_id: str) -> None: ...
+
+
+# ----------------------------------------------------------------------------------------- JSON errors
+
+
+def go_json_error(raw: bytes, *, stream: bool) -> str | None:
+    """Go's encoding/json wording for a body that is not one JSON value, or None when it is one.
+    `stream` words it as json.Decoder does (Kapacitor's handler bodies: EOF, trailing data ignored),
+    otherwise as json.Unmarshal (its patch bodies)."""
+    text = raw.decode("utf-8", "replace")
+    try:
+        json.loads(text)
+        return None
+    except json.JSONDecodeError as err:
+        return _go_syntax(text, err, stream=stream)
+    except RecursionError:
+        return "exceeded max depth"
+
+
+def _go_syntax(text: str, err: json.JSONDecodeError, *, stream: bool) -> str | None:
+    if not text.strip():
+        return "EOF" if stream else "unexpected end of JSON input"
+    if err.msg == "Extra data":
+        return None if stream else f"invalid character {_go_char(text[err.pos])} after top-level value"
+    if err.pos >= len(text) or err.msg.startswith("Unterminated string"):
+        return "unexpected EOF" if stream else "unexpected end of JSON input"
+    char = _go_char(text[err.pos])
+    contexts = {
+        "Expecting value": "looking for beginning of value",
+        "Expecting property name enclosed in double quotes": "looking for beginning of object key string",
+        "Expecting ':' delimiter": "after object key",
+    }
+    if err.msg in contexts:
+        return f"invalid character {char} {contexts[err.msg]}"
+    if err.msg == "Expecting ',' delimiter":
+        opener = _innermost_open(text, err.pos)
+        where = "after object key:value pair" if opener == "{" else "after array element"
+        return f"invalid character {char} {where}"
+    return f"invalid character {char} in string literal"
+
+
+def _innermost_open(text: str, pos: int) -> str:
+    stack: list[str] = []
+    in_string = escaped = False
+    for ch in text[:pos]:
+        if in_string:
+            escaped = not escaped and ch == "\\"
+            in_string = escaped or ch != '"'
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            stack.append(ch)
+        elif ch in "]}" and stack:
+            stack.pop()
+    return stack[-1] if stack else ""
+
+
+def _go_char(ch: str) -> str:
+    if ch == "'":
+        return "'\\''"
+    if ch == '"':
+        return "'\"'"
+    return "'" + go_quote(ch)[1:-1] + "'"
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), "null")
+
+
+# ------------------------------------------------------------------------------------------- patches
+
+
+def apply_patch(doc: dict[str, Any], raw: bytes) -> Any:
+    """An RFC 6902 patch (the request body) applied with `jsonpatch` as Kapacitor's json-patch applies it:
+    its errors in that library's words, `invalid patch json: ...` or `failed to apply patch: ...`."""
+    problem = go_json_error(raw, stream=False)
+    if problem is not None:
+        raise invalid(f"invalid patch json: {problem}")
+    operations = json.loads(raw)
+    if operations is None:
+        return doc
+    if not isinstance(operations, list):
+        message = f"json: cannot unmarshal {_json_kind(operations)} into Go value of type jsonpatch.Patch"
+        raise invalid(f"invalid patch json: {message}")
+    for op in operations:
+        if op is not None and not isinstance(op, dict):
+            kind = _json_kind(op)
+            message = f"json: cannot unmarshal {kind} into Go value of type jsonpatch.Operation"
+            raise invalid(f"invalid patch json: {message}")
+    for op in operations:
+        doc = _apply_one(doc, op or {})
+    return doc
+
+
+def _apply_one(doc: Any, op: dict[str, Any]) -> Any:
+    kind = op.get("op")
+    kind = kind if isinstance(kind, str) else "unknown"
+    if kind not in ("add", "remove", "replace", "move", "test", "copy"):
+        raise invalid(f"failed to apply patch: Unexpected kind: {kind}")
+    path = op.get("path")
+    if not isinstance(path, str):
+        raise invalid(f"failed to apply patch: {kind} operation failed to decode path: missing value")
+    op = {**op, "value": op.get("value")}
+    if kind == "replace":
+        parent, key = _parent(doc, path)
+        if isinstance(parent, dict) and key not in parent:
+            op["op"] = "add"  # json-patch (v4) replaces a missing object member by setting it
+    try:
+        return jsonpatch.JsonPatch([op]).apply(doc)
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as err:
+        raise invalid(f"failed to apply patch: {_go_patch_error(doc, kind, path, op, err)}") from None
+
+
+def _parent(doc: Any, path: str) -> tuple[Any, str]:
+    parts = path.split("/")
+    if len(parts) < 2:
+        return None, ""
+    try:
+        parent = jsonpointer.resolve_pointer(doc, "/".join(parts[:-1]))
+    except jsonpointer.JsonPointerException:
+        return None, ""
+    return parent, parts[-1].replace("~1", "/").replace("~0", "~")
+
+
+def _go_patch_error(doc: Any, kind: str, path: str, op: dict[str, Any], err: Exception) -> str:
+    parent, key = _parent(doc, path)
+    if kind == "test" and parent is not None:
+        return f"testing value {path} failed: test failed"
+    if kind in ("move", "copy"):
+        source = op.get("from")
+        if not isinstance(source, str) or _parent(doc, source)[0] is None:
+            return f"{kind} operation does not apply: doc is missing from path: {source}: missing value"
+        return f"{kind} operation does not apply: doc is missing destination path: {path}: missing value"
+    if parent is None:
+        if kind == "test":
+            return f"test operation does not apply: is missing path: {path}: missing value"
+        quoted = f'"{path}"' if kind in ("add", "remove") else path
+        return f"{kind} operation does not apply: doc is missing path: {quoted}: missing value"
+    where = f"error in {kind} for path: '{path}'"
+    if kind == "remove" and isinstance(parent, dict):
+        return f"{where}: Unable to remove nonexistent key: {key}: missing value"
+    if isinstance(parent, list):
+        return f"{where}: Unable to access invalid index: {key}: invalid index referenced"
+    return f"{where}: {err}"
+
+
+# ------------------------------------------------------------------------------------------ the service
+
+
+class Matcher(Protocol):
+    """Handler `match` expressions: TICKscript lambdas over an event (chalicelib.tick.matching)."""
+
+    def compile(self, text: str) -> Any:
+        """The compiled expression, or `invalid` with what is wrong."""
+
+    def matches(self, compiled: Any, event: AlertEvent, previous_level: Level) -> bool: ...
+
+
+class AlertService:
+    """Alert topics and topic handlers of each organization, over an AlertStore. `service_configs` are
+    kapacitor.conf's handler sections (checked as Kapacitor checks options when it creates a handler)."""
+
+    def __init__(
+        self, store: AlertStore, matcher: Matcher, service_configs: Mapping[str, Any] | None = None
+    ) -> None:
+        self.store = store
+        self.matcher = matcher
+        self.service_configs = dict(service_configs or {})
+
+    # -- events
+
+    def collect(self, org_id: str, topic_id: str, event: AlertEvent) -> list[HandlerSpec]:
+        """Record `event` in its topic and return the topic's handler specs whose match holds for it, by
+        ID. A spec whose match no longer compiles is skipped, as Kapacitor never registers one."""
+        previous = self.store.record(org_id, topic_id, EventState.of(event))
+        previous_level = previous.level if previous is not None else Level.OK
+        chosen = []
+        for spec in self.store.handlers(org_id, topic_id):
+            if spec.match:
+                try:
+                    node = self.matcher.compile(spec.match)
+                except TicklessError:
+                    continue
+                if not self.matcher.matches(node, event, previous_level):
+                    continue
+            chosen.append(spec)
+        return chosen
+
+    # -- topics
+
+    def topics(self, org_id: str) -> list[TopicState]:
+        return self.store.topics(org_id)
+
+    def topic(self, org_id: str, topic_id: str) -> TopicState:
+        found = self.store.topic(org_id, topic_id)
+        if found is None:
+            raise unknown_topic(topic_id)
+        return found
+
+    def topic_events(self, org_id: str, topic_id: str) -> TopicState:
+        """The topic whose events are listed: an unknown one is a 404 (Kapacitor's 500)."""
+        found = self.store.topic(org_id, topic_id)
+        if found is None:
+            raise unknown_topic_events(topic_id)
+        return found
+
+    def event(self, org_id: str, topic_id: str, event_id: str) -> EventState:
+        found = self.store.topic(org_id, topic_id)
+        if found is None or event_id not in found.events:
+            raise unknown_event(topic_id, event_id)
+        return found.events[event_id]
+
+    def delete_topic(self, org_id: str, topic_id: str) -> None:
+        self.store.delete_topic(org_id, topic_id)
+
+    # -- handlers
+
+    def handlers(self, org_id: str, topic_id: str, pattern: str = "") -> list[HandlerSpec]:
+        validate_pattern(pattern)
+        specs = [s for s in self.store.handlers(org_id, topic_id) if pattern_match(pattern, s.id)]
+        return sorted(specs, key=lambda s: s.id)
+
+    def handler(self, org_id: str, topic_id: str, handler_id: str) -> HandlerSpec:
+        found = self.store.handler(org_id, topic_id, handler_id)
+        if found is None:
+            raise not_found(f"unknown handler: {go_quote(handler_id)}")
+        return found
+
+    def create_handler(self, org_id: str, topic_id: str, body: bytes) -> HandlerSpec:
+        """POST .../handlers: the body decoded as Kapacitor decodes it, validated, the handler created."""
+        spec = self._decode(topic_id, body, "invalid handler json")
+        _validated(spec)
+        try:
+            self._check_creatable(spec)
+            if not self.store.create_handler(org_id, spec):
+                raise already_exists(spec.id)
+        except TicklessError as err:
+            raise _failed("failed to create handler", err) from None
+        self.store.ensure_topic(org_id, topic_id)
+        return spec
+
+    def replace_handler(self, org_id: str, topic_id: str, handler_id: str, body: bytes) -> HandlerSpec:
+        """PUT .../handlers/<id>: the whole spec replaced (its ID may change)."""
+        old = self.handler(org_id, topic_id, handler_id)
+        new = self._decode(topic_id, body, "failed to unmarshal JSON")
+        _validated(new)
+        return self._update(org_id, old, new)
+
+    def patch_handler(self, org_id: str, topic_id: str, handler_id: str, body: bytes) -> HandlerSpec:
+        """PATCH .../handlers/<id>: an RFC 6902 patch applied to the stored spec's JSON."""
+        old = self.handler(org_id, topic_id, handler_id)
+        patched = apply_patch(old.to_state(), body)
+        try:
+            new = HandlerSpec.from_json(topic_id, patched, patched=True)
+        except TicklessError as err:
+            raise TicklessError(INVALID, f"failed to unmarshal patched json: {err.message}") from None
+        _validated(new)
+        return self._update(org_id, old, new)
+
+    def delete_handler(self, org_id: str, topic_id: str, handler_id: str) -> None:
+        self.store.delete_handler(org_id, topic_id, handler_id)
+
+    # -- helpers
+
+    @staticmethod
+    def _decode(topic_id: str, body: bytes, prefix: str) -> HandlerSpec:
+        problem = go_json_error(body, stream=True)
+        if problem is not None:
+            raise invalid(f"{prefix}: {problem}")
+        try:
+            return HandlerSpec.from_json(topic_id, _first_value(body))
+        except TicklessError as err:
+            raise invalid(f"{prefix}: {err.message}") from None
+
+    def _check_creatable(self, spec: HandlerSpec) -> None:
+        handlers.create(spec.kind, spec.options or {}, self.service_configs)
+        if spec.match:
+            self.matcher.compile(spec.match)
+
+    def _update(self, org_id: str, old: HandlerSpec, new: HandlerSpec) -> HandlerSpec:
+        try:
+            check_update(old, new)
+            self._check_creatable(new)
+            if new.id == old.id:
+                self.store.replace_handler(org_id, new)
+            else:
+                if not self.store.create_handler(org_id, new):
+                    raise TicklessError(INVALID, "handler spec already exists")
+                self.store.delete_handler(org_id, old.topic, old.id)
+        except TicklessError as err:
+            raise _failed("failed to update handler", err) from None
+        self.store.ensure_topic(org_id, new.topic)
+        return new
+
+
+def _first_value(body: bytes) -> Any:
+    """The first JSON value of a body (json.Decoder reads one and leaves the rest)."""
+    text = body.decode("utf-8", "replace")
+    value, _ = json.JSONDecoder().raw_decode(text, len(text) - len(text.lstrip()))
+    return value
+
+
+def _validated(spec: HandlerSpec) -> None:
+    try:
+        spec.validate()
+    except TicklessError as err:
+        raise invalid(f"invalid handler spec: {err.message}") from None
+
+
+def _failed(prefix: str, err: TicklessError) -> TicklessError:
+    return TicklessError(err.code, f"{prefix}: {err.message}")

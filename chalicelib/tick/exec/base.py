@@ -1,0 +1,221 @@
+"""What every executing node shares: its statistics, its groups (bounded in number, expiring when idle in
+event time), its error reporting, and the per-group state of its lambdas."""
+
+from __future__ import annotations
+
+import time as clock
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from chalicelib.kit.errors import TicklessError, invalid
+from chalicelib.kit.time import HOUR
+from chalicelib.tick.exec.model import Batch, Message, Point
+from chalicelib.tick.exec.outputs import LogLine, Outputs
+from chalicelib.tick.lambdas import Expression, Scope, compile_lambda
+from chalicelib.tick.pipeline import Node
+from chalicelib.tick.values import Lambda
+
+if TYPE_CHECKING:
+    from chalicelib.tick.exec.alerting import AlertFactory
+
+DEFAULT_MAX_GROUPS = 10_000
+DEFAULT_GROUP_IDLE = 24 * HOUR
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeConfig:
+    """`max_groups`: groups one node keeps at most (a new group beyond it is refused and counted as an
+    error); `group_idle`: ns of event time after which a group that saw nothing is forgotten (0: never);
+    `alerts`: builds alert nodes' state machines (chalicelib.alert's, which tick may not import);
+    `server`: the alert templates' `.ServerInfo` (chalicelib.alert.messages.ServerInfo)."""
+
+    task: str = ""
+    max_groups: int = DEFAULT_MAX_GROUPS
+    group_idle: int = DEFAULT_GROUP_IDLE
+    alerts: AlertFactory | None = None
+    server: Any = None
+
+
+class Context:
+    """The task-wide part of execution: configuration and the outputs of the current feed."""
+
+    def __init__(self, config: RuntimeConfig) -> None:
+        self.config = config
+        self.outputs = Outputs()
+        self.pending_logs: list[LogLine] = []  # for the next feed's outputs
+
+    def log(self, node: str, level: str, message: str, **values: Any) -> None:
+        self.outputs.logs.append(LogLine(level, node, message, values))
+
+
+@dataclass(slots=True)
+class Stats:
+    collected: int = 0
+    emitted: int = 0
+    errors: int = 0
+    exec_ns: int = 0
+    execs: int = 0
+    processed: dict[str, int] = field(default_factory=dict)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "collected": self.collected,
+            "emitted": self.emitted,
+            "errors": self.errors,
+            "exec_ns": self.exec_ns,
+            "execs": self.execs,
+            "processed": dict(self.processed),
+        }
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> Stats:
+        return cls(
+            int(data.get("collected", 0)),
+            int(data.get("emitted", 0)),
+            int(data.get("errors", 0)),
+            int(data.get("exec_ns", 0)),
+            int(data.get("execs", 0)),
+            {k: int(v) for k, v in data.get("processed", {}).items()},
+        )
+
+
+class NodeExec:
+    """One executing node. Subclasses handle `point` and/or `batch`, returning what they emit; per-group
+    state lives in `self.groups` as objects `dump_group`/`load_group` turn into JSON data and back."""
+
+    grouped: ClassVar[bool] = False
+
+    def __init__(self, node: Node, ctx: Context) -> None:
+        self.node = node
+        self.ctx = ctx
+        self.name = node.name
+        self.quiet = bool(getattr(node, "quiet", False))
+        self.stats = Stats()
+        self.groups: dict[str, Any] = {}
+        self.seen: dict[str, int] = {}
+
+    # ---- message handling ------------------------------------------------------------------------------
+
+    def receive(self, msg: Message, parent: int) -> list[Message]:
+        started = clock.perf_counter_ns()
+        self.stats.collected += 1
+        try:
+            out = self.handle(msg, parent)
+        except (TicklessError, ArithmeticError, TypeError, ValueError) as err:
+            # Bad data never stops the task: the error is counted and logged, as Kapacitor does.
+            self.error("failed to process message", err)
+            out = []
+        self.stats.exec_ns += clock.perf_counter_ns() - started
+        self.stats.execs += 1
+        self.stats.emitted += len(out)
+        return out
+
+    def handle(self, msg: Message, parent: int) -> list[Message]:
+        """What the node emits for a message from its `parent`-th parent."""
+        return self.point(msg) if isinstance(msg, Point) else self.batch(msg)
+
+    def point(self, p: Point) -> list[Message]:
+        raise invalid(f"{self.node.type} does not support stream data")
+
+    def batch(self, b: Batch) -> list[Message]:
+        raise invalid(f"{self.node.type} does not support batch data")
+
+    def error(self, message: str, err: Exception | str, **values: Any) -> None:
+        """nodeDiagnostic.Error: counted always, logged unless the node is quiet."""
+        self.stats.errors += 1
+        if not self.quiet:
+            text = err.message if isinstance(err, TicklessError) else str(err)
+            self.ctx.log(self.name, "error", message, err=text, **values)
+
+    # ---- groups ----------------------------------------------------------------------------------------
+
+    def group(self, msg: Message) -> Any | None:
+        """The state of the message's group, created on its first message; None when refused."""
+        gid = msg.group
+        state = self.groups.get(gid)
+        if state is None:
+            if len(self.groups) >= self.ctx.config.max_groups:
+                self.error(
+                    "refused new group",
+                    f"too many groups: the limit of {self.ctx.config.max_groups} groups per node is reached",
+                    group=gid,
+                )
+                return None
+            state = self.new_group(msg)
+            self.groups[gid] = state
+        self.seen[gid] = max(self.seen.get(gid, msg.time), msg.time)
+        return state
+
+    def new_group(self, msg: Message) -> Any:
+        return {}
+
+    def dump_group(self, state: Any) -> Any:
+        return state
+
+    def load_group(self, data: Any) -> Any:
+        return data
+
+    def expire(self, before: int) -> None:
+        for gid in [g for g, t in self.seen.items() if t < before]:
+            self.groups.pop(gid, None)
+            del self.seen[gid]
+            self.forget(gid)
+
+    def forget(self, gid: str) -> None:
+        """A group expired (Kapacitor's DeleteGroup)."""
+
+    # ---- statistics and state --------------------------------------------------------------------------
+
+    def node_stats(self) -> dict[str, Any]:
+        avg = self.stats.exec_ns // self.stats.execs if self.stats.execs else 0
+        return {"avg_exec_time_ns": avg, "errors": self.stats.errors, "working_cardinality": len(self.groups)}
+
+    def dump(self) -> dict[str, Any]:
+        """Node-wide state beyond the groups."""
+        return {}
+
+    def load(self, data: dict[str, Any]) -> None:
+        pass
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "type": self.node.type,
+            "stats": self.stats.to_state(),
+            "groups": {gid: self.dump_group(state) for gid, state in self.groups.items()},
+            "seen": dict(self.seen),
+            "node": self.dump(),
+        }
+
+    def load_state(self, data: dict[str, Any]) -> None:
+        self.stats = Stats.from_state(data.get("stats", {}))
+        self.groups = {gid: self.load_group(state) for gid, state in data.get("groups", {}).items()}
+        self.seen = {gid: int(t) for gid, t in data.get("seen", {}).items() if gid in self.groups}
+        self.load(data.get("node", {}))
+
+
+class GroupLambdas:
+    """A node's lambdas, evaluated with the stateful-function state of one group at a time (Kapacitor
+    copies a node's expressions for each group)."""
+
+    def __init__(self, lambdas: Iterable[Lambda | None]) -> None:
+        self.expressions: list[Expression | None] = [
+            None if lam is None else compile_lambda(lam) for lam in lambdas
+        ]
+
+    def new_state(self) -> list[dict[str, Any]]:
+        return [{} for _ in self.expressions]
+
+    def enter(self, states: list[dict[str, Any]]) -> None:
+        for expr, state in zip(self.expressions, states, strict=False):
+            if expr is not None and (state or expr.state):
+                expr.from_state(state)
+
+    def leave(self, states: list[dict[str, Any]]) -> None:
+        for i, expr in enumerate(self.expressions):
+            if expr is not None and (expr.state or states[i]):
+                states[i] = expr.to_state()
+
+
+def scope_of(fields: dict[str, Any], tags: dict[str, str], time: int) -> Scope:
+    return Scope(fields=fields, tags=tags, time=time)

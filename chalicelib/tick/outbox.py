@@ -1,0 +1,35 @@
+"""What a task's feed leaves to send, as plain messages: each alert event with the topics it goes to and
+the handlers the script gave its node, and the points influxDBOut writes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from chalicelib.tick.exec.outputs import Outputs
+from chalicelib.tick.handlers import handler_configs
+from chalicelib.tick.pipeline import Pipeline
+
+EVENT, POINTS = "event", "points"
+
+
+def outbox_of(pipeline: Pipeline, outputs: Outputs) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    if outputs.alerts:
+        configs = handler_configs(pipeline)
+        for alert in outputs.alerts:
+            if not alert.topics:
+                continue  # counted by the node, sent nowhere (no handler, no topic)
+            handlers = [{"kind": c.kind, "options": c.options} for c in configs.get(alert.node, [])]
+            messages.append(
+                {
+                    "type": EVENT,
+                    "node": alert.node,
+                    "topics": list(alert.topics),
+                    "event": alert.event.to_state(),
+                    "handlers": handlers,
+                }
+            )
+    if outputs.points:
+        messages.append({"type": POINTS, "points": [asdict(p) for p in outputs.points]})
+    return messages
