@@ -157,8 +157,10 @@ def handler_template_data(
     )
 
 
-def _row(name: str, tags: dict[str, str], columns: list[str], values: list[list[Any]]) -> dict[str, Any]:
-    # models.Row leaves out empty members (omitempty).
+def series_row(
+    name: str, tags: dict[str, str], columns: list[str], values: list[list[Any]]
+) -> dict[str, Any]:
+    """One series of InfluxDB's JSON (models.Row), leaving out its empty members (omitempty)."""
     row: dict[str, Any] = {}
     if name:
         row["name"] = name
@@ -175,7 +177,7 @@ def point_result(name: str, tags: dict[str, str], fields: dict[str, Any], time: 
     """A point as models.Result: time first, then the fields in sorted order."""
     columns = ["time", *sorted(fields)]
     values = [[time_rfc3339nano(time), *(fields[c] for c in columns[1:])]]
-    return {"series": [_row(name, tags, columns, values)]}
+    return {"series": [series_row(name, tags, columns, values)]}
 
 
 def batch_result(
@@ -185,7 +187,7 @@ def batch_result(
     sorted after time; each point's value or tag, null when it has neither. `points` are
     (time, fields, tags)."""
     if not points:
-        return {"series": [_row(name, tags, [], [])]}
+        return {"series": [series_row(name, tags, [], [])]}
     _, first_fields, first_tags = points[0]
     extra = [t for t in first_tags if t not in tags]
     columns = ["time", *sorted([*first_fields, *extra])]
@@ -195,4 +197,4 @@ def batch_result(
         for column in columns[1:]:
             row.append(fields[column] if column in fields else point_tags.get(column))
         values.append(row)
-    return {"series": [_row(name, tags, columns, values)]}
+    return {"series": [series_row(name, tags, columns, values)]}

@@ -123,3 +123,26 @@ def test_handlers_are_checked_when_the_task_is_enabled(client, database, script)
     response = client.http.post("/kapacitor/v1/tasks", body=json.dumps(doc))
     assert response.status_code == 400
     assert response.json_body == {"error": "invalid TICKscript: Either URL or endpoint must be non-empty"}
+
+
+def test_debug_vars_show_the_orgs_task_statistics_as_telegraf_reads_them(client, pump, database):
+    task_id = _task(client, database)
+    _write(client, database, _points(0, [1] * 11))
+    pump.drain()
+    response = client.http.get("/kapacitor/v1/debug/vars")
+    assert response.status_code == 200 and response.headers["X-Kapacitor-Version"]
+    body = response.json_body
+    assert body["num_enabled_tasks"] >= 1 and body["product"] == "kapacitor"
+    nodes = {
+        obj["tags"]["node"]: obj["values"]
+        for obj in body["kapacitor"].values()
+        if obj["name"] == "nodes" and obj["tags"]["task"] == task_id
+    }
+    assert nodes["from1"]["collected"] == 11
+    assert nodes["window2"]["emitted"] == 1
+    assert nodes["mean3"]["avg_exec_time_ns"].endswith("s")  # a Go duration, as telegraf parses it
+    edges = [o for o in body["kapacitor"].values() if o["name"] == "edges" and o["tags"]["task"] == task_id]
+    assert {"parent": "window2", "child": "mean3"}.items() <= next(
+        e["tags"] for e in edges if e["tags"]["parent"] == "window2"
+    ).items()
+    assert body["memstats"]["Sys"] > 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.alert.messages import series_row
 from chalicelib.kit.time import format_rfc3339nano
 
 NIL_GROUP = ""
@@ -181,30 +182,18 @@ def message_from_json(data: dict[str, Any]) -> Message:
     return Point.from_json(data["point"]) if "point" in data else Batch.from_json(data["batch"])
 
 
-def _row(name: str, tags: dict[str, str], columns: list[str], values: list[list[Any]]) -> dict[str, Any]:
-    # models.Row leaves out its empty members.
-    row: dict[str, Any] = {}
-    if name:
-        row["name"] = name
-    if tags:
-        row["tags"] = dict(tags)
-    if columns:
-        row["columns"] = columns
-    if values:
-        row["values"] = values
-    return row
-
-
 def point_row(p: Point) -> dict[str, Any]:
     """PointMessage.ToRow: every tag of the point, time then the fields sorted."""
     columns = ["time", *sorted(p.fields)]
-    return _row(p.name, p.tags, columns, [[format_rfc3339nano(p.time), *(p.fields[c] for c in columns[1:])]])
+    return series_row(
+        p.name, p.tags, columns, [[format_rfc3339nano(p.time), *(p.fields[c] for c in columns[1:])]]
+    )
 
 
 def batch_row(b: Batch) -> dict[str, Any]:
     """BufferedBatchMessage.ToRow: columns from the first point's fields and its tags not on the batch."""
     if not b.points:
-        return _row(b.name, b.tags, [], [])
+        return series_row(b.name, b.tags, [], [])
     first = b.points[0]
     columns = ["time", *sorted([*first.fields, *(t for t in first.tags if t not in b.tags)])]
     values = []
@@ -212,7 +201,7 @@ def batch_row(b: Batch) -> dict[str, Any]:
         row: list[Any] = [format_rfc3339nano(p.time)]
         row.extend(p.fields[c] if c in p.fields else p.tags.get(c) for c in columns[1:])
         values.append(row)
-    return _row(b.name, b.tags, columns, values)
+    return series_row(b.name, b.tags, columns, values)
 
 
 def message_row(msg: Message) -> dict[str, Any]:
