@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from chalicelib.alert.delivery import Delivery, DeliveryError, render
+from chalicelib.alert.delivery import Delivery, render
 from chalicelib.alert.events import AlertEvent
 from chalicelib.alert.handler_aggregate import publish
 from chalicelib.alert.handlers import HandlerConfig
 from chalicelib.alert.service import AlertService
+from chalicelib.kit.errors import TicklessError
 
 EVENT, DELIVERY = "event", "delivery"
 _MAX_PUBLISH_DEPTH = 8  # publish handlers re-collect into other topics: a cycle of topics stops here
@@ -99,8 +100,9 @@ class Dispatcher:
                 event,
                 topic=message.get("topic", ""),
             )
-        except DeliveryError as exc:
-            # Kapacitor logs these and sends nothing (service disabled, no recipients): so do we.
+        except TicklessError as exc:
+            # Kapacitor logs these and sends nothing (service disabled, no recipients, a template that
+            # does not render): retrying would not change them.
             self.log("error", "alert handler did not send", {"kind": kind, "error": exc.message})
             return
         self.sender.send(delivery)
