@@ -136,7 +136,7 @@ def stream_tasks() -> StreamTasks:
 
 @cache
 def dispatcher() -> Dispatcher:
-    return Dispatcher(alert_service(), alert_queue(), OutboundSender(), log=_log)
+    return Dispatcher(alert_service(), alert_queue(), OutboundSender(), aggregates=DynamoAlerts(), log=_log)
 
 
 @cache

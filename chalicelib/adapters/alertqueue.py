@@ -25,7 +25,7 @@ class SqsAlertQueue:
             self._url = clients.client("sqs").get_queue_url(QueueName=self.name)["QueueUrl"]
         return self._url
 
-    def send(self, messages: list[dict[str, Any]]) -> None:
+    def send(self, messages: list[dict[str, Any]], delay_seconds: int = 0) -> None:
         sqs = clients.client("sqs")
         for start in range(0, len(messages), _BATCH):
             chunk = messages[start : start + _BATCH]

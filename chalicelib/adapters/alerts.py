@@ -38,6 +38,7 @@ class AlertItem(Model):
     sk = UnicodeAttribute(range_key=True, attr_name=RESOURCES.range_key)
     doc = UnicodeAttribute(null=True)
     collected = NumberAttribute(null=True)
+    version = NumberAttribute(null=True)  # of an aggregate handler's buffer
 
 
 def _topics_pk(org_id: str) -> str:
@@ -50,6 +51,10 @@ def _events_pk(org_id: str) -> str:
 
 def _handlers_pk(org_id: str) -> str:
     return f"a|h|{org_id}"
+
+
+def _aggregates_pk(org_id: str) -> str:
+    return f"a|g|{org_id}"
 
 
 def _dump(doc: dict[str, Any]) -> str:
@@ -151,3 +156,28 @@ class DynamoAlerts:
     def delete_handler(self, org_id: str, topic_id: str, handler_id: str) -> None:
         if handler_id:
             AlertItem(_handlers_pk(org_id), topic_id + SEP + handler_id).delete()
+
+    # -- aggregate handlers' buffers -------------------------------------------------------------------
+
+    def aggregate(self, org_id: str, topic_id: str, handler_id: str) -> tuple[int, dict[str, Any]] | None:
+        try:
+            item = AlertItem.get(_aggregates_pk(org_id), topic_id + SEP + handler_id, consistent_read=True)
+        except AlertItem.DoesNotExist:
+            return None
+        return int(item.version or 0), json.loads(item.doc or "{}")
+
+    def save_aggregate(
+        self, org_id: str, topic_id: str, handler_id: str, state: dict[str, Any], expected: int | None
+    ) -> bool:
+        """Conditional on the version read (None: none yet): False when another worker saved meanwhile."""
+        item = AlertItem(
+            _aggregates_pk(org_id), topic_id + SEP + handler_id, doc=_dump(state), version=(expected or 0) + 1
+        )
+        condition = AlertItem.pk.does_not_exist() if expected is None else AlertItem.version == expected
+        try:
+            item.save(condition=condition)
+        except PutError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True

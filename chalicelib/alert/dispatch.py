@@ -7,22 +7,34 @@ after the last attempt. Kapacitor sends once and forgets."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from chalicelib.alert.delivery import Delivery, render
 from chalicelib.alert.events import AlertEvent
-from chalicelib.alert.handler_aggregate import publish
-from chalicelib.alert.handlers import HandlerConfig
+from chalicelib.alert.handler_aggregate import AggregateState, publish
+from chalicelib.alert.handlers import HandlerConfig, create
 from chalicelib.alert.service import AlertService
 from chalicelib.kit.errors import TicklessError
 
-EVENT, DELIVERY = "event", "delivery"
+EVENT, DELIVERY, AGGREGATE_TICK = "event", "delivery", "aggregate-tick"
+_MAX_DELAY_SECONDS = 900  # SQS's longest delay: a longer interval's tick is put off again
+_SAVE_ATTEMPTS = 8
 _MAX_PUBLISH_DEPTH = 8  # publish handlers re-collect into other topics: a cycle of topics stops here
 
 
 class Queue(Protocol):
-    def send(self, messages: list[dict[str, Any]]) -> None: ...
+    def send(self, messages: list[dict[str, Any]], delay_seconds: int = 0) -> None: ...
+
+
+class AggregateStore(Protocol):
+    """Aggregate handlers' buffers, saved conditionally on the version read (None: none yet)."""
+
+    def aggregate(self, org_id: str, topic_id: str, handler_id: str) -> tuple[int, dict[str, Any]] | None: ...
+    def save_aggregate(
+        self, org_id: str, topic_id: str, handler_id: str, state: dict[str, Any], expected: int | None
+    ) -> bool: ...
 
 
 class Sender(Protocol):
@@ -40,12 +52,16 @@ class Dispatcher:
         alerts: AlertService,
         queue: Queue,
         sender: Sender,
+        aggregates: AggregateStore,
         service_configs: Callable[[str, str], Any] = lambda org_id, kind: None,
         log: Callable[[str, str, dict[str, Any]], None] = lambda level, message, extra: None,
+        clock: Callable[[], int] = time.time_ns,
     ) -> None:
         self.alerts = alerts
         self.queue = queue
         self.sender = sender
+        self.aggregates = aggregates
+        self.clock = clock  # aggregate handlers tick on the wall clock, as Kapacitor's ticker
         self.service_configs = service_configs  # (org, kind) -> that kind's service section
         self.log = log
 
@@ -54,6 +70,8 @@ class Dispatcher:
             self.fan_out(message)
         elif message.get("type") == DELIVERY:
             self.deliver(message)
+        elif message.get("type") == AGGREGATE_TICK:
+            self.tick_aggregate(message)
         else:
             self.log("error", "unknown alert message", {"type": message.get("type")})
 
@@ -82,12 +100,76 @@ class Dispatcher:
                 for collected in publish(config, event):
                     out += self._collect(org, task, collected.topic, event, depth + 1)
             elif spec.kind == "aggregate":
-                self.log(
-                    "error", "aggregate handlers are not supported yet", {"topic": topic, "handler": spec.id}
-                )
+                if depth >= _MAX_PUBLISH_DEPTH:
+                    self.log("error", "aggregate handlers loop", {"topic": topic, "handler": spec.id})
+                    continue
+                out += self._aggregate(org, task, topic, spec.id, spec.options or {}, event, depth)
             else:
                 out.append(_delivery(org, task, topic, spec.kind, spec.options or {}, event))
         return out
+
+    def _aggregate(
+        self, org: str, task: str, topic: str, handler_id: str, options: dict, event: AlertEvent, depth: int
+    ) -> list[dict[str, Any]]:
+        """Buffer the event in the handler's interval; a tick that passed meanwhile first sends what the
+        buffer held. The first event of an interval schedules its tick (a delayed queue message)."""
+        config = create("aggregate", options)
+        for _ in range(_SAVE_ATTEMPTS):
+            now = self.clock()
+            found = self.aggregates.aggregate(org, topic, handler_id)
+            version = found[0] if found else None
+            buffer = AggregateState.from_state(found[1]) if found else AggregateState.start(now)
+            emitted = buffer.tick(config, now)
+            first = not buffer.events
+            buffer.add(event)
+            if self.aggregates.save_aggregate(org, topic, handler_id, buffer.to_state(), version):
+                if first:
+                    self._schedule_tick(
+                        org, task, topic, handler_id, buffer.next_tick(config.options["interval"])
+                    )
+                out: list[dict[str, Any]] = []
+                for collected in emitted:
+                    out += self._collect(org, task, collected.topic, collected.event, depth + 1)
+                return out
+        raise RuntimeError(f"aggregate buffer of {topic}/{handler_id} kept changing")
+
+    def _schedule_tick(self, org: str, task: str, topic: str, handler_id: str, due: int) -> None:
+        delay = max(0, min(_MAX_DELAY_SECONDS, -(-(due - self.clock()) // 1_000_000_000)))
+        message = {"type": AGGREGATE_TICK, "org": org, "task": task, "topic": topic, "handler": handler_id}
+        self.queue.send([{**message, "due": due}], delay_seconds=delay)
+
+    def tick_aggregate(self, message: dict[str, Any]) -> None:
+        """An aggregate handler's interval ended: what it buffered goes to its topic as one event."""
+        org, task, topic, handler_id = (
+            message["org"],
+            message.get("task", ""),
+            message["topic"],
+            message["handler"],
+        )
+        try:
+            spec = self.alerts.handler(org, topic, handler_id)
+        except TicklessError:
+            return  # the handler (or its topic) is gone: so is its buffer's purpose
+        if self.clock() < message["due"]:
+            self._schedule_tick(org, task, topic, handler_id, message["due"])  # an interval over 15 min
+            return
+        config = create("aggregate", spec.options or {})
+        for _ in range(_SAVE_ATTEMPTS):
+            found = self.aggregates.aggregate(org, topic, handler_id)
+            if found is None:
+                return
+            buffer = AggregateState.from_state(found[1])
+            emitted = buffer.tick(config, self.clock())
+            if not emitted:
+                return
+            if self.aggregates.save_aggregate(org, topic, handler_id, buffer.to_state(), found[0]):
+                deliveries: list[dict[str, Any]] = []
+                for collected in emitted:
+                    deliveries += self._collect(org, task, collected.topic, collected.event, 1)
+                if deliveries:
+                    self.queue.send(deliveries)
+                return
+        raise RuntimeError(f"aggregate buffer of {topic}/{handler_id} kept changing")
 
     def deliver(self, message: dict[str, Any]) -> None:
         event = AlertEvent.from_state(message["event"])

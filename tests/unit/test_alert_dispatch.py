@@ -8,21 +8,41 @@ import json
 
 import pytest
 
-from chalicelib.alert.dispatch import DELIVERY, EVENT, DeliveryFailed, Dispatcher
+from chalicelib.alert.dispatch import AGGREGATE_TICK, DELIVERY, EVENT, DeliveryFailed, Dispatcher
 from chalicelib.alert.events import Level
 from chalicelib.alert.service import AlertService
 from chalicelib.tick.matching import TickMatcher
 from tests.unit.test_alert_service import MemoryAlerts, _event
 
 ORG = "0000000000000001"
+SECOND = 1_000_000_000
 
 
 class Queue:
     def __init__(self) -> None:
         self.sent: list[dict] = []
+        self.delays: list[int] = []
 
-    def send(self, messages: list[dict]) -> None:
+    def send(self, messages: list[dict], delay_seconds: int = 0) -> None:
         self.sent.extend(messages)
+        self.delays.extend([delay_seconds] * len(messages))
+
+
+class Aggregates:
+    """The aggregate buffers' store, with its version condition."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple, tuple[int, dict]] = {}
+
+    def aggregate(self, org_id, topic_id, handler_id):
+        return self.items.get((org_id, topic_id, handler_id))
+
+    def save_aggregate(self, org_id, topic_id, handler_id, state, expected):
+        current = self.items.get((org_id, topic_id, handler_id))
+        if (current[0] if current else None) != expected:
+            return False
+        self.items[(org_id, topic_id, handler_id)] = ((expected or 0) + 1, json.loads(json.dumps(state)))
+        return True
 
 
 class Sender:
@@ -36,11 +56,18 @@ class Sender:
         self.sent.append(delivery)
 
 
-def _dispatcher(sender: Sender | None = None):
+def _dispatcher(sender: Sender | None = None, clock=None):
     service = AlertService(MemoryAlerts(), TickMatcher())
     logs: list[tuple] = []
     queue = Queue()
-    dispatcher = Dispatcher(service, queue, sender or Sender(), log=lambda *entry: logs.append(entry))
+    dispatcher = Dispatcher(
+        service,
+        queue,
+        sender or Sender(),
+        aggregates=Aggregates(),
+        log=lambda *entry: logs.append(entry),
+        clock=clock or (lambda: 0),
+    )
     return dispatcher, service, queue, logs
 
 
@@ -102,3 +129,33 @@ def test_what_can_never_be_sent_is_logged_not_retried() -> None:
     assert logs and logs[0][0] == "error"
     dispatcher.handle({"type": "nonsense"})
     assert logs[-1][1] == "unknown alert message"
+
+
+def test_aggregate_handlers_send_one_event_per_interval() -> None:
+    now = [1_000 * SECOND]
+    dispatcher, service, queue, _ = _dispatcher(clock=lambda: now[0])
+    options = {"interval": 10 * SECOND, "topic": "summary", "id": "agg", "message": "{{ .Count }} alerts"}
+    service.create_handler(
+        ORG, "cpu", json.dumps({"id": "a", "kind": "aggregate", "options": options}).encode()
+    )
+    service.create_handler(
+        ORG, "summary", json.dumps({"id": "s", "kind": "post", "options": {"url": "http://s"}}).encode()
+    )
+    dispatcher.handle(_event_message(topics=["cpu"]))
+    now[0] += 3 * SECOND
+    dispatcher.handle(_event_message(topics=["cpu"]))
+    [tick] = queue.sent  # the interval's tick, scheduled by its first event only
+    assert tick["type"] == AGGREGATE_TICK and queue.delays == [10]
+    dispatcher.handle(tick)  # too early: put off again
+    assert queue.sent[-1]["type"] == AGGREGATE_TICK and queue.delays[-1] == 7
+    now[0] += 7 * SECOND
+    dispatcher.handle(tick)
+    delivery = queue.sent[-1]
+    assert (delivery["type"], delivery["topic"], delivery["options"]["url"]) == (
+        DELIVERY,
+        "summary",
+        "http://s",
+    )
+    assert delivery["event"]["message"] == "2 alerts" and delivery["event"]["level"] == "CRITICAL"
+    dispatcher.handle(tick)  # a repeated tick finds the buffer empty
+    assert queue.sent[-1] is delivery
