@@ -8,7 +8,7 @@ from chalicelib import declarations
 from chalicelib.api import edge, observability
 from chalicelib.api.influxdb import influxdb
 from chalicelib.api.kapacitor import kapacitor
-from chalicelib.events import alert_delivery, maintenance, points_consumer, task_consumer
+from chalicelib.events import alert_delivery, batch_scheduler, maintenance, points_consumer, task_consumer
 
 app = Chalice(app_name="tickless")
 # Line protocol arrives as text/plain (Telegraf, influxdb-client) or application/octet-stream (the 1.x
@@ -45,6 +45,13 @@ def enforce_retention(event):
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def compact_segments(event):
     return maintenance.compact_segments(event.context)
+
+
+# Kapacitor's batch tasks: each minute, every running task's query times due by then (sub-minute
+# `.every()` keeps its period: the minute's times all run, each with its own time range).
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def run_batch_tasks(event):
+    return batch_scheduler.run_batch_tasks(context=event.context)
 
 
 _tasks = declarations.kinesis_consumer("consume_tasks")

@@ -23,13 +23,17 @@ from chalicelib.adapters.taskstate import DynamoTaskStates
 from chalicelib.alert.dispatch import Dispatcher
 from chalicelib.alert.service import AlertService
 from chalicelib.declarations import BLOBS, CLAIM_CHECKS, POINTS
+from chalicelib.influxql.engine import run as influxql_run
 from chalicelib.influxql.engine.context import Services
 from chalicelib.ingest.fieldtypes import FieldTypeGuard
 from chalicelib.ingest.writer import PointWriter
-from chalicelib.kit.budget import QueryLimits
+from chalicelib.kit.budget import Budget, QueryLimits
 from chalicelib.series.store import SeriesStore
 from chalicelib.tenancy.dbrp import Catalog
+from chalicelib.tenancy.permissions import Permission
+from chalicelib.tenancy.principal import Principal
 from chalicelib.tenancy.service import Tenancy
+from chalicelib.tick.batch import BatchTasks
 from chalicelib.tick.effects import TaskEffects
 from chalicelib.tick.execution import StreamTasks
 from chalicelib.tick.matching import TickMatcher
@@ -111,6 +115,7 @@ def task_definitions() -> TaskDefinitions:
         DynamoDefinitions(),
         on_stop=task_states().delete,
         stats_of=lambda org, task: stream_tasks().stats(org, task),
+        error_of=lambda org, task: batch_tasks().error(org, task),
     )
 
 
@@ -132,6 +137,19 @@ def _log(level: str, message: str, extra: dict) -> None:
 def stream_tasks() -> StreamTasks:
     effects = TaskEffects(alert_queue(), writer(), catalog(), log=_log)
     return StreamTasks(DynamoDefinitions(), task_states(), effects, outbox_of, log=_log)
+
+
+@cache
+def batch_tasks() -> BatchTasks:
+    """Kapacitor's batch tasks: the same state, outbox and effects as stream tasks, queries through the
+    InfluxQL engine as the task's organization."""
+    return BatchTasks(DynamoDefinitions(), stream_tasks().runner, _batch_query, log=_log)
+
+
+def _batch_query(org_id: str, query: str, now: int) -> dict:
+    principal = Principal([Permission("read", "buckets", org_id=org_id)], org_id=org_id)
+    budget = Budget(query_limits())
+    return influxql_run.execute(influxql(), principal, query, epoch="ns", now=now, budget=budget)
 
 
 @cache

@@ -16,7 +16,7 @@ from chalicelib.tick.lambdas import compile_lambda, resolve_identifiers
 from chalicelib.tick.parser import literal_value
 from chalicelib.tick.pipeline import CHAIN, DYNAMIC, PROPERTY, Pipeline, invoke
 from chalicelib.tick.tokens import TokenType
-from chalicelib.tick.values import Duration, Lambda, Regex, Star
+from chalicelib.tick.values import Duration, Lambda, Regex, Star, TimeDimension
 
 STREAM, BATCH = "stream", "batch"
 # The var types of Kapacitor's API, and how its syntax tree names the same types in errors.
@@ -183,6 +183,8 @@ class _Run:
             return [self.value(item) for item in node.nodes]
         if isinstance(node, ast.ReferenceNode):
             return node  # only a lambda reads fields; the pipeline words the mistake
+        if isinstance(node, ast.FunctionNode) and node.func == "time":
+            return _group_by_time(node, [self.value(arg) for arg in node.args])
         if isinstance(node, ast.FunctionNode):
             raise invalid(
                 f'line {node.where.line} char {node.where.char}: no global function "{node.func}" defined'
@@ -226,16 +228,38 @@ class _Run:
         raise _positioned(node, invalid(f"invalid arugument to '{symbol}' {_go_text(operand)}"))
 
     def chain(self, node: ast.ChainNode) -> Any:
-        receiver = self.value(node.left)
-        call = node.right
-        if not isinstance(call, ast.FunctionNode):
-            name = getattr(call, "ident", "?")
-            raise _positioned(node, invalid(f"object {_go_type(receiver)} has no property {name}"))
-        args = [self.value(arg) for arg in call.args]
-        try:
-            return invoke(receiver, _OPERATORS[node.operator], call.func, args)
-        except TicklessError as exc:
-            raise _positioned(call, exc) from None
+        # A chain's links are walked in a loop, from its head: a script of thousands of `|node()` and
+        # `.property()` links (the parser lets them through) must not exhaust Python's stack.
+        links = []
+        while isinstance(node, ast.ChainNode):
+            links.append(node)
+            node = node.left
+        receiver = self.value(node)
+        for link in reversed(links):
+            call = link.right
+            if not isinstance(call, ast.FunctionNode):
+                name = getattr(call, "ident", "?")
+                raise _positioned(link, invalid(f"object {_go_type(receiver)} has no property {name}"))
+            args = [self.value(arg) for arg in call.args]
+            try:
+                receiver = invoke(receiver, _OPERATORS[link.operator], call.func, args)
+            except TicklessError as exc:
+                raise _positioned(call, exc) from None
+        return receiver
+
+
+def _group_by_time(node: Any, args: list[Any]) -> TimeDimension:
+    """The scope's global `time()` (Kapacitor's groupByTime): a batch query's time dimension."""
+    if len(args) == 1 and isinstance(args[0], list):
+        args = args[0]  # a single list argument is the argument list, as Kapacitor's evaluator takes it
+    if not 1 <= len(args) <= 2:
+        raise _positioned(node, invalid(f"time() function expects 1 or 2 args, got {len(args)}"))
+    for arg in args:
+        if not isinstance(arg, Duration):
+            raise _positioned(
+                node, invalid(f'error calling func "time": cannot use {_go_text(arg)} as time.Duration')
+            )
+    return TimeDimension(args[0].nanoseconds, args[1].nanoseconds if len(args) == 2 else 0)
 
 
 def _description(node: Any) -> str:

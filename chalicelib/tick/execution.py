@@ -76,9 +76,8 @@ class StreamTasks:
     ) -> None:
         self.definitions = definitions
         self.states = states
-        self.effects = effects
-        self.outbox_of = outbox_of  # a feed's outputs as messages to send (with the pipeline's handlers)
         self.log = log
+        self.runner = TaskRunner(states, effects, outbox_of, log)
 
     def consume(self, records: Sequence[Record]) -> int:
         """Feed the records to every enabled stream task of their org that reads their db/rp. Returns
@@ -131,39 +130,109 @@ class StreamTasks:
         except TicklessError as exc:
             self.log("error", "task no longer compiles", {"task": task["id"], "error": exc.message})
             return
-        for _ in range(MAX_ATTEMPTS):
-            stored = self.states.load(org, task["id"])
-            state = dict(stored.state) if stored is not None else {}
-            version = stored.version if stored is not None else None
-            if state.get("outbox"):  # a previous invocation saved these but may not have sent them
-                self.effects.send(org, task["id"], state["outbox"])
-                state["outbox"] = []
+
+        def step(state: dict[str, Any], reset: str = "") -> Step | None:
             consumed = dict(state.get("sequences") or {})
             fresh = [r for r in records if _after(r.sequence, consumed.get(r.shard))]
-            if not fresh and stored is not None and not stored.state.get("outbox"):
-                return  # a redelivery of what this task already consumed
-            config = RuntimeConfig(task=task["id"], alerts=AlertStateMachine)
-            runtime = TaskRuntime.build(pipeline, state.get("runtime"), config)
-            outputs = runtime.feed_points(_points(fresh))
+            if not fresh:
+                return None  # a redelivery of what this task already consumed
             for record in fresh:
                 consumed[record.shard] = record.sequence
+            config = RuntimeConfig(task=task["id"], alerts=AlertStateMachine)
+            try:
+                runtime = TaskRuntime.build(pipeline, None if reset else state.get("runtime"), config)
+                outputs = runtime.feed_points(_points(fresh))
+            except Exception as exc:  # the runtime is pure: what fails here fails on every retry
+                # These points are skipped for this task, which keeps its state and says why; other
+                # tasks, and the shard, go on (Kapacitor would stop the task).
+                message = f"{type(exc).__name__}: {exc}"
+                self.log("error", "task failed on its points", {"task": task["id"], "error": message})
+                return Step({"sequences": consumed, "error": message}, Outputs())
+            return Step({"runtime": runtime.to_state(), "sequences": consumed, "error": reset}, outputs)
+
+        try:
+            self.runner.run(org, task["id"], pipeline, step)
+        except StateTooLarge as exc:
+            # Kapacitor would run out of memory here: start the task's state afresh and say so.
+            message = f"task state reset: {exc}"
+            self.log("error", "task state too large", {"task": task["id"], "error": message})
+            try:
+                self.runner.run(org, task["id"], pipeline, lambda state: step(state, reset=message))
+            except StateTooLarge:  # these points alone are too much: skip them too
+                self.runner.run(org, task["id"], pipeline, lambda state: _skipped(state, records, message))
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one run of a task did: the state fields it changed and what its feeds produced."""
+
+    fields: dict[str, Any]
+    outputs: Outputs
+
+
+class TaskRunner:
+    """One run of a task over its saved state, the part stream and batch tasks share: load the state,
+    send what a previous run saved but may not have sent, let `step` feed the runtime, save the new state
+    with its outbox on a condition of the version read, then send the outbox and clear it. A save that
+    loses to another run starts over on the winner's state (`step` sees what the winner consumed)."""
+
+    def __init__(
+        self,
+        states: TaskStateStore,
+        effects: Effects,
+        outbox_of: Callable[[Any, Outputs], list[dict[str, Any]]],
+        log: Callable[[str, str, dict[str, Any]], None] = lambda level, message, extra: None,
+    ) -> None:
+        self.states = states
+        self.effects = effects
+        self.outbox_of = outbox_of  # a feed's outputs as messages to send (with the pipeline's handlers)
+        self.log = log
+
+    def run(
+        self, org: str, task_id: str, pipeline: Any, step: Callable[[dict[str, Any]], Step | None]
+    ) -> bool:
+        """True when `step` ran and its state was saved; False when it had nothing to do."""
+        for _ in range(MAX_ATTEMPTS):
+            stored = self.states.load(org, task_id)
+            state = dict(stored.state) if stored is not None else {}
+            version = stored.version if stored is not None else None
+            pending = state.get("outbox")
+            if pending:  # a previous run saved these but may not have sent them
+                self.effects.send(org, task_id, pending)
+                state["outbox"] = []
+            done = step(state)
+            if done is None:
+                if pending:  # sent: cleared, unless another run saved meanwhile (it sends them again)
+                    self.states.save(org, task_id, state, version)
+                return False
+            outputs = done.outputs
             outbox = self.outbox_of(pipeline, outputs)
             state = {
-                "runtime": runtime.to_state(),
-                "sequences": consumed,
+                **state,
+                **done.fields,
                 "http": {**(state.get("http") or {}), **outputs.http},
-                "stats": outputs.stats,
+                "stats": outputs.stats or state.get("stats") or {},
                 "outbox": outbox,
             }
-            if self.states.save(org, task["id"], state, version):
+            if self.states.save(org, task_id, state, version):
                 if outbox:
-                    self.effects.send(org, task["id"], outbox)
-                    # Sent: clear the outbox, unless another invocation saved meanwhile (it sends it again).
-                    self.states.save(org, task["id"], {**state, "outbox": []}, (version or 0) + 1)
+                    self.effects.send(org, task_id, outbox)
+                    # Sent: clear the outbox, unless another run saved meanwhile (it sends it again).
+                    self.states.save(org, task_id, {**state, "outbox": []}, (version or 0) + 1)
                 for line in outputs.logs:
-                    self.log(line.level, line.text(task["id"]), {"task": task["id"]})
-                return
-        raise Conflict(f"task {task['id']} state kept changing")
+                    self.log(line.level, line.text(task_id), {"task": task_id})
+                return True
+        raise Conflict(f"task {task_id} state kept changing")
+
+
+def _skipped(state: dict[str, Any], records: Sequence[Record], message: str) -> Step | None:
+    consumed = dict(state.get("sequences") or {})
+    fresh = [r for r in records if _after(r.sequence, consumed.get(r.shard))]
+    if not fresh:
+        return None
+    for record in fresh:
+        consumed[record.shard] = record.sequence
+    return Step({"runtime": None, "sequences": consumed, "error": message}, Outputs())
 
 
 def _after(sequence: str, consumed: str | None) -> bool:

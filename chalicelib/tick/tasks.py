@@ -26,6 +26,8 @@ from chalicelib.tick.vars import read_vars, vars_json
 
 Doc = dict[str, Any]
 TASKS, TEMPLATES = "tasks", "templates"
+# The running batch tasks of every org, one entry `<org>|<task>` each, in one list the scheduler reads.
+BATCH_INDEX, INDEX_PARTITION = "running-batch", "all"
 ENABLED, DISABLED = "enabled", "disabled"
 _VALID_ID = re.compile(r"^[-._\w]+$")  # Kapacitor: letters (any script), digits, '-', '.', '_'
 TASK_FIELDS = (
@@ -88,11 +90,13 @@ class TaskDefinitions:
         clock: Callable[[], str] = now_text,
         on_stop: Callable[[str, str], None] = lambda org_id, task_id: None,
         stats_of: Callable[[str, str], dict[str, Any]] = lambda org_id, task_id: {},
+        error_of: Callable[[str, str], str] = lambda org_id, task_id: "",
     ) -> None:
         self.store = store
         self.clock = clock
         self.on_stop = on_stop  # a task stops running (disabled, deleted, renamed): its state goes
         self.stats_of = stats_of  # an enabled task's node statistics, as its last run saved them
+        self.error_of = error_of  # an enabled task's error, as its last run saved it (a failed query)
 
     # -- tasks ---------------------------------------------------------------------------------------
 
@@ -135,6 +139,7 @@ class TaskDefinitions:
         _check_size(task)
         if not self.store.create(TASKS, org_id, task):
             raise invalid(f"task {task_id} already exists")
+        self._index(org_id, None, task)
         return self.show_task(org_id, task, view)
 
     def update_task(self, org_id: str, task_id: str, body: Any, view: View) -> Doc:
@@ -183,9 +188,11 @@ class TaskDefinitions:
             if not self.store.create(TASKS, org_id, task):
                 raise invalid(f"task {task['id']} already exists")
             self.store.delete(TASKS, org_id, task_id)
+            self._index(org_id, original, None)
             self.on_stop(org_id, task_id)
         else:
             self.store.replace(TASKS, org_id, task)
+        self._index(org_id, original if task["id"] == task_id else None, task)
         if previous == ENABLED and task["status"] != ENABLED:
             self.on_stop(org_id, task["id"])
         return self.show_task(org_id, task, view)
@@ -197,8 +204,19 @@ class TaskDefinitions:
         return self.show_task(org_id, task, view)
 
     def delete_task(self, org_id: str, task_id: str) -> None:
+        original = self.store.get(TASKS, org_id, task_id)
         self.store.delete(TASKS, org_id, task_id)
+        self._index(org_id, original, None)
         self.on_stop(org_id, task_id)
+
+    def _index(self, org_id: str, before: Doc | None, after: Doc | None) -> None:
+        """Keep the running-batch index in step with a task stored as `after` (None: gone), which was
+        `before` (None: new): the scheduler finds the running batch tasks there, not by scanning orgs."""
+        if after is not None and _runs_batch(after):
+            entry = {"id": f"{org_id}|{after['id']}", "org": org_id, "task": after["id"]}
+            self.store.replace(BATCH_INDEX, INDEX_PARTITION, entry)
+        elif before is not None and _runs_batch(before):
+            self.store.delete(BATCH_INDEX, INDEX_PARTITION, f"{org_id}|{before['id']}")
 
     def list_tasks(self, org_id: str, query: dict[str, Any], view: View) -> list[Doc]:
         fields = _fields(query, TASK_FIELDS)
@@ -218,6 +236,8 @@ class TaskDefinitions:
                 nodes = self.stats_of(org_id, task["id"])
                 graph = executing_dot(task["id"], evaluation.pipeline, nodes, view.dot_view)
                 stats = _execution_stats(nodes)
+                if task["type"] == "batch":
+                    error = error or self.error_of(org_id, task["id"])
             else:
                 graph = dot(task["id"], evaluation.pipeline)
         except TicklessError as exc:
@@ -306,10 +326,12 @@ class TaskDefinitions:
                 compile_task({**changed, "script": template["script"]})
                 changed["script"] = template["script"]
                 self.store.replace(TASKS, org_id, changed)
+                self._index(org_id, task, changed)
                 updated.append(task)
         except TicklessError:
             for task in updated:
                 self.store.replace(TASKS, org_id, task)
+                self._index(org_id, {**task, "status": ENABLED, "type": "batch"}, task)
             raise
 
     def get_template(self, org_id: str, template_id: str, view: View) -> Doc:
@@ -364,6 +386,10 @@ def compile_task(task: Doc, program: Any = None) -> Evaluation:
         return evaluate(program, _task_type(program), read_vars(task.get("vars")))
     except TicklessError as exc:
         raise invalid(f"invalid TICKscript: {exc.message}") from None
+
+
+def _runs_batch(task: Doc | None) -> bool:
+    return task is not None and task.get("status") == ENABLED and task.get("type") == "batch"
 
 
 def _execution_stats(nodes: dict[str, Any]) -> dict[str, Any]:

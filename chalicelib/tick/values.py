@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.kit.time import go_duration
 
-__all__ = ["Duration", "Lambda", "Regex", "Star", "go_duration"]
+__all__ = ["Duration", "Lambda", "Regex", "Star", "TimeDimension", "go_duration"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,17 @@ class Duration:
 
     def __str__(self) -> str:
         return go_duration(self.nanoseconds)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeDimension:
+    """`time(10s)` or `time(10s, 5s)` in a batch query's `.groupBy()`: the interval and its offset."""
+
+    length: int
+    offset: int = 0
+
+    def __str__(self) -> str:
+        return f"time({go_duration(self.length)}, {go_duration(self.offset)})"
 
 
 @dataclass(frozen=True, slots=True)

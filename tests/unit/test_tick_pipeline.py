@@ -588,3 +588,17 @@ def test_long_chains_sort_without_recursion() -> None:
     for _ in range(3000):
         node = node.c("log")
     assert len(pipeline.sorted_nodes()) == 3002
+
+
+def test_long_chains_evaluate_without_recursion() -> None:
+    # Found by tests/e2e/test_kapacitor_fuzz.py: a PATCH with a script of 200 `|window()...` links was
+    # a RecursionError (500) in the evaluator, which walked a chain recursively.
+    from chalicelib.tick.evaluate import evaluate
+    from chalicelib.tick.parser import parse
+
+    script = "stream|from()" + ".measurement('m')" * 3000 + "|eval(lambda: 1).as('x')|log()" * 1000
+    pipeline = evaluate(parse(script), "stream").pipeline
+    assert len(pipeline.sorted_nodes()) == 2002
+    windows = "stream|from()" + "|window().period(1s).every(1s)" * 400
+    with pytest.raises(TicklessError, match="cannot Window batch edge"):
+        evaluate(parse(windows), "stream")

@@ -3,17 +3,20 @@ event time), its error reporting, and the per-group state of its lambdas."""
 
 from __future__ import annotations
 
+import operator
 import time as clock
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from chalicelib.kit.errors import TicklessError, invalid
 from chalicelib.kit.time import HOUR
+from chalicelib.tick import ast
 from chalicelib.tick.exec.model import Batch, Message, Point
 from chalicelib.tick.exec.outputs import LogLine, Outputs
 from chalicelib.tick.lambdas import Expression, Scope, compile_lambda
 from chalicelib.tick.pipeline import Node
+from chalicelib.tick.tokens import TokenType
 from chalicelib.tick.values import Lambda
 
 if TYPE_CHECKING:
@@ -202,6 +205,9 @@ class GroupLambdas:
         self.expressions: list[Expression | None] = [
             None if lam is None else compile_lambda(lam) for lam in lambdas
         ]
+        # The expressions' fast checks (fast_predicate), when every one has one.
+        fast = [None if e is None else fast_predicate(e) for e in self.expressions]
+        self.fast: list[Predicate] | None = fast if fast and None not in fast else None  # type: ignore[assignment]
 
     def new_state(self) -> list[dict[str, Any]]:
         return [{} for _ in self.expressions]
@@ -215,6 +221,53 @@ class GroupLambdas:
         for i, expr in enumerate(self.expressions):
             if expr is not None and (expr.state or states[i]):
                 states[i] = expr.to_state()
+
+
+Predicate = Callable[[dict[str, Any], dict[str, str]], bool | None]
+_STRING_COMPARE = {TokenType.EQUAL: operator.eq, TokenType.NOT_EQUAL: operator.ne}
+_NUMBER_COMPARE = {
+    **_STRING_COMPARE,
+    TokenType.LESS: operator.lt,
+    TokenType.LESS_EQUAL: operator.le,
+    TokenType.GREATER: operator.gt,
+    TokenType.GREATER_EQUAL: operator.ge,
+}
+
+
+def fast_predicate(expression: Expression) -> Predicate | None:
+    """For the usual where() lambda, `"name" <op> literal` (a string with == or !=, a number with any
+    comparison), a check of a point's fields and tags that answers what `evaluate_bool` answers when
+    the value is there and of the literal's own type, and None otherwise (missing, nil, another type, a
+    field and a tag of that name: the caller evaluates in full, for the evaluator's answer or error).
+    None when the expression has another shape."""
+    node = expression.node
+    if not (isinstance(node, ast.BinaryNode) and isinstance(node.left, ast.ReferenceNode)):
+        return None
+    name, right = node.left.reference, node.right
+    if name == "time":
+        return None
+    if isinstance(right, ast.StringNode) and node.operator in _STRING_COMPARE:
+        compare, literal, kind = _STRING_COMPARE[node.operator], right.literal, str
+    elif isinstance(right, ast.NumberNode) and node.operator in _NUMBER_COMPARE:
+        compare, literal = _NUMBER_COMPARE[node.operator], right.value
+        kind = int if right.is_int else float
+        if type(literal) is not kind:
+            return None
+    else:
+        return None
+
+    def check(fields: dict[str, Any], tags: dict[str, str]) -> bool | None:
+        if name in fields:
+            if name in tags:
+                return None
+            value = fields[name]
+        else:
+            value = tags.get(name)
+        if type(value) is not kind:
+            return None
+        return compare(value, literal)
+
+    return check
 
 
 def scope_of(fields: dict[str, Any], tags: dict[str, str], time: int) -> Scope:

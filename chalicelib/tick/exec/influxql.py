@@ -7,10 +7,15 @@ import math
 from typing import Any
 
 from chalicelib.kit.errors import TicklessError, invalid
+from chalicelib.tick.exec import holtwinters as hw
 from chalicelib.tick.exec import reducers as r
 from chalicelib.tick.exec.base import Context, NodeExec
 from chalicelib.tick.exec.model import Batch, BatchPoint, Message, Point
 from chalicelib.tick.pipeline import BATCH, Node
+
+# Kapacitor's holtWinters and holtWintersWithFit (both method holtWinters) beside the InfluxQL reducers.
+FUNCTIONS = {**r.FUNCTIONS, hw.METHOD: r.Function(frozenset({r.FLOAT, r.INT}))}
+REDUCERS = {**r.SLICE_REDUCERS, hw.METHOD: hw.reduce}
 
 
 class InfluxQLExec(NodeExec):
@@ -18,9 +23,9 @@ class InfluxQLExec(NodeExec):
 
     def __init__(self, node: Node, ctx: Context) -> None:
         super().__init__(node, ctx)
-        if node.method not in r.FUNCTIONS:
+        if node.method not in FUNCTIONS:
             raise invalid(f"the influxql function {node.method} is not supported")
-        self.fn = r.FUNCTIONS[node.method]
+        self.fn = FUNCTIONS[node.method]
         self.field: str = node.field
         self.as_: str = node.as_
         self.args: list[Any] = list(node.args)
@@ -44,7 +49,8 @@ class InfluxQLExec(NodeExec):
             return False
         kind = r.kind_of(fields[self.field]) or "invalid"
         try:
-            r.check_kind(self.node.method, kind)
+            if kind not in self.fn.kinds:
+                raise invalid(f"cannot apply {self.node.method} to {kind} field")
         except TicklessError as err:
             text = f"invalid influxql func {self.node.method} with field {self.field}: {err.message}"
             self.error("failed to realize reduce context from fields", text)
@@ -69,7 +75,7 @@ class InfluxQLExec(NodeExec):
     def _reduce(self, g: dict[str, Any], entries: list[Any]) -> r.Emitted:
         if not entries and not self.fn.empty_ok:
             return [(None, math.nan, {}, {})] if self.node.method == "mean" else []
-        return r.SLICE_REDUCERS[self.node.method](entries, g["kind"] or r.FLOAT, self.args)
+        return REDUCERS[self.node.method](entries, g["kind"] or r.FLOAT, self.args)
 
     def _time(self, g: dict[str, Any], t: int | None) -> int:
         return g["time"] if t is None or not self.point_times else t

@@ -81,6 +81,11 @@ class TaskRuntime:
                 raise invalid(f"the {node.type} node is not supported by this runtime")
             self.execs[id(node)] = kind(node, ctx)
         self.by_name = {node.name: self.execs[id(node)] for node in self.nodes}
+        # Each node's out edges: the child, its name (for `processed`) and which parent of it the node is.
+        self.edges: dict[int, list[tuple[Node, str, int]]] = {
+            id(node): [(child, child.name, child.parents.index(node)) for child in node.children]
+            for node in self.nodes
+        }
         # Nodes a stats node watches count what they emit by group (on their first out edge).
         self.counts: dict[int, GroupCounts] = {}
         for ex in self.execs.values():
@@ -191,14 +196,20 @@ class TaskRuntime:
     def _forward(
         self, node: Node, ex: NodeExec, out: list[Message], stack: list[tuple[Node, Message, int]]
     ) -> None:
+        if not out:
+            return
+        edges = self.edges[id(node)]
+        if not edges:
+            return
         counts = self.counts.get(id(node))
+        processed = ex.stats.processed
         pending: list[tuple[Node, Message, int]] = []
         for emitted in out:
-            if counts is not None and node.children:
+            if counts is not None:
                 counts.count(emitted)
-            for child in node.children:
-                ex.stats.processed[child.name] = ex.stats.processed.get(child.name, 0) + 1
-                pending.append((child, emitted, child.parents.index(node)))
+            for child, name, index in edges:
+                processed[name] = processed.get(name, 0) + 1
+                pending.append((child, emitted, index))
         stack.extend(reversed(pending))
 
     def _advance(self, t: int) -> None:

@@ -84,6 +84,17 @@ class FromExec(NodeExec):
         return [p.copy(time=t, dimensions=dims, by_name=n.group_by_measurement)]
 
     def _passes(self, p: Point) -> bool:
+        fast = self.where.fast
+        if fast is not None:  # the usual `"tag" != 'x'`: no stateful function, no scope to build
+            fields, tags = p.fields, p.tags
+            for check in fast:
+                passed = check(fields, tags)
+                if passed is None:
+                    break  # evaluated in full below, for its answer or its error
+                if not passed:
+                    return False
+            else:
+                return True
         self.where.enter(self.where_state)
         try:
             scope = scope_of(p.fields, p.tags, p.time)

@@ -35,6 +35,11 @@ class WhereExec(NodeExec):
         state = self.group(p)
         if state is None:
             return []
+        fast = self.lambdas.fast
+        if fast is not None:  # the usual `"tag" != 'x'`: no stateful function, no scope to build
+            passed = fast[0](p.fields, p.tags)
+            if passed is not None:
+                return [p] if passed else []
         self.lambdas.enter(state)
         try:
             return [p] if self._keep(state, p.fields, p.tags, p.time) else []
