@@ -35,7 +35,7 @@ from chalicelib.tenancy.principal import Principal
 from chalicelib.tenancy.service import Tenancy
 from chalicelib.tick.batch import BatchTasks
 from chalicelib.tick.effects import TaskEffects
-from chalicelib.tick.execution import StreamTasks
+from chalicelib.tick.execution import StreamTasks, TaskLimits
 from chalicelib.tick.matching import TickMatcher
 from chalicelib.tick.outbox import outbox_of
 from chalicelib.tick.tasks import TaskDefinitions
@@ -136,7 +136,11 @@ def _log(level: str, message: str, extra: dict) -> None:
 @cache
 def stream_tasks() -> StreamTasks:
     effects = TaskEffects(alert_queue(), writer(), catalog(), log=_log)
-    return StreamTasks(DynamoDefinitions(), task_states(), effects, outbox_of, log=_log)
+    limits = TaskLimits(
+        max_groups=int(os.environ.get("TICKLESS_TASK_MAX_GROUPS", "10000")),
+        group_idle=int(float(os.environ.get("TICKLESS_TASK_GROUP_IDLE_HOURS", "24")) * 3600 * 1_000_000_000),
+    )
+    return StreamTasks(DynamoDefinitions(), task_states(), effects, outbox_of, log=_log, limits=limits)
 
 
 @cache

@@ -28,8 +28,6 @@ from chalicelib.influxql.generator import generate
 from chalicelib.influxql.parser import ParseError, parse
 from chalicelib.kit.errors import TicklessError, invalid
 from chalicelib.tick.cron import CronExpr, parse_cron
-from chalicelib.tick.exec.alert_machine import AlertStateMachine
-from chalicelib.tick.exec.base import RuntimeConfig
 from chalicelib.tick.exec.model import Batch, BatchPoint
 from chalicelib.tick.exec.outputs import Outputs
 from chalicelib.tick.exec.runtime import TaskRuntime
@@ -350,7 +348,7 @@ class BatchTasks:
             if not due:
                 return None
             due.sort(key=lambda item: (item[0], item[1]))
-            config = RuntimeConfig(task=task_id, alerts=AlertStateMachine)
+            config = self.runner.limits.config(task_id)
             runtime = TaskRuntime.build(pipeline, state.get("runtime"), config)
             outputs = Outputs()
             error = state.get("error") or ""

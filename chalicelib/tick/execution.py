@@ -52,6 +52,21 @@ class Effects(Protocol):
     def send(self, org_id: str, task_id: str, outbox: list[dict[str, Any]]) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class TaskLimits:
+    """Bounds of every task's runtime (Kapacitor has none and runs out of memory): groups one node keeps
+    (a new one beyond is refused and counted as the node's error), and ns of event time after which an
+    idle group is forgotten (0: never)."""
+
+    max_groups: int = 10_000
+    group_idle: int = 24 * 3600 * 1_000_000_000
+
+    def config(self, task_id: str) -> RuntimeConfig:
+        return RuntimeConfig(
+            task=task_id, alerts=AlertStateMachine, max_groups=self.max_groups, group_idle=self.group_idle
+        )
+
+
 class Conflict(RuntimeError):
     """A task's state kept changing under this invocation: fail it and let Lambda retry."""
 
@@ -73,11 +88,13 @@ class StreamTasks:
         effects: Effects,
         outbox_of: Callable[[Any, Outputs], list[dict[str, Any]]],
         log: Callable[[str, str, dict[str, Any]], None] = lambda level, message, extra: None,
+        limits: TaskLimits = TaskLimits(),
     ) -> None:
         self.definitions = definitions
         self.states = states
         self.log = log
-        self.runner = TaskRunner(states, effects, outbox_of, log)
+        self.limits = limits
+        self.runner = TaskRunner(states, effects, outbox_of, log, limits)
 
     def consume(self, records: Sequence[Record]) -> int:
         """Feed the records to every enabled stream task of their org that reads their db/rp. Returns
@@ -138,7 +155,7 @@ class StreamTasks:
                 return None  # a redelivery of what this task already consumed
             for record in fresh:
                 consumed[record.shard] = record.sequence
-            config = RuntimeConfig(task=task["id"], alerts=AlertStateMachine)
+            config = self.limits.config(task["id"])
             try:
                 runtime = TaskRuntime.build(pipeline, None if reset else state.get("runtime"), config)
                 outputs = runtime.feed_points(_points(fresh))
@@ -182,8 +199,10 @@ class TaskRunner:
         effects: Effects,
         outbox_of: Callable[[Any, Outputs], list[dict[str, Any]]],
         log: Callable[[str, str, dict[str, Any]], None] = lambda level, message, extra: None,
+        limits: TaskLimits = TaskLimits(),
     ) -> None:
         self.states = states
+        self.limits = limits
         self.effects = effects
         self.outbox_of = outbox_of  # a feed's outputs as messages to send (with the pipeline's handlers)
         self.log = log

@@ -129,3 +129,22 @@ def test_redelivered_records_are_not_fed_twice(redelivered: int) -> None:
     saved = states.items["t"]
     tasks.consume([_record(redelivered, range(0, 11))])
     assert states.items["t"] is saved
+
+
+def test_group_cardinality_is_bounded_by_the_tasks_limits() -> None:
+    from chalicelib.tick.execution import TaskLimits
+
+    states = States()
+    task = {
+        **_task("t"),
+        "script": SCRIPT.replace(".measurement('cpu')", ".measurement('cpu').groupBy('host')"),
+    }
+    runner = StreamTasks(
+        Definitions(task), states, Effects(), lambda p, o: [], limits=TaskLimits(max_groups=1)
+    )
+    rows = [(t * 1_000_000_000, {"v": 1.0}) for t in range(11)]
+    series = [SeriesRows(f"cpu,host={h}", "cpu", (("host", h),), rows) for h in ("a", "b")]
+    runner.consume([Record("shard-0", "1", PointBatch(Destination("ns", "db", "autogen", ORG), series))])
+    stats = states.items["t"].state["stats"]
+    assert stats["window2"]["stats"]["working_cardinality"] == 1  # host b was refused, 11 times
+    assert stats["window2"]["stats"]["errors"] == 11

@@ -322,8 +322,11 @@ def test_wrong_operator_hints() -> None:
         'no dynamic method "mean" on *pipeline.WindowNode, but chaining method does exist. '
         "Use '|' operator instead: 'node|mean(..)'."
     )
-    # a user-defined function: none can exist here.
-    assert error_of(lambda: w.d("movingAvg")) == 'no method or property "movingAvg" on *pipeline.WindowNode'
+    # a user-defined function: none can exist here, and the refusal says why.
+    assert error_of(lambda: w.d("movingAvg")) == (
+        'UDF "movingAvg" is not available: a UDF needs a long-running process, which tickless '
+        "(tasks run on AWS Lambda) cannot host"
+    )
 
 
 def test_argument_types_and_counts_as_reflect_words_them() -> None:

@@ -81,6 +81,10 @@ def invoke(receiver: Any, kind: str, name: str, args: list[Any]) -> Any:
                 f'no dynamic method "{name}" on {target}, but chaining method does exist. '
                 f"Use '|' operator instead: 'node|{name}(..)'."
             )
+        raise invalid(
+            f'UDF "{name}" is not available: a UDF needs a long-running process, which tickless '
+            "(tasks run on AWS Lambda) cannot host"
+        )
     else:
         raise invalid(f"unknown function type {kind} on function {target}.{name}")
     raise invalid(f'no method or property "{name}" on {target}')
