@@ -264,3 +264,22 @@ def test_another_orgs_tasks_are_not_seen(client, onboarding):
     assert task["id"] not in [t["id"] for t in stranger.http.get("/kapacitor/v1/tasks").json_body["tasks"]]
     assert stranger.http.delete(f"/kapacitor/v1/tasks/{task['id']}").status_code == 204
     assert client.http.get(f"/kapacitor/v1/tasks/{task['id']}").status_code == 200  # untouched
+
+
+@pytest.mark.parametrize("prefix", ["/kapacitor/v1", "/kapacitor/v1preview"])
+def test_ping_answers_204_with_the_version_and_needs_no_credentials(anonymous, prefix):
+    for method in (anonymous.http.get, anonymous.http.head):
+        response = method(f"{prefix}/ping")
+        assert response.status_code == 204 and response.headers["X-Kapacitor-Version"] == "1.7.6"
+
+
+def test_an_orphaned_task_cannot_be_enabled(client):
+    template_id = _id("orphan")
+    created = _post(client, "/kapacitor/v1/templates", {"id": template_id, "script": SCRIPT})
+    assert created.status_code == 200, created.body
+    task = _create(client, script=None, **{"template-id": template_id})
+    assert client.http.delete(f"/kapacitor/v1/templates/{template_id}").status_code == 204
+    refused = _patch(client, f"/kapacitor/v1/tasks/{task['id']}", {"status": "enabled"})
+    assert refused.status_code == 400
+    # Kapacitor names the template the request gave (none here), word for word.
+    assert refused.json_body == {"error": "unknown template : err: no template exists"}
