@@ -7,6 +7,7 @@ after the last attempt. Kapacitor sends once and forgets."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -18,7 +19,7 @@ from chalicelib.alert.handlers import HandlerConfig, create
 from chalicelib.alert.service import AlertService
 from chalicelib.kit.errors import TicklessError
 
-EVENT, DELIVERY, AGGREGATE_TICK = "event", "delivery", "aggregate-tick"
+EVENT, DELIVERY, AGGREGATE_TICK, REQUEST = "event", "delivery", "aggregate-tick", "request"
 _MAX_DELAY_SECONDS = 900  # SQS's longest delay: a longer interval's tick is put off again
 _SAVE_ATTEMPTS = 8
 _MAX_PUBLISH_DEPTH = 8  # publish handlers re-collect into other topics: a cycle of topics stops here
@@ -72,6 +73,8 @@ class Dispatcher:
             self.deliver(message)
         elif message.get("type") == AGGREGATE_TICK:
             self.tick_aggregate(message)
+        elif message.get("type") == REQUEST:
+            self.request(message)
         else:
             self.log("error", "unknown alert message", {"type": message.get("type")})
 
@@ -170,6 +173,15 @@ class Dispatcher:
                     self.queue.send(deliveries)
                 return
         raise RuntimeError(f"aggregate buffer of {topic}/{handler_id} kept changing")
+
+    def request(self, message: dict[str, Any]) -> None:
+        """A task's httpPost: its row as JSON to its URL (retried, as deliveries are, until taken)."""
+        body = (json.dumps(message["body"], separators=(",", ":")) + "\n").encode()  # Go's Encoder adds it
+        headers = {"Content-Type": "application/json", **(message.get("headers") or {})}
+        params = {"timeout": message["timeout"] / 1e9} if message.get("timeout") else {}
+        self.sender.send(
+            Delivery("http", message["url"], body, headers=headers, params=params, kind="httpPost")
+        )
 
     def deliver(self, message: dict[str, Any]) -> None:
         event = AlertEvent.from_state(message["event"])

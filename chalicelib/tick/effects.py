@@ -1,6 +1,7 @@
-"""Sending what a task's feed produced: alert events onto the alert queue (chalicelib/events/
-alert_delivery.py takes them to their topics and handlers), influxDBOut's points through the write path
-into the task's organization's databases, as any write goes."""
+"""Sending what a task's feed produced: alert events and httpPost's requests onto the alert queue
+(chalicelib/events/alert_delivery.py takes events to their topics and handlers, and sends requests),
+influxDBOut's points through the write path into the task's organization's databases, as any write
+goes."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from chalicelib.lineprotocol.serializer import format_point
 from chalicelib.tenancy.dbrp import Catalog
 from chalicelib.tenancy.permissions import Permission
 from chalicelib.tenancy.principal import Principal
-from chalicelib.tick.outbox import EVENT, POINTS
+from chalicelib.tick.outbox import EVENT, POINTS, REQUEST
 
 
 class AlertQueue(Protocol):
@@ -35,7 +36,7 @@ class TaskEffects:
         self.log = log
 
     def send(self, org_id: str, task_id: str, outbox: list[dict[str, Any]]) -> None:
-        events = [{**m, "org": org_id, "task": task_id} for m in outbox if m["type"] == EVENT]
+        events = [{**m, "org": org_id, "task": task_id} for m in outbox if m["type"] in (EVENT, REQUEST)]
         if events:
             self.queue.send(events)
         for message in outbox:

@@ -1,5 +1,5 @@
 """What a task's feed leaves to send, as plain messages: each alert event with the topics it goes to and
-the handlers the script gave its node, and the points influxDBOut writes."""
+the handlers the script gave its node, httpPost's requests, and the points influxDBOut writes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from chalicelib.tick.exec.outputs import Outputs
 from chalicelib.tick.handlers import handler_configs
 from chalicelib.tick.pipeline import Pipeline
 
-EVENT, POINTS = "event", "points"
+EVENT, POINTS, REQUEST = "event", "points", "request"
 
 
 def outbox_of(pipeline: Pipeline, outputs: Outputs) -> list[dict[str, Any]]:
@@ -30,6 +30,17 @@ def outbox_of(pipeline: Pipeline, outputs: Outputs) -> list[dict[str, Any]]:
                     "handlers": handlers,
                 }
             )
+    for post in outputs.posts:
+        messages.append(
+            {
+                "type": REQUEST,
+                "node": post.node,
+                "url": post.url,
+                "headers": post.headers,
+                "body": post.body,
+                "timeout": post.timeout,
+            }
+        )
     if outputs.points:
         messages.append({"type": POINTS, "points": [asdict(p) for p in outputs.points]})
     return messages

@@ -137,3 +137,31 @@ def test_a_failing_endpoint_is_retried_until_it_takes_the_alert(stack, onboarded
         assert [b["level"] for b in bodies] == ["CRITICAL"]
     finally:
         receiver.close()
+
+
+def test_httppost_sends_each_row_to_its_url(stack, onboarded, unique, receiver):
+    session = _session(onboarded)
+    database = unique("kdb").replace("-", "_")
+    _database(session, stack.url, database)
+    script = f"stream\n    |from()\n        .measurement('mem')\n    |httpPost('{receiver.url}')\n"
+    doc = {
+        "id": unique("post"),
+        "script": script,
+        "dbrps": [{"db": database, "rp": "autogen"}],
+        "status": "enabled",
+    }
+    assert session.post(f"{stack.url}/kapacitor/v1/tasks", data=json.dumps(doc)).status_code == 200
+    body = f"mem,host=c used=7i {3 * SECOND}"
+    assert session.post(f"{stack.url}/write", params={"db": database}, data=body).status_code == 204
+    stack.drain()
+    [posted] = receiver.wait_for(1)
+    assert posted == {
+        "series": [
+            {
+                "name": "mem",
+                "tags": {"host": "c"},
+                "columns": ["time", "used"],
+                "values": [["1970-01-01T00:00:03Z", 7]],
+            }
+        ]
+    }

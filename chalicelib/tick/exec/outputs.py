@@ -34,6 +34,17 @@ class WrittenPoint:
 
 
 @dataclass(slots=True)
+class HttpPost:
+    """A request httpOut's sibling httpPost sends: the row as InfluxDB's JSON, to a URL."""
+
+    node: str
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    timeout: int = 0  # ns; 0: the sender's default
+
+
+@dataclass(slots=True)
 class LogLine:
     """A log entry as Kapacitor's diagnostic writes it: `lvl=error msg="..." task=t node=n err="..."`."""
 
@@ -65,3 +76,4 @@ class Outputs:
     points: list[WrittenPoint] = field(default_factory=list)
     logs: list[LogLine] = field(default_factory=list)
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    posts: list[HttpPost] = field(default_factory=list)

@@ -12,6 +12,7 @@ from chalicelib.kit.errors import invalid
 from chalicelib.tick.exec.alerting import AlertExec
 from chalicelib.tick.exec.base import Context, NodeExec, RuntimeConfig
 from chalicelib.tick.exec.combining import JoinExec, UnionExec
+from chalicelib.tick.exec.httppost import HttpPostExec
 from chalicelib.tick.exec.influxql import InfluxQLExec
 from chalicelib.tick.exec.merging import CombineExec, FlattenExec
 from chalicelib.tick.exec.model import Batch, Message, Point
@@ -56,6 +57,7 @@ EXECS: dict[str, type[NodeExec]] = {
     "alert": AlertExec,
     "httpOut": HttpOutExec,
     "influxDBOut": InfluxDBOutExec,
+    "httpPost": HttpPostExec,
     "log": LogExec,
     "union": UnionExec,
     "join": JoinExec,
