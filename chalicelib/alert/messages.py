@@ -3,17 +3,68 @@ template data, the handlers' TemplateData, and the triggering data as InfluxDB s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.alert.events import Level
 from chalicelib.kit.gotemplate import GoDuration, GoMap, GoStruct, GoTime, Template, time_rfc3339nano
+from chalicelib.kit.gotemplate.limits import MAX_OUTPUT, MAX_STEPS
+from chalicelib.kit.gotemplate.nodes import ActionNode, FieldNode, TextNode
 
 DEFAULT_ID = "{{ .Name }}:{{ .Group }}"
 DEFAULT_MESSAGE = "{{ .ID }} is {{ .Level }}"
 DEFAULT_DETAILS = "{{ json . }}"
 
 _JSON = frozenset({"json", "jsonCompact"})
+# The string fields of idInfo, and of messageInfo (which embeds idInfo), that a FastTemplate may print.
+ID_STRINGS = frozenset({"Name", "TaskName", "Group"})
+MESSAGE_STRINGS = ID_STRINGS | {"ID", "Level"}
+
+
+class FastTemplate:
+    """A text/template made only of text and `{{ .Field }}` actions on string fields: Go prints a string
+    as it is (fmt's %v), so executing it is joining the text and the values. `render` answers None (the
+    caller executes the template in full) when a value is not a str or the output is beyond the engine's
+    limit (where the engine fails)."""
+
+    __slots__ = ("format", "names")
+
+    def __init__(self, format: str, names: tuple[str, ...]) -> None:
+        self.format = format
+        self.names = names
+
+    @classmethod
+    def compile(cls, template: Template, fields: frozenset[str]) -> FastTemplate | None:
+        """The fast form of `template` when it prints only `fields` of its data; None otherwise."""
+        if template.html:
+            return None
+        parts: list[str] = []
+        names: list[str] = []
+        for node in template.root:
+            if type(node) is TextNode:
+                parts.append(node.text.replace("{", "{{").replace("}", "}}"))
+                continue
+            if type(node) is not ActionNode:
+                return None
+            pipe = node.pipe
+            if pipe.decl or len(pipe.cmds) != 1 or len(pipe.cmds[0].args) != 1:
+                return None
+            arg = pipe.cmds[0].args[0]
+            if type(arg) is not FieldNode or len(arg.idents) != 1 or arg.idents[0] not in fields:
+                return None
+            parts.append("{" + arg.idents[0] + "}")
+            names.append(arg.idents[0])
+        # The engine counts a step per node and per action's command: beyond its budget it fails.
+        if len(template.root) + len(names) > MAX_STEPS:
+            return None
+        return cls("".join(parts), tuple(dict.fromkeys(names)))
+
+    def render(self, values: dict[str, Any]) -> str | None:
+        for name in self.names:
+            if type(values[name]) is not str:
+                return None
+        text = self.format.format_map(values)
+        return text if len(text) <= MAX_OUTPUT else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +89,12 @@ class AlertTemplates:
     id: Template
     message: Template
     details: Template
+    fast_id: FastTemplate | None = field(default=None, init=False, repr=False, compare=False)
+    fast_message: FastTemplate | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fast_id", FastTemplate.compile(self.id, ID_STRINGS))
+        object.__setattr__(self, "fast_message", FastTemplate.compile(self.message, MESSAGE_STRINGS))
 
     @classmethod
     def parse(
@@ -102,6 +159,11 @@ def details_info(message: GoStruct, text: str) -> GoStruct:
 def render_id(
     templates: AlertTemplates, name: str, task: str, group: str, tags: dict[str, str], server: ServerInfo
 ) -> str:
+    fast = templates.fast_id
+    if fast is not None:
+        text = fast.render({"Name": name, "TaskName": task, "Group": group_text(group)})
+        if text is not None:
+            return text
     return templates.id.execute(id_info(name, task, group, tags, server))
 
 
@@ -120,7 +182,13 @@ def render_message_and_details(
     server: ServerInfo,
 ) -> tuple[str, str]:
     info = message_info(id_info(name, task, group, tags, server), id, fields, level, time, duration)
-    message = templates.message.execute(info)
+    message = None
+    fast = templates.fast_message
+    if fast is not None:
+        values = {"Name": name, "TaskName": task, "Group": group_text(group), "ID": id, "Level": level.name}
+        message = fast.render(values)
+    if message is None:
+        message = templates.message.execute(info)
     return message, templates.details.execute(details_info(info, message))
 
 

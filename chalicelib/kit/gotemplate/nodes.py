@@ -154,3 +154,9 @@ class _Else(_Node):
 
     def __str__(self) -> str:
         return "{{else}}"
+
+
+# The node kinds a caller may inspect to recognise a template's shape (alert/messages.py's fast form).
+TextNode = _Text
+FieldNode = _Field
+ActionNode = _Action

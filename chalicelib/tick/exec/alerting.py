@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.kit.errors import invalid
-from chalicelib.tick.exec.base import Context, GroupLambdas, NodeExec, scope_of
+from chalicelib.tick.exec.base import Context, GroupLambdas, NodeExec, fast_predicate, scope_of
 from chalicelib.tick.exec.model import Batch, Message, Point
 from chalicelib.tick.exec.outputs import AlertOutput
 from chalicelib.tick.pipeline import DeadmanCondition, Node
@@ -116,9 +116,17 @@ class AlertExec(NodeExec):
         self.counters = dict.fromkeys(("alerts_triggered", "alerts_inhibited", *_COUNTERS), 0)
 
     def _predicate(self, index: int) -> Predicate:
+        condition = self.deadman[index]
+        expr = self.lambdas.expressions[index]
+        # The usual `"field" > 90`: fast_predicate's answer is evaluate_bool's whenever it gives one.
+        fast = fast_predicate(expr) if condition is None and expr is not None else None
+
         def check(p: Any) -> bool:
+            if fast is not None:
+                passed = fast(p.fields, p.tags)
+                if passed is not None:
+                    return passed
             scope = scope_of(p.fields, p.tags, p.time)
-            condition = self.deadman[index]
             if condition is not None:
                 emitted = p.fields.get("emitted")
                 if isinstance(emitted, bool) or not isinstance(emitted, int | float):
@@ -129,7 +137,6 @@ class AlertExec(NodeExec):
                 return extra is not None and all(
                     e is not None and e.evaluate_bool(scope) for e in extra.expressions
                 )
-            expr = self.lambdas.expressions[index]
             return expr is not None and expr.evaluate_bool(scope)
 
         return check

@@ -22,6 +22,7 @@ from chalicelib.tick.values import Lambda
 if TYPE_CHECKING:
     from chalicelib.tick.exec.alerting import AlertFactory
 
+_perf_counter_ns = clock.perf_counter_ns
 DEFAULT_MAX_GROUPS = 10_000
 DEFAULT_GROUP_IDLE = 24 * HOUR
 
@@ -101,7 +102,7 @@ class NodeExec:
     # ---- message handling ------------------------------------------------------------------------------
 
     def receive(self, msg: Message, parent: int) -> list[Message]:
-        started = clock.perf_counter_ns()
+        started = _perf_counter_ns()
         self.stats.collected += 1
         try:
             out = self.handle(msg, parent)
@@ -109,9 +110,10 @@ class NodeExec:
             # Bad data never stops the task: the error is counted and logged, as Kapacitor does.
             self.error("failed to process message", err)
             out = []
-        self.stats.exec_ns += clock.perf_counter_ns() - started
-        self.stats.execs += 1
-        self.stats.emitted += len(out)
+        stats = self.stats
+        stats.exec_ns += _perf_counter_ns() - started
+        stats.execs += 1
+        stats.emitted += len(out)
         return out
 
     def handle(self, msg: Message, parent: int) -> list[Message]:
@@ -147,7 +149,10 @@ class NodeExec:
                 return None
             state = self.new_group(msg)
             self.groups[gid] = state
-        self.seen[gid] = max(self.seen.get(gid, msg.time), msg.time)
+        seen, t = self.seen, msg.time
+        last = seen.get(gid)
+        if last is None or t > last:
+            seen[gid] = t
         return state
 
     def new_group(self, msg: Message) -> Any:
@@ -235,11 +240,14 @@ _NUMBER_COMPARE = {
 
 
 def fast_predicate(expression: Expression) -> Predicate | None:
-    """For the usual where() lambda, `"name" <op> literal` (a string with == or !=, a number with any
-    comparison), a check of a point's fields and tags that answers what `evaluate_bool` answers when
-    the value is there and of the literal's own type, and None otherwise (missing, nil, another type, a
-    field and a tag of that name: the caller evaluates in full, for the evaluator's answer or error).
-    None when the expression has another shape."""
+    """For the usual where() and alert lambda, `"name" <op> literal` (a string with == or !=, a number with
+    any comparison), a check of a point's fields and tags that answers what `evaluate_bool` answers when
+    the value is there and of a type the evaluator compares with the literal the way the check does, and
+    None otherwise (missing, nil, another type, a field and a tag of that name: the caller evaluates in
+    full, for the evaluator's answer or error). None when the expression has another shape.
+
+    Numbers: the evaluator compares an int with an int as ints, a float with a float as floats, and an
+    int with a float (either side) after converting the int with float(): the check does exactly that."""
     node = expression.node
     if not (isinstance(node, ast.BinaryNode) and isinstance(node.left, ast.ReferenceNode)):
         return None
@@ -247,15 +255,18 @@ def fast_predicate(expression: Expression) -> Predicate | None:
     if name == "time":
         return None
     if isinstance(right, ast.StringNode) and node.operator in _STRING_COMPARE:
-        compare, literal, kind = _STRING_COMPARE[node.operator], right.literal, str
-    elif isinstance(right, ast.NumberNode) and node.operator in _NUMBER_COMPARE:
-        compare, literal = _NUMBER_COMPARE[node.operator], right.value
-        kind = int if right.is_int else float
-        if type(literal) is not kind:
+        return _string_check(name, _STRING_COMPARE[node.operator], right.literal)
+    if isinstance(right, ast.NumberNode) and node.operator in _NUMBER_COMPARE:
+        literal = right.value
+        if type(literal) is not (int if right.is_int else float):
             return None
-    else:
-        return None
+        if right.is_int and not -(2**63) <= literal < 2**63:
+            return None  # an int literal is an int64 (so float() of it is Go's float64() of it)
+        return _number_check(name, _NUMBER_COMPARE[node.operator], literal)
+    return None
 
+
+def _string_check(name: str, compare: Callable[[Any, Any], bool], literal: str) -> Predicate:
     def check(fields: dict[str, Any], tags: dict[str, str]) -> bool | None:
         if name in fields:
             if name in tags:
@@ -263,9 +274,32 @@ def fast_predicate(expression: Expression) -> Predicate | None:
             value = fields[name]
         else:
             value = tags.get(name)
-        if type(value) is not kind:
+        if type(value) is not str:
             return None
         return compare(value, literal)
+
+    return check
+
+
+def _number_check(name: str, compare: Callable[[Any, Any], bool], literal: int | float) -> Predicate:
+    # The evaluator's (FLOAT, INT) entry compares value and float(literal); its (INT, FLOAT) entry
+    # float(value) and literal; (INT, INT) and (FLOAT, FLOAT) the values as they are.
+    as_float = float(literal)
+    literal_is_int = type(literal) is int
+
+    def check(fields: dict[str, Any], tags: dict[str, str]) -> bool | None:
+        if name in fields:
+            if name in tags:
+                return None
+            value = fields[name]
+        else:
+            return None  # tags are strings
+        kind = type(value)
+        if kind is float:
+            return compare(value, as_float)
+        if kind is int:
+            return compare(value, literal) if literal_is_int else compare(float(value), literal)
+        return None
 
     return check
 

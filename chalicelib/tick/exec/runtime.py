@@ -190,10 +190,14 @@ class TaskRuntime:
 
     def _run(self, stack: list[tuple[Node, Message, int]]) -> None:
         # Depth first, each node handling its messages in order: what Kapacitor's edges guarantee.
+        execs = self.execs
+        forward = self._forward
         while stack:
             current, message, index = stack.pop()
-            ex = self.execs[id(current)]
-            self._forward(current, ex, ex.receive(message, index), stack)
+            ex = execs[id(current)]
+            out = ex.receive(message, index)
+            if out:
+                forward(current, ex, out, stack)
 
     def _forward(
         self, node: Node, ex: NodeExec, out: list[Message], stack: list[tuple[Node, Message, int]]
@@ -205,6 +209,11 @@ class TaskRuntime:
             return
         counts = self.counts.get(id(node))
         processed = ex.stats.processed
+        if counts is None and len(edges) == 1 and len(out) == 1:  # the usual chain: one message, one child
+            child, name, index = edges[0]
+            processed[name] = processed.get(name, 0) + 1
+            stack.append((child, out[0], index))
+            return
         pending: list[tuple[Node, Message, int]] = []
         for emitted in out:
             if counts is not None:
