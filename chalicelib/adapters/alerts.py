@@ -39,6 +39,7 @@ class AlertItem(Model):
     doc = UnicodeAttribute(null=True)
     collected = NumberAttribute(null=True)
     version = NumberAttribute(null=True)  # of an aggregate handler's buffer
+    time = NumberAttribute(null=True)  # of an event's state: a later event is never replaced by an earlier
 
 
 def _topics_pk(org_id: str) -> str:
@@ -104,13 +105,23 @@ class DynamoAlerts:
         AlertItem(_topics_pk(org_id), topic_id).update(actions=[AlertItem.collected.add(0)])
 
     def record(self, org_id: str, topic_id: str, state: EventState) -> EventState | None:
+        """The event's new state, unless the topic holds a later one (the queue does not keep order:
+        an older event arriving late leaves the newer state); returns the state it held before."""
         connection = AlertItem._get_connection()
-        answer = connection.put_item(
-            _events_pk(org_id),
-            range_key=topic_id + SEP + state.id,
-            attributes={"doc": {"S": _dump(state.to_state())}},
-            return_values="ALL_OLD",
-        )
+        key = topic_id + SEP + state.id
+        try:
+            answer = connection.put_item(
+                _events_pk(org_id),
+                range_key=key,
+                attributes={"doc": {"S": _dump(state.to_state())}, "time": {"N": str(state.time)}},
+                condition=AlertItem.time.does_not_exist() | (AlertItem.time <= state.time),
+                return_values="ALL_OLD",
+            )
+        except PutError as exc:
+            if not condition_failed(exc):
+                raise
+            newer = AlertItem.get(_events_pk(org_id), key, consistent_read=True)
+            return EventState.from_state(json.loads(newer.doc)) if newer.doc else None
         AlertItem(_topics_pk(org_id), topic_id).update(actions=[AlertItem.collected.add(1)])
         old = (answer or {}).get("Attributes", {}).get("doc", {}).get("S")
         return EventState.from_state(json.loads(old)) if old else None

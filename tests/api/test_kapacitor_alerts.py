@@ -385,3 +385,11 @@ def test_writing_handlers_needs_the_write_permission(client, onboarding):
         403,
         {"error": "insufficient permissions to write tasks"},
     )
+
+
+def test_an_event_arriving_late_never_replaces_a_later_one(client, onboarding):
+    topic = _topic()
+    _collect(onboarding, topic, _event("cpu", Level.OK, 5))  # the recovery arrives first
+    _collect(onboarding, topic, _event("cpu", Level.CRITICAL, 3))  # the queue delivered this one late
+    got = client.http.get(f"/kapacitor/v1/alerts/topics/{topic}/events/cpu").json_body
+    assert got["state"]["level"] == "OK"
