@@ -283,3 +283,9 @@ def test_an_orphaned_task_cannot_be_enabled(client):
     assert refused.status_code == 400
     # Kapacitor names the template the request gave (none here), word for word.
     assert refused.json_body == {"error": "unknown template : err: no template exists"}
+
+
+def test_an_unknown_replay_id_is_refused_as_kapacitor_does(client):
+    task = _create(client)
+    response = client.http.get(f"/kapacitor/v1/tasks/{task['id']}?replay-id=r1")
+    assert (response.status_code, response.json_body) == (400, {"error": "no running replay with ID: r1"})

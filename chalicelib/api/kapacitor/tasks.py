@@ -65,6 +65,9 @@ def create_task() -> Response:
 @route("/tasks/{task_id}", methods=["GET"], name="get_task")
 def get_task(task_id: str) -> Response:
     org = _org("read")
+    replay = _query().get("replay-id")
+    if replay:  # a task as a running replay sees it: none runs yet (replays come with recordings)
+        raise TicklessError(INVALID, f"no running replay with ID: {replay}")
     return _answer(compose.task_definitions().get_task(org, task_id, _view()))
 
 
