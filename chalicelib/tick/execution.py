@@ -11,6 +11,7 @@ between sends it again rather than losing it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -141,6 +142,11 @@ class StreamTasks:
         stored = self.states.load(org, task_id)
         return (stored.state.get("stats") or {}) if stored is not None else {}
 
+    def throughput(self, org: str, task_id: str) -> float:
+        """Points (a batch task: batches) per second its source took between its last two runs."""
+        stored = self.states.load(org, task_id)
+        return float(stored.state.get("throughput") or 0.0) if stored is not None else 0.0
+
     def run(self, org: str, task: dict[str, Any], records: Sequence[Record]) -> None:
         try:
             pipeline = compile_task(task).pipeline
@@ -200,9 +206,11 @@ class TaskRunner:
         outbox_of: Callable[[Any, Outputs], list[dict[str, Any]]],
         log: Callable[[str, str, dict[str, Any]], None] = lambda level, message, extra: None,
         limits: TaskLimits = TaskLimits(),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.states = states
         self.limits = limits
+        self.clock = clock  # wall seconds: a task's throughput is points per second of its runs
         self.effects = effects
         self.outbox_of = outbox_of  # a feed's outputs as messages to send (with the pipeline's handlers)
         self.log = log
@@ -226,12 +234,16 @@ class TaskRunner:
                 return False
             outputs = done.outputs
             outbox = self.outbox_of(pipeline, outputs)
+            now = self.clock()
+            stats = outputs.stats or state.get("stats") or {}
             state = {
                 **state,
                 **done.fields,
                 "http": {**(state.get("http") or {}), **outputs.http},
-                "stats": outputs.stats or state.get("stats") or {},
+                "stats": stats,
                 "outbox": outbox,
+                "throughput": _throughput(state, stats, now),
+                "saved_at": now,
             }
             if self.states.save(org, task_id, state, version):
                 if outbox:
@@ -242,6 +254,19 @@ class TaskRunner:
                     self.log(line.level, line.text(task_id), {"task": task_id})
                 return True
         raise Conflict(f"task {task_id} state kept changing")
+
+
+def _throughput(previous: dict[str, Any], stats: dict[str, Any], now: float) -> float:
+    """What the task's source (`stream0`, `batch0`) collected since the last saved run, per second."""
+    saved_at = previous.get("saved_at")
+    if not saved_at or now <= saved_at:
+        return 0.0
+    collected = _source_collected(stats) - _source_collected(previous.get("stats") or {})
+    return max(0.0, collected / (now - saved_at))
+
+
+def _source_collected(stats: dict[str, Any]) -> int:
+    return sum(int(node.get("collected", 0)) for name, node in stats.items() if name in ("stream0", "batch0"))
 
 
 def _skipped(state: dict[str, Any], records: Sequence[Record], message: str) -> Step | None:
@@ -266,11 +291,11 @@ def _points(records: Iterable[Record]) -> list[Point]:
         destination = record.batch.destination
         for series in record.batch.series:
             tags = dict(series.tags)
-            for time, fields in series.rows:
+            for point_time, fields in series.rows:
                 points.append(
                     Point(
                         name=series.measurement,
-                        time=time,
+                        time=point_time,
                         fields=dict(fields),
                         tags=dict(tags),
                         database=destination.database,

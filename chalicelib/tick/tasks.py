@@ -90,12 +90,14 @@ class TaskDefinitions:
         clock: Callable[[], str] = now_text,
         on_stop: Callable[[str, str], None] = lambda org_id, task_id: None,
         stats_of: Callable[[str, str], dict[str, Any]] = lambda org_id, task_id: {},
+        throughput_of: Callable[[str, str], float] = lambda org_id, task_id: 0.0,
         error_of: Callable[[str, str], str] = lambda org_id, task_id: "",
     ) -> None:
         self.store = store
         self.clock = clock
         self.on_stop = on_stop  # a task stops running (disabled, deleted, renamed): its state goes
         self.stats_of = stats_of  # an enabled task's node statistics, as its last run saved them
+        self.throughput_of = throughput_of
         self.error_of = error_of  # an enabled task's error, as its last run saved it (a failed query)
 
     # -- tasks ---------------------------------------------------------------------------------------
@@ -234,10 +236,12 @@ class TaskDefinitions:
             evaluation = compile_task({**task, "script": script})
             if executing:
                 nodes = self.stats_of(org_id, task["id"])
-                graph = executing_dot(task["id"], evaluation.pipeline, nodes, view.dot_view)
-                stats = _execution_stats(nodes)
-                if task["type"] == "batch":
-                    error = error or self.error_of(org_id, task["id"])
+                throughput = self.throughput_of(org_id, task["id"])
+                graph = executing_dot(
+                    task["id"], evaluation.pipeline, nodes, view.dot_view, throughput=throughput
+                )
+                stats = _execution_stats(nodes, throughput)
+                error = error or self.error_of(org_id, task["id"])
             else:
                 graph = dot(task["id"], evaluation.pipeline)
         except TicklessError as exc:
@@ -392,10 +396,10 @@ def _runs_batch(task: Doc | None) -> bool:
     return task is not None and task.get("status") == ENABLED and task.get("type") == "batch"
 
 
-def _execution_stats(nodes: dict[str, Any]) -> dict[str, Any]:
+def _execution_stats(nodes: dict[str, Any], throughput: float) -> dict[str, Any]:
     """Kapacitor's `stats` of an executing task: task-wide and per node (collected, emitted, errors, ...)."""
     return {
-        "task-stats": {"throughput": 0},
+        "task-stats": {"throughput": throughput},
         "node-stats": {
             name: {
                 **node.get("stats", {}),

@@ -148,3 +148,15 @@ def test_group_cardinality_is_bounded_by_the_tasks_limits() -> None:
     stats = states.items["t"].state["stats"]
     assert stats["window2"]["stats"]["working_cardinality"] == 1  # host b was refused, 11 times
     assert stats["window2"]["stats"]["errors"] == 11
+
+
+def test_throughput_is_what_the_source_collected_per_second_between_runs() -> None:
+    states = States()
+    clock = iter([100.0, 102.0])
+    tasks = StreamTasks(Definitions(_task("t")), states, Effects(), lambda p, o: [])
+    tasks.runner.clock = lambda: next(clock)
+    tasks.consume([_record(1, range(0, 5))])
+    assert states.items["t"].state["throughput"] == 0.0  # a first run has nothing to compare with
+    tasks.consume([_record(2, range(5, 11))])
+    assert states.items["t"].state["throughput"] == 3.0  # 6 points in 2 s
+    assert tasks.throughput(ORG, "t") == 3.0
