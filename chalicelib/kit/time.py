@@ -32,6 +32,23 @@ V2_PRECISIONS: tuple[str, ...] = ("ns", "us", "ms", "s")
 # The `epoch` values of a 1.x /query: the 1.x precisions, and `µ` for microseconds.
 EPOCHS: dict[str, str] = {**V1_PRECISIONS, "µ": "us"}
 
+# Go's names (time.Month, time.Weekday): Flux's date package and Go templates print them.
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+
 _DATES: dict[int, str] = {}  # day since the epoch -> "YYYY-MM-DDT": formatting is on hot paths
 
 

@@ -11,6 +11,7 @@ from chalicelib.flux.interpreter import Interpreter
 from chalicelib.flux.stdlib.args import duration_arg, time_arg
 from chalicelib.flux.stdlib.library import members, package
 from chalicelib.flux.values import Duration, FluxError, Time, add_duration, epoch_month, type_name
+from chalicelib.kit.time import DAY_NAMES, MONTH_NAMES
 
 
 def _date_part(name: str, fn: Callable[[datetime, int], int], location: bool = True) -> None:
@@ -78,32 +79,7 @@ def date_scale(interp: Interpreter, d, n) -> Duration:
     return Duration(unit.months * n, unit.ns * n)
 
 
+# Flux's day and month constants: Sunday = 0 ... Saturday = 6, January = 1 ... December = 12.
 members("date").update(
-    {
-        **{
-            day: i
-            for i, day in enumerate(
-                ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-            )
-        },
-        **{
-            month: i + 1
-            for i, month in enumerate(
-                (
-                    "January",
-                    "February",
-                    "March",
-                    "April",
-                    "May",
-                    "June",
-                    "July",
-                    "August",
-                    "September",
-                    "October",
-                    "November",
-                    "December",
-                )
-            )
-        },
-    }
+    {**{day: i for i, day in enumerate(DAY_NAMES)}, **{month: i + 1 for i, month in enumerate(MONTH_NAMES)}}
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chalicelib.kit.time import SECOND
+from chalicelib.kit.time import DAY_NAMES, MONTH_NAMES, SECOND
 
 
 def _civil(days: int) -> tuple[int, int, int]:
@@ -21,21 +21,8 @@ def _civil(days: int) -> tuple[int, int, int]:
     return yoe + era * 400 + (month <= 2), month, day
 
 
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-_DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+_MONTHS = MONTH_NAMES
+_DAYS = DAY_NAMES
 
 
 @dataclass(frozen=True, slots=True)

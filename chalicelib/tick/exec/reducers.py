@@ -10,22 +10,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.kit.errors import invalid
+from chalicelib.tick.pipeline.gotypes import BOOL, FLOAT, INT, STRING, go_type_of
 
-FLOAT, INT, STRING, BOOL = "float64", "int64", "string", "bool"
 Reduced = tuple[int | None, Any, dict[str, str], dict[str, Any]]
 Emitted = list[Reduced]
 
 
+_FIELD_KINDS = frozenset({FLOAT, INT, STRING, BOOL})
+
+
 def kind_of(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return BOOL
-    if isinstance(value, int):
-        return INT
-    if isinstance(value, float):
-        return FLOAT
-    if isinstance(value, str):
-        return STRING
-    return None
+    """A field value's Go type (`float64`, `int64`, `string`, `bool`), None for anything else."""
+    kind = go_type_of(value)
+    return kind if kind in _FIELD_KINDS else None
 
 
 @dataclass(frozen=True, slots=True)
