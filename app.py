@@ -24,15 +24,19 @@ app.register_middleware(observability.requests, "http")
 # surface's format.
 app.register_middleware(edge.unmatched(app.routes), "http")
 
-_points = declarations.kinesis_consumer("consume_points")
+
+def kinesis_consumer(handler: str):
+    """`@app.on_kinesis_record` with a declared consumer's settings (declarations.KINESIS_CONSUMERS)."""
+    decl = declarations.kinesis_consumer(handler)
+    return app.on_kinesis_record(
+        stream=declarations.physical_name(decl.stream),
+        batch_size=decl.batch_size,
+        starting_position=decl.starting_position,
+        maximum_batching_window_in_seconds=decl.max_batching_window,
+    )
 
 
-@app.on_kinesis_record(
-    stream=declarations.physical_name(_points.stream),
-    batch_size=_points.batch_size,
-    starting_position=_points.starting_position,
-    maximum_batching_window_in_seconds=_points.max_batching_window,
-)
+@kinesis_consumer("consume_points")
 def consume_points(event):
     return points_consumer.consume_points(event.to_dict(), event.context)
 
@@ -54,15 +58,7 @@ def run_batch_tasks(event):
     return batch_scheduler.run_batch_tasks(context=event.context)
 
 
-_tasks = declarations.kinesis_consumer("consume_tasks")
-
-
-@app.on_kinesis_record(
-    stream=declarations.physical_name(_tasks.stream),
-    batch_size=_tasks.batch_size,
-    starting_position=_tasks.starting_position,
-    maximum_batching_window_in_seconds=_tasks.max_batching_window,
-)
+@kinesis_consumer("consume_tasks")
 def consume_tasks(event):
     return task_consumer.consume_tasks(event.to_dict(), event.context)
 

@@ -220,6 +220,10 @@ class TaskDefinitions:
         elif before is not None and _runs_batch(before):
             self.store.delete(BATCH_INDEX, INDEX_PARTITION, f"{org_id}|{before['id']}")
 
+    def tasks(self, org_id: str) -> list[Doc]:
+        """The organization's task definitions, by ID."""
+        return self.store.list(TASKS, org_id)
+
     def list_tasks(self, org_id: str, query: dict[str, Any], view: View) -> list[Doc]:
         fields = _fields(query, TASK_FIELDS)
         tasks = _page(self.store.list(TASKS, org_id), query)
@@ -514,9 +518,12 @@ def _integer(query: dict[str, Any], name: str, default: int) -> int:
     if not text:
         return default
     try:
-        return int(text, 10)
+        value = int(text, 10)
     except ValueError:
         raise invalid(
             f'invalid {name} parameter "{text}" must be an integer: strconv.ParseInt: parsing "{text}": '
             "invalid syntax"
         ) from None
+    if value < 0 and name == "offset":  # a slice from the end is not what a client pages with
+        raise invalid(f'invalid offset parameter "{text}" must not be negative')
+    return value

@@ -289,3 +289,11 @@ def test_an_unknown_replay_id_is_refused_as_kapacitor_does(client):
     task = _create(client)
     response = client.http.get(f"/kapacitor/v1/tasks/{task['id']}?replay-id=r1")
     assert (response.status_code, response.json_body) == (400, {"error": "no running replay with ID: r1"})
+
+
+def test_a_negative_offset_is_refused(client):
+    response = client.http.get("/kapacitor/v1/tasks?offset=-1")
+    assert (response.status_code, response.json_body) == (
+        400,
+        {"error": 'invalid offset parameter "-1" must not be negative'},
+    )

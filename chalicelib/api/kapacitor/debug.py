@@ -10,12 +10,11 @@ from chalicelib.api.kapacitor.auth import task_manager
 from chalicelib.api.kapacitor.blueprint import VERSION_HEADERS, kapacitor, route
 from chalicelib.api.kit import json_response
 from chalicelib.tick.debugvars import debug_vars
-from chalicelib.tick.tasks import TASKS
 
 
 @route("/debug/vars", methods=["GET"], name="debug_vars")
 def get_debug_vars() -> Response:
     org = task_manager(kapacitor.current_request, "read").org_id or ""
-    tasks = compose.task_definitions().store.list(TASKS, org)
+    tasks = compose.task_definitions().tasks(org)
     body = debug_vars(tasks, lambda task_id: compose.stream_tasks().stats(org, task_id), server_id=org)
     return json_response(body, headers=VERSION_HEADERS)
