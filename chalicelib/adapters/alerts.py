@@ -19,7 +19,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
-from chalicelib.adapters.conditions import condition_failed
+from chalicelib.adapters.conditions import condition_failed, saved_if
 from chalicelib.alert.handler_specs import HandlerSpec
 from chalicelib.alert.topics import EventState, TopicState
 from chalicelib.declarations import RESOURCES
@@ -153,13 +153,7 @@ class DynamoAlerts:
 
     def create_handler(self, org_id: str, spec: HandlerSpec) -> bool:
         item = AlertItem(_handlers_pk(org_id), spec.topic + SEP + spec.id, doc=_dump(spec.to_state()))
-        try:
-            item.save(condition=AlertItem.pk.does_not_exist())
-        except PutError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        return True
+        return saved_if(item, AlertItem.pk.does_not_exist())
 
     def replace_handler(self, org_id: str, spec: HandlerSpec) -> None:
         AlertItem(_handlers_pk(org_id), spec.topic + SEP + spec.id, doc=_dump(spec.to_state())).save()
@@ -185,10 +179,4 @@ class DynamoAlerts:
             _aggregates_pk(org_id), topic_id + SEP + handler_id, doc=_dump(state), version=(expected or 0) + 1
         )
         condition = AlertItem.pk.does_not_exist() if expected is None else AlertItem.version == expected
-        try:
-            item.save(condition=condition)
-        except PutError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        return True
+        return saved_if(item, condition)

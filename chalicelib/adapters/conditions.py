@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def condition_failed(exc: Exception) -> bool:
     """Whether a pynamodb PutError/DeleteError/UpdateError failed only its condition expression."""
     return getattr(exc, "cause_response_code", None) == CONDITION_FAILED
+
+
+def saved_if(item: Any, condition: Any) -> bool:
+    """Save a pynamodb item under `condition`: False when the condition fails (another writer got there
+    first), any other failure raised."""
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True

@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pynamodb.exceptions import PutError
-
-from chalicelib.adapters.conditions import condition_failed
+from chalicelib.adapters.conditions import saved_if
 from chalicelib.adapters.resources import ResourceItem
 
 
@@ -32,13 +30,7 @@ class DynamoDefinitions:
 
     def create(self, kind: str, org_id: str, doc: dict[str, Any]) -> bool:
         item = ResourceItem(_pk(kind, org_id), doc["id"], doc=json.dumps(doc, separators=(",", ":")))
-        try:
-            item.save(condition=ResourceItem.pk.does_not_exist())
-        except PutError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        return True
+        return saved_if(item, ResourceItem.pk.does_not_exist())
 
     def replace(self, kind: str, org_id: str, doc: dict[str, Any]) -> None:
         ResourceItem(_pk(kind, org_id), doc["id"], doc=json.dumps(doc, separators=(",", ":"))).save()

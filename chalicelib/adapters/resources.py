@@ -17,11 +17,11 @@ from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters.conditions import condition_failed
+from chalicelib.adapters.conditions import saved_if
 from chalicelib.declarations import RESOURCES, SESSIONS
 from chalicelib.kit.errors import CONFLICT, TicklessError
 
@@ -148,13 +148,7 @@ class DynamoResources:
 
     def claim_flag(self, name: str) -> bool:
         """Set a one-time flag; False when it was already set (e.g. onboarding completed)."""
-        try:
-            ResourceItem("flag", name).save(condition=ResourceItem.pk.does_not_exist())
-        except PutError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        return True
+        return saved_if(ResourceItem("flag", name), ResourceItem.pk.does_not_exist())
 
     def has_flag(self, name: str) -> bool:
         try:
