@@ -114,9 +114,7 @@ def task_definitions() -> TaskDefinitions:
     return TaskDefinitions(
         DynamoDefinitions(),
         on_stop=task_states().delete,
-        stats_of=lambda org, task: stream_tasks().stats(org, task),
-        throughput_of=lambda org, task: stream_tasks().throughput(org, task),
-        error_of=lambda org, task: batch_tasks().error(org, task),
+        execution_of=lambda org, task: stream_tasks().execution(org, task),
     )
 
 

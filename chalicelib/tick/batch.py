@@ -375,8 +375,3 @@ class BatchTasks:
             return Step({"runtime": runtime.to_state(), "last": last, "error": error}, outputs)
 
         return self.runner.run(org, task_id, pipeline, step)
-
-    def error(self, org: str, task_id: str) -> str:
-        """The error of the task's last query, if it failed."""
-        stored = self.runner.states.load(org, task_id)
-        return (stored.state.get("error") or "") if stored is not None else ""

@@ -23,7 +23,7 @@ from chalicelib.tick.exec.base import RuntimeConfig
 from chalicelib.tick.exec.model import Point
 from chalicelib.tick.exec.outputs import Outputs
 from chalicelib.tick.exec.runtime import TaskRuntime
-from chalicelib.tick.tasks import ENABLED, TASKS, DefinitionStore, compile_task
+from chalicelib.tick.tasks import ENABLED, TASKS, DefinitionStore, Execution, compile_task
 
 MAX_ATTEMPTS = 8  # conflicting saves of one task before the invocation fails (Lambda retries it)
 
@@ -137,15 +137,8 @@ class StreamTasks:
         http = (stored.state.get("http") or {}) if stored is not None else {}
         return http.get(endpoint) or {"series": None}
 
-    def stats(self, org: str, task_id: str) -> dict[str, Any]:
-        """By node name, the statistics the task's last run saved (empty before it ran)."""
-        stored = self.states.load(org, task_id)
-        return (stored.state.get("stats") or {}) if stored is not None else {}
-
-    def throughput(self, org: str, task_id: str) -> float:
-        """Points (a batch task: batches) per second its source took between its last two runs."""
-        stored = self.states.load(org, task_id)
-        return float(stored.state.get("throughput") or 0.0) if stored is not None else 0.0
+    def execution(self, org: str, task_id: str) -> Execution:
+        return read_execution(self.states, org, task_id)
 
     def run(self, org: str, task: dict[str, Any], records: Sequence[Record]) -> None:
         try:
@@ -254,6 +247,17 @@ class TaskRunner:
                     self.log(line.level, line.text(task_id), {"task": task_id})
                 return True
         raise Conflict(f"task {task_id} state kept changing")
+
+
+def read_execution(states: TaskStateStore, org: str, task_id: str) -> Execution:
+    """What the task's last run (stream or batch) saved: statistics, throughput, error."""
+    stored = states.load(org, task_id)
+    if stored is None:
+        return Execution()
+    state = stored.state
+    return Execution(
+        state.get("stats") or {}, float(state.get("throughput") or 0.0), state.get("error") or ""
+    )
 
 
 def _throughput(previous: dict[str, Any], stats: dict[str, Any], now: float) -> float:

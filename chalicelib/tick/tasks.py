@@ -10,7 +10,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any, Protocol
@@ -61,6 +61,16 @@ class DefinitionStore(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Execution:
+    """What a running task's last run saved with its state (chalicelib/tick/execution.py): node
+    statistics by node name, the source's throughput, and the error that stopped a feed or a query."""
+
+    stats: dict[str, Any] = field(default_factory=dict)
+    throughput: float = 0.0
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class View:
     """How an answer shows a definition: `script_format` formatted|raw, `dot_view` attributes|labels."""
 
@@ -89,16 +99,12 @@ class TaskDefinitions:
         store: DefinitionStore,
         clock: Callable[[], str] = now_text,
         on_stop: Callable[[str, str], None] = lambda org_id, task_id: None,
-        stats_of: Callable[[str, str], dict[str, Any]] = lambda org_id, task_id: {},
-        throughput_of: Callable[[str, str], float] = lambda org_id, task_id: 0.0,
-        error_of: Callable[[str, str], str] = lambda org_id, task_id: "",
+        execution_of: Callable[[str, str], Execution] = lambda org_id, task_id: Execution(),
     ) -> None:
         self.store = store
         self.clock = clock
         self.on_stop = on_stop  # a task stops running (disabled, deleted, renamed): its state goes
-        self.stats_of = stats_of  # an enabled task's node statistics, as its last run saved them
-        self.throughput_of = throughput_of
-        self.error_of = error_of  # an enabled task's error, as its last run saved it (a failed query)
+        self.execution_of = execution_of  # what an enabled task's last run saved
 
     # -- tasks ---------------------------------------------------------------------------------------
 
@@ -239,13 +245,12 @@ class TaskDefinitions:
         try:
             evaluation = compile_task({**task, "script": script})
             if executing:
-                nodes = self.stats_of(org_id, task["id"])
-                throughput = self.throughput_of(org_id, task["id"])
+                run = self.execution_of(org_id, task["id"])
                 graph = executing_dot(
-                    task["id"], evaluation.pipeline, nodes, view.dot_view, throughput=throughput
+                    task["id"], evaluation.pipeline, run.stats, view.dot_view, throughput=run.throughput
                 )
-                stats = _execution_stats(nodes, throughput)
-                error = error or self.error_of(org_id, task["id"])
+                stats = _execution_stats(run.stats, run.throughput)
+                error = error or run.error
             else:
                 graph = dot(task["id"], evaluation.pipeline)
         except TicklessError as exc:
@@ -498,9 +503,9 @@ def _dbrps(value: Any) -> list[Doc]:
 
 def _fields(query: dict[str, Any], known: tuple[str, ...]) -> set[str]:
     asked = query.get("fields") or []
-    for field in asked:
-        if field not in known and field != "vars" and field != "template-id":
-            raise invalid(f'unsupported field "{field}"')
+    for name in asked:
+        if name not in known and name != "vars" and name != "template-id":
+            raise invalid(f'unsupported field "{name}"')
     return set(known) | {"vars", "template-id"} if not asked else {*asked, "id", "link"}
 
 

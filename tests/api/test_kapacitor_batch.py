@@ -118,7 +118,7 @@ def test_sub_minute_every_runs_each_time_of_the_minute(client, pump, database, o
     )
     run_batch_tasks(now=first + 50 * SECOND)  # six due times, one invocation
     org = onboarding["org"]["id"]
-    stats = compose.stream_tasks().stats(org, task_id)
+    stats = compose.stream_tasks().execution(org, task_id).stats
     assert stats["query1"]["emitted"] == 6
     assert _result(client, task_id)["series"][0]["values"] == [[_rfc3339(first + 49 * SECOND), 59.0]]
 

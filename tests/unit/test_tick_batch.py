@@ -19,7 +19,7 @@ from chalicelib.tick.batch import (
     started_at,
 )
 from chalicelib.tick.cron import parse_cron
-from chalicelib.tick.execution import StoredState, TaskRunner
+from chalicelib.tick.execution import StoredState, TaskRunner, read_execution
 from chalicelib.tick.outbox import outbox_of
 from chalicelib.tick.tasks import (
     BATCH_INDEX,
@@ -408,9 +408,9 @@ def test_a_failing_query_is_logged_and_recorded_as_the_task_error():
 
     batch.query = failing
     batch.run_due(ns("2026-01-01 00:00:10"))
-    assert batch.error("org", "b") == "error executing query: database not found: db"
+    assert read_execution(env.states, "org", "b").error == "error executing query: database not found: db"
     assert ("error", "error executing query") in [(lvl, msg) for lvl, msg, _ in logs]
-    tasks.error_of = batch.error
+    tasks.execution_of = lambda org, task_id: read_execution(env.states, org, task_id)
     assert tasks.get_task("org", "b", View())["error"] == "error executing query: database not found: db"
 
 

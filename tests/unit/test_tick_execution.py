@@ -159,4 +159,4 @@ def test_throughput_is_what_the_source_collected_per_second_between_runs() -> No
     assert states.items["t"].state["throughput"] == 0.0  # a first run has nothing to compare with
     tasks.consume([_record(2, range(5, 11))])
     assert states.items["t"].state["throughput"] == 3.0  # 6 points in 2 s
-    assert tasks.throughput(ORG, "t") == 3.0
+    assert tasks.execution(ORG, "t").throughput == 3.0

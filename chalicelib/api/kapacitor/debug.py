@@ -16,5 +16,6 @@ from chalicelib.tick.debugvars import debug_vars
 def get_debug_vars() -> Response:
     org = task_manager(kapacitor.current_request, "read").org_id or ""
     tasks = compose.task_definitions().tasks(org)
-    body = debug_vars(tasks, lambda task_id: compose.stream_tasks().stats(org, task_id), server_id=org)
+    runs = compose.stream_tasks()
+    body = debug_vars(tasks, lambda task_id: runs.execution(org, task_id).stats, server_id=org)
     return json_response(body, headers=VERSION_HEADERS)
