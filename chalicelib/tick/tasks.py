@@ -18,6 +18,9 @@ from typing import Any, Protocol
 from chalicelib.kit.errors import NOT_FOUND, TicklessError, invalid
 from chalicelib.kit.syntax import ParseError
 from chalicelib.tick.evaluate import Evaluation, dbrps_of, evaluate, task_type
+from chalicelib.tick.exec.alert_machine import AlertStateMachine
+from chalicelib.tick.exec.base import RuntimeConfig
+from chalicelib.tick.exec.runtime import TaskRuntime
 from chalicelib.tick.formatter import format_script
 from chalicelib.tick.handlers import handler_configs
 from chalicelib.tick.parser import parse
@@ -421,11 +424,13 @@ def _execution_stats(nodes: dict[str, Any], throughput: float) -> dict[str, Any]
 
 
 def _check_startable(task: Doc, evaluation: Evaluation) -> None:
-    """What Kapacitor checks when it starts a task: its alert handlers' options."""
+    """What Kapacitor checks when it starts a task: its alert handlers' options, and that every node can
+    run (the runtime refuses what it cannot run: a node it lacks, httpPost's codeField, ...)."""
     if task.get("status") != ENABLED:
         return
     try:
         handler_configs(evaluation.pipeline)
+        TaskRuntime.build(evaluation.pipeline, None, RuntimeConfig(task=task["id"], alerts=AlertStateMachine))
     except TicklessError as exc:
         raise invalid(f"invalid TICKscript: {exc.message}") from None
 

@@ -146,3 +146,17 @@ def test_debug_vars_show_the_orgs_task_statistics_as_telegraf_reads_them(client,
         e["tags"] for e in edges if e["tags"]["parent"] == "window2"
     ).items()
     assert body["memstats"]["Sys"] > 0
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        ("stream|from()|barrier().idle(5s)", "invalid TICKscript: the barrier node is not supported"),
+        ("stream|from()|httpPost('http://h').codeField('c')", "invalid TICKscript: httpPost's codeField"),
+    ],
+)
+def test_nodes_the_runtime_cannot_run_are_refused_when_the_task_is_enabled(client, database, script, message):
+    doc = {"script": script, "dbrps": [{"db": database, "rp": "autogen"}]}
+    assert client.http.post("/kapacitor/v1/tasks", body=json.dumps(doc)).status_code == 200  # disabled: kept
+    response = client.http.post("/kapacitor/v1/tasks", body=json.dumps({**doc, "status": "enabled"}))
+    assert response.status_code == 400 and response.json_body["error"].startswith(message)
