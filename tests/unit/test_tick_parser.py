@@ -392,7 +392,8 @@ def test_deep_nesting_is_refused_with_a_parse_error(script):
 
 
 def test_moderate_nesting_parses():
-    parse("var x = " + "(" * (MAX_DEPTH - 5) + "1" + ")" * (MAX_DEPTH - 5))
+    program = parse("var x = " + "(" * (MAX_DEPTH - 5) + "1" + ")" * (MAX_DEPTH - 5))
+    assert isinstance(program.nodes[0], ast.DeclarationNode)
 
 
 def test_long_chains_parse_without_recursion():
