@@ -45,7 +45,12 @@ def _part_key(token: str, number: int) -> str:
 
 
 class DynamoTaskStates:
-    """tick.execution.TaskStateStore."""
+    """tick.execution.TaskStateStore. The head last loaded per task (version, parts, token) is kept to
+    name the parts a save replaces; a save's version condition makes a stale one harmless (it is read
+    again only when the version moved)."""
+
+    def __init__(self) -> None:
+        self._heads: dict[str, tuple[int, int, str]] = {}
 
     def load(self, org_id: str, task_id: str) -> StoredState | None:
         pk = _pk(org_id, task_id)
@@ -61,6 +66,7 @@ class DynamoTaskStates:
                 pieces += [item.data or b"" for item in found]
                 if len(pieces) != head.parts:
                     continue
+            self._heads[pk] = (int(head.version or 0), int(head.parts or 1), head.token or "")
             return StoredState(int(head.version or 0), json.loads(zlib.decompress(b"".join(pieces))))
         raise RuntimeError(f"task state of {task_id} kept changing while read")
 
@@ -70,7 +76,7 @@ class DynamoTaskStates:
         if len(pieces) > _MAX_PARTS:
             raise StateTooLarge(len(data), _PART_BYTES * _MAX_PARTS)
         pk = _pk(org_id, task_id)
-        old = None if expected is None else TaskStateItem.get(pk, _HEAD, consistent_read=True)
+        old = None if expected is None else self._head(pk, expected)
         token = uuid.uuid4().hex
         head = TaskStateItem(
             pk, _HEAD, version=(expected or 0) + 1, parts=len(pieces), token=token, data=pieces[0]
@@ -83,18 +89,32 @@ class DynamoTaskStates:
                 transaction.save(head, condition=condition)
                 for number, piece in enumerate(pieces[1:], start=1):
                     transaction.save(TaskStateItem(pk, _part_key(token, number), data=piece))
-                if old is not None and (old.parts or 1) > 1:
-                    for number in range(1, int(old.parts)):
-                        transaction.delete(TaskStateItem(pk, _part_key(old.token, number)))
+                if old is not None:
+                    old_parts, old_token = old
+                    for number in range(1, old_parts):
+                        transaction.delete(TaskStateItem(pk, _part_key(old_token, number)))
         except TransactWriteError as exc:
             reasons = getattr(exc, "cancellation_reasons", None) or []
             if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
                 return False
             raise
+        self._heads[pk] = ((expected or 0) + 1, len(pieces), token)
         return True
+
+    def _head(self, pk: str, version: int) -> tuple[int, str] | None:
+        """The parts and token of the head at `version` (None when there is none at that version)."""
+        known = self._heads.get(pk)
+        if known is not None and known[0] == version:
+            return known[1], known[2]
+        try:
+            head = TaskStateItem.get(pk, _HEAD, consistent_read=True)
+        except TaskStateItem.DoesNotExist:
+            return None
+        return int(head.parts or 1), head.token or ""
 
     def delete(self, org_id: str, task_id: str) -> None:
         pk = _pk(org_id, task_id)
+        self._heads.pop(pk, None)
         with TaskStateItem.batch_write() as batch:
             for item in TaskStateItem.query(pk, consistent_read=True):
                 batch.delete(item)
