@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,15 +129,30 @@ def running_stack(
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
+_PORT_ATTEMPTS = 3
+
+
 @contextmanager
 def _running_stack(prefix: str, extra_env: dict[str, str] | None, data_dir: Path) -> Iterator[Stack]:
-    port, moto_port = _free_port(), _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TICKLESS_PREFIX": prefix, **(extra_env or {})}
-    options = ["--moto-port", str(moto_port), "--data-dir", str(data_dir)]
-    with launched_stack(
-        options, port=port, env=env, prefix=prefix, moto_url=f"http://127.0.0.1:{moto_port}"
-    ) as info:
-        yield info
+    for attempt in range(1, _PORT_ATTEMPTS + 1):
+        # A port found free is free only until someone binds it: another worker's stack, or a client
+        # socket, may take it before ours starts. Such a start is tried again on other ports.
+        port, moto_port = _free_port(), _free_port()
+        options = ["--moto-port", str(moto_port), "--data-dir", str(data_dir)]
+        with ExitStack() as started:
+            try:
+                info = started.enter_context(
+                    launched_stack(
+                        options, port=port, env=env, prefix=prefix, moto_url=f"http://127.0.0.1:{moto_port}"
+                    )
+                )
+            except pytest.fail.Exception as exc:
+                if "Address already in use" not in str(exc) or attempt == _PORT_ATTEMPTS:
+                    raise
+                continue
+            yield info
+            return
 
 
 @contextmanager
