@@ -16,6 +16,7 @@ from chalicelib.adapters.deadletters import DynamoDeadLetters
 from chalicelib.adapters.definitions import DynamoDefinitions
 from chalicelib.adapters.kinesis import KinesisPublisher
 from chalicelib.adapters.outbound import OutboundSender
+from chalicelib.adapters.overrides import DynamoOverrides
 from chalicelib.adapters.readcache import ReadCache
 from chalicelib.adapters.resources import DynamoResources, DynamoSessions
 from chalicelib.adapters.series import DynamoCompactionLog, DynamoIndex, DynamoSegments, DynamoTombstones
@@ -28,6 +29,7 @@ from chalicelib.influxql.engine.context import Services
 from chalicelib.ingest.fieldtypes import FieldTypeGuard
 from chalicelib.ingest.writer import PointWriter
 from chalicelib.kit.budget import Budget, QueryLimits
+from chalicelib.overrides.service import ConfigService
 from chalicelib.series.store import SeriesStore
 from chalicelib.tenancy.dbrp import Catalog
 from chalicelib.tenancy.permissions import Permission
@@ -115,6 +117,7 @@ def task_definitions() -> TaskDefinitions:
         DynamoDefinitions(),
         on_stop=task_states().delete,
         execution_of=lambda org, task: stream_tasks().execution(org, task),
+        service_configs=service_configs,
     )
 
 
@@ -157,10 +160,29 @@ def _batch_query(org_id: str, query: str, now: int) -> dict:
 
 @cache
 def dispatcher() -> Dispatcher:
-    return Dispatcher(alert_service(), alert_queue(), OutboundSender(), aggregates=DynamoAlerts(), log=_log)
+    return Dispatcher(
+        alert_service(),
+        alert_queue(),
+        OutboundSender(),
+        aggregates=DynamoAlerts(),
+        service_configs=service_configs,
+        log=_log,
+    )
 
 
 @cache
 def alert_service() -> AlertService:
     """Kapacitor's alert topics and topic handlers, over the resources table."""
-    return AlertService(DynamoAlerts(), TickMatcher())
+    return AlertService(DynamoAlerts(), TickMatcher(), service_configs)
+
+
+@cache
+def config_overrides() -> ConfigService:
+    """Kapacitor's config overrides, per organization, over the resources table."""
+    return ConfigService(DynamoOverrides())
+
+
+def service_configs(org_id: str) -> dict:
+    """An organization's handler sections as its overrides leave them, read afresh: an override applies
+    to the next event and the next handler or task definition."""
+    return config_overrides().resolved(org_id)

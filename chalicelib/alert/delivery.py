@@ -31,8 +31,9 @@ from chalicelib.alert.handler_templates import (
     parse,
     template_data,
 )
-from chalicelib.alert.handlers import create, go_quote
+from chalicelib.alert.handlers import create
 from chalicelib.kit.errors import INVALID, TicklessError
+from chalicelib.kit.gotemplate import go_quote
 from chalicelib.kit.time import SECOND, format_rfc3339nano
 
 _JSON = "application/json"

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from chalicelib.alert.delivery import Delivery, render
 from chalicelib.alert.events import AlertEvent
 from chalicelib.alert.handler_aggregate import AggregateState, publish
-from chalicelib.alert.handlers import HandlerConfig, create
+from chalicelib.alert.handlers import KINDS, HandlerConfig, create, global_kinds
 from chalicelib.alert.service import AlertService
 from chalicelib.kit.errors import TicklessError
 
@@ -54,7 +54,7 @@ class Dispatcher:
         queue: Queue,
         sender: Sender,
         aggregates: AggregateStore,
-        service_configs: Callable[[str, str], Any] = lambda org_id, kind: None,
+        service_configs: Callable[[str], Mapping[str, Any]] = lambda org_id: {},
         log: Callable[[str, str, dict[str, Any]], None] = lambda level, message, extra: None,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
@@ -63,7 +63,7 @@ class Dispatcher:
         self.sender = sender
         self.aggregates = aggregates
         self.clock = clock  # aggregate handlers tick on the wall clock, as Kapacitor's ticker
-        self.service_configs = service_configs  # (org, kind) -> that kind's service section
+        self.service_configs = service_configs  # org -> its handler sections (its config overrides)
         self.log = log
 
     def handle(self, message: dict[str, Any]) -> None:
@@ -81,14 +81,24 @@ class Dispatcher:
     def fan_out(self, message: dict[str, Any]) -> None:
         org, task = message["org"], message.get("task", "")
         event = AlertEvent.from_state(message["event"])
+        handlers = list(message.get("handlers", []))
+        handlers += self._global_handlers(org, handlers)
         deliveries = [
             _delivery(org, task, message["topics"][0], handler["kind"], handler["options"], event)
-            for handler in message.get("handlers", [])
+            for handler in handlers
         ]
         for topic in message["topics"]:
             deliveries += self._collect(org, task, topic, event, 0)
         if deliveries:
             self.queue.send(deliveries)
+
+    def _global_handlers(self, org: str, handlers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A task's alert node also sends to each service whose section says `global`, unless the script
+        gave it a handler of that kind, as Kapacitor adds them when it starts the task (here the
+        sections are read when the event is sent: an override applies without restarting the task)."""
+        present = {handler["kind"] for handler in handlers}
+        kinds = global_kinds(self.service_configs(org))
+        return [{"kind": kind, "options": {}} for kind in kinds if kind not in present]
 
     def _collect(
         self, org: str, task: str, topic: str, event: AlertEvent, depth: int
@@ -190,7 +200,7 @@ class Dispatcher:
             delivery = render(
                 kind,
                 message["options"],
-                self.service_configs(message["org"], kind),
+                _service_section(self.service_configs(message["org"]), kind),
                 event,
                 topic=message.get("topic", ""),
             )
@@ -214,3 +224,9 @@ def _delivery(
         "options": options,
         "event": event.to_state(),
     }
+
+
+def _service_section(configs: Mapping[str, Any], kind: str) -> Any:
+    """The section of `configs` the handler kind sends through (None: it has none, or none is set)."""
+    found = KINDS.get(kind)
+    return configs.get(found.service) if found is not None and found.service else None

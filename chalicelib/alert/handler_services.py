@@ -1,4 +1,5 @@
-"""The configuration sections of the services behind the handler kinds, with Kapacitor's defaults.
+"""The configuration sections of the services behind the handler kinds (chalicelib/overrides), read as the
+handlers read them.
 
 A section arrives as its options keyed as in kapacitor.conf (`{"enabled": true, "url": ...}`); `slack`
 and `httppost` are lists of such sections (one per workspace / endpoint), a lone dict counts as a list of
@@ -10,74 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.kit.errors import invalid
-from chalicelib.kit.time import SECOND
+from chalicelib.overrides.sections import resolved_defaults
 
+# The options of every section a handler kind sends through, as the config overrides define them.
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "slack": {
-        "enabled": False,
-        "default": False,
-        "workspace": "",
-        "url": "",
-        "token": "",
-        "channel": "",
-        "username": "kapacitor",
-        "icon-emoji": "",
-        "global": False,
-        "state-changes-only": False,
-    },
-    "pagerduty2": {
-        "enabled": False,
-        "url": "https://events.pagerduty.com/v2/enqueue",
-        "routing-key": "",
-        "global": False,
-    },
-    "opsgenie2": {
-        "enabled": False,
-        "api-key": "",
-        "teams": [],
-        "recipients": [],
-        "url": "https://api.opsgenie.com/v2/alerts",
-        "recovery_action": "notes",
-        "global": False,
-        "details": False,
-    },
-    "telegram": {
-        "enabled": False,
-        "url": "https://api.telegram.org/bot",
-        "token": "",
-        "chat-id": "",
-        "parse-mode": "",
-        "disable-web-page-preview": False,
-        "disable-notification": False,
-        "global": False,
-        "state-changes-only": False,
-    },
-    "teams": {"enabled": False, "channel-url": "", "global": False, "state-changes-only": False},
-    "smtp": {
-        "enabled": False,
-        "host": "localhost",
-        "port": 25,
-        "username": "",
-        "password": "",
-        "no-verify": False,
-        "global": False,
-        "state-changes-only": False,
-        "from": "",
-        "to": [],
-        "to-templates": [],
-        "idle-timeout": 30 * SECOND,
-    },
-    "httppost": {
-        "endpoint": "example",
-        "url": "http://example.com",
-        "headers": {},
-        "basic-auth": {"username": "", "password": ""},
-        "alert-template": "",
-        "alert-template-file": "",
-        "row-template": "",
-        "row-template-file": "",
-    },
-    "sns": {"enabled": False, "topic-arn": "", "region": "", "global": False, "state-changes-only": False},
+    name: resolved_defaults(name)
+    for name in ("slack", "pagerduty2", "opsgenie2", "telegram", "teams", "smtp", "httppost", "sns")
 }
 
 # Sections that are lists in kapacitor.conf ([[slack]], [[httppost]]).

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.alert.handlers import go_quote
 from chalicelib.kit.errors import INVALID, TicklessError, invalid
+from chalicelib.kit.gotemplate import go_quote
 
 _JSON_KINDS = {str: "string", bool: "bool", int: "number", float: "number", list: "array", dict: "object"}
 

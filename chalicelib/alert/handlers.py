@@ -16,6 +16,7 @@ from chalicelib.alert import handler_services
 from chalicelib.alert import handler_templates as templates
 from chalicelib.alert.handler_options import Option, OptionType, decode_options
 from chalicelib.kit.errors import INVALID, TicklessError, invalid
+from chalicelib.kit.gotemplate import go_quote
 
 S, B, D, M, L, H, K = (
     OptionType.STRING,
@@ -186,30 +187,6 @@ def _check(kind_name: str, o: dict[str, Any], configs: Mapping[str, Any]) -> Non
             message.execute(templates.aggregate_message_data(0, 0))
         except TicklessError as err:
             raise invalid(templates.AGGREGATE_MESSAGE_ERROR + err.message) from None
-
-
-def go_quote(text: str) -> str:
-    """strconv.Quote: double quotes, Go escapes, printable Unicode kept."""
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch in _SHORT_ESCAPES:
-            out.append(_SHORT_ESCAPES[ch])
-        elif ch.isprintable() or ch == " ":
-            out.append(ch)
-        elif code < 0x80:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-_SHORT_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
 
 def file_mode_string(mode: int) -> str:

@@ -12,7 +12,7 @@ The operations answer Kapacitor's texts and statuses for the HTTP routes (servic
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import jsonpatch
@@ -21,7 +21,6 @@ import jsonpointer
 from chalicelib.alert import handlers
 from chalicelib.alert.events import AlertEvent, Level
 from chalicelib.alert.handler_specs import HandlerSpec, already_exists, check_update
-from chalicelib.alert.handlers import go_quote
 from chalicelib.alert.topics import (
     EventState,
     TopicState,
@@ -32,6 +31,8 @@ from chalicelib.alert.topics import (
     validate_pattern,
 )
 from chalicelib.kit.errors import INVALID, TicklessError, invalid, not_found
+from chalicelib.kit.gojson import first_value, go_json_error, json_kind
+from chalicelib.kit.gotemplate import go_quote
 
 # -------------------------------------------------------------------------------------------- the port
 
@@ -73,77 +74,6 @@ class AlertStore(Protocol):
     def delete_handler(self, org_id: str, topic_id: str, handler_id: str) -> None: ...
 
 
-# ----------------------------------------------------------------------------------------- JSON errors
-
-
-def go_json_error(raw: bytes, *, stream: bool) -> str | None:
-    """Go's encoding/json wording for a body that is not one JSON value, or None when it is one.
-    `stream` words it as json.Decoder does (Kapacitor's handler bodies: EOF, trailing data ignored),
-    otherwise as json.Unmarshal (its patch bodies)."""
-    text = raw.decode("utf-8", "replace")
-    try:
-        json.loads(text)
-        return None
-    except json.JSONDecodeError as err:
-        return _go_syntax(text, err, stream=stream)
-    except RecursionError:
-        return "exceeded max depth"
-
-
-def _go_syntax(text: str, err: json.JSONDecodeError, *, stream: bool) -> str | None:
-    if not text.strip():
-        return "EOF" if stream else "unexpected end of JSON input"
-    if err.msg == "Extra data":
-        return None if stream else f"invalid character {_go_char(text[err.pos])} after top-level value"
-    if err.pos >= len(text) or err.msg.startswith("Unterminated string"):
-        return "unexpected EOF" if stream else "unexpected end of JSON input"
-    char = _go_char(text[err.pos])
-    contexts = {
-        "Expecting value": "looking for beginning of value",
-        "Expecting property name enclosed in double quotes": "looking for beginning of object key string",
-        "Expecting ':' delimiter": "after object key",
-    }
-    if err.msg in contexts:
-        return f"invalid character {char} {contexts[err.msg]}"
-    if err.msg == "Expecting ',' delimiter":
-        opener = _innermost_open(text, err.pos)
-        where = "after object key:value pair" if opener == "{" else "after array element"
-        return f"invalid character {char} {where}"
-    return f"invalid character {char} in string literal"
-
-
-def _innermost_open(text: str, pos: int) -> str:
-    stack: list[str] = []
-    in_string = escaped = False
-    for ch in text[:pos]:
-        if in_string:
-            escaped = not escaped and ch == "\\"
-            in_string = escaped or ch != '"'
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            stack.append(ch)
-        elif ch in "]}" and stack:
-            stack.pop()
-    return stack[-1] if stack else ""
-
-
-def _go_char(ch: str) -> str:
-    if ch == "'":
-        return "'\\''"
-    if ch == '"':
-        return "'\"'"
-    return "'" + go_quote(ch)[1:-1] + "'"
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), "null")
-
-
 # ------------------------------------------------------------------------------------------- patches
 
 
@@ -157,11 +87,11 @@ def apply_patch(doc: dict[str, Any], raw: bytes) -> Any:
     if operations is None:
         return doc
     if not isinstance(operations, list):
-        message = f"json: cannot unmarshal {_json_kind(operations)} into Go value of type jsonpatch.Patch"
+        message = f"json: cannot unmarshal {json_kind(operations)} into Go value of type jsonpatch.Patch"
         raise invalid(f"invalid patch json: {message}")
     for op in operations:
         if op is not None and not isinstance(op, dict):
-            kind = _json_kind(op)
+            kind = json_kind(op)
             message = f"json: cannot unmarshal {kind} into Go value of type jsonpatch.Operation"
             raise invalid(f"invalid patch json: {message}")
     for op in operations:
@@ -234,15 +164,19 @@ class Matcher(Protocol):
 
 
 class AlertService:
-    """Alert topics and topic handlers of each organization, over an AlertStore. `service_configs` are
-    kapacitor.conf's handler sections (checked as Kapacitor checks options when it creates a handler)."""
+    """Alert topics and topic handlers of each organization, over an AlertStore. `service_configs` gives an
+    organization's handler sections (its config overrides: checked as Kapacitor checks options when it
+    creates a handler)."""
 
     def __init__(
-        self, store: AlertStore, matcher: Matcher, service_configs: Mapping[str, Any] | None = None
+        self,
+        store: AlertStore,
+        matcher: Matcher,
+        service_configs: Callable[[str], Mapping[str, Any]] = lambda org_id: {},
     ) -> None:
         self.store = store
         self.matcher = matcher
-        self.service_configs = dict(service_configs or {})
+        self.service_configs = service_configs
 
     # -- events
 
@@ -308,7 +242,7 @@ class AlertService:
         spec = self._decode(topic_id, body, "invalid handler json")
         _validated(spec)
         try:
-            self._check_creatable(spec)
+            self._check_creatable(org_id, spec)
             if not self.store.create_handler(org_id, spec):
                 raise already_exists(spec.id)
         except TicklessError as err:
@@ -345,19 +279,19 @@ class AlertService:
         if problem is not None:
             raise invalid(f"{prefix}: {problem}")
         try:
-            return HandlerSpec.from_json(topic_id, _first_value(body))
+            return HandlerSpec.from_json(topic_id, first_value(body))
         except TicklessError as err:
             raise invalid(f"{prefix}: {err.message}") from None
 
-    def _check_creatable(self, spec: HandlerSpec) -> None:
-        handlers.create(spec.kind, spec.options or {}, self.service_configs)
+    def _check_creatable(self, org_id: str, spec: HandlerSpec) -> None:
+        handlers.create(spec.kind, spec.options or {}, self.service_configs(org_id))
         if spec.match:
             self.matcher.compile(spec.match)
 
     def _update(self, org_id: str, old: HandlerSpec, new: HandlerSpec) -> HandlerSpec:
         try:
             check_update(old, new)
-            self._check_creatable(new)
+            self._check_creatable(org_id, new)
             if new.id == old.id:
                 self.store.replace_handler(org_id, new)
             else:
@@ -368,13 +302,6 @@ class AlertService:
             raise _failed("failed to update handler", err) from None
         self.store.ensure_topic(org_id, new.topic)
         return new
-
-
-def _first_value(body: bytes) -> Any:
-    """The first JSON value of a body (json.Decoder reads one and leaves the rest)."""
-    text = body.decode("utf-8", "replace")
-    value, _ = json.JSONDecoder().raw_decode(text, len(text) - len(text.lstrip()))
-    return value
 
 
 def _validated(spec: HandlerSpec) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
@@ -103,11 +103,13 @@ class TaskDefinitions:
         clock: Callable[[], str] = now_text,
         on_stop: Callable[[str, str], None] = lambda org_id, task_id: None,
         execution_of: Callable[[str, str], Execution] = lambda org_id, task_id: Execution(),
+        service_configs: Callable[[str], Mapping[str, Any]] = lambda org_id: {},
     ) -> None:
         self.store = store
         self.clock = clock
         self.on_stop = on_stop  # a task stops running (disabled, deleted, renamed): its state goes
         self.execution_of = execution_of  # what an enabled task's last run saved
+        self.service_configs = service_configs  # an org's handler sections (its config overrides)
 
     # -- tasks ---------------------------------------------------------------------------------------
 
@@ -138,7 +140,7 @@ class TaskDefinitions:
         }
         program = _program(script)
         task["type"] = _task_type(program)
-        _check_startable(task, compile_task(task, program))
+        _check_startable(task, compile_task(task, program), lambda: self.service_configs(org_id))
         implicit = [{"db": db, "rp": rp} for db, rp in dbrps_of(program)]
         if not implicit and not explicit:
             raise invalid("must specify dbrp")
@@ -190,7 +192,7 @@ class TaskDefinitions:
         if requested_vars:
             task["vars"] = vars_json(requested_vars)
         task["type"] = _task_type(program)
-        _check_startable(task, compile_task(task, program))
+        _check_startable(task, compile_task(task, program), lambda: self.service_configs(org_id))
         task["modified"] = self.clock()
         if task["status"] == ENABLED and previous != ENABLED:
             task["last-enabled"] = task["modified"]
@@ -423,13 +425,15 @@ def _execution_stats(nodes: dict[str, Any], throughput: float) -> dict[str, Any]
     }
 
 
-def _check_startable(task: Doc, evaluation: Evaluation) -> None:
+def _check_startable(
+    task: Doc, evaluation: Evaluation, service_configs: Callable[[], Mapping[str, Any]]
+) -> None:
     """What Kapacitor checks when it starts a task: its alert handlers' options, and that every node can
     run (the runtime refuses what it cannot run: a node it lacks, httpPost's codeField, ...)."""
     if task.get("status") != ENABLED:
         return
     try:
-        handler_configs(evaluation.pipeline)
+        handler_configs(evaluation.pipeline, service_configs())
         TaskRuntime.build(evaluation.pipeline, None, RuntimeConfig(task=task["id"], alerts=AlertStateMachine))
     except TicklessError as exc:
         raise invalid(f"invalid TICKscript: {exc.message}") from None

@@ -9,9 +9,10 @@ import pytest
 
 from chalicelib.alert.events import AlertEvent, Level
 from chalicelib.alert.handler_specs import HandlerSpec
-from chalicelib.alert.service import AlertService, apply_patch, go_json_error
+from chalicelib.alert.service import AlertService, apply_patch
 from chalicelib.alert.topics import EventState, TopicState
 from chalicelib.kit.errors import TicklessError
+from chalicelib.kit.gojson import go_json_error
 from chalicelib.tick.matching import TickMatcher, compile_match, matches
 
 ORG = "0000000000000001"

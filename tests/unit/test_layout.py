@@ -12,7 +12,18 @@ from pathlib import Path
 
 import chalicelib
 
-DOMAIN = ("kit", "lineprotocol", "ingest", "series", "tenancy", "influxql", "flux", "tick", "alert")
+DOMAIN = (
+    "kit",
+    "lineprotocol",
+    "ingest",
+    "series",
+    "tenancy",
+    "influxql",
+    "flux",
+    "tick",
+    "alert",
+    "overrides",
+)
 WIRING = ("boto3", "botocore", "pynamodb", "chalice", "aws_lambda_powertools")
 ROOT = Path(chalicelib.__file__).parent
 
