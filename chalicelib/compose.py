@@ -137,7 +137,13 @@ def _log(level: str, message: str, extra: dict) -> None:
 
 @cache
 def stream_tasks() -> StreamTasks:
-    effects = TaskEffects(alert_queue(), writer(), catalog(), log=_log)
+    effects = TaskEffects(
+        alert_queue(),
+        writer(),
+        catalog(),
+        log=_log,
+        clusters=lambda org_id: service_configs(org_id).get("influxdb") or [],
+    )
     limits = TaskLimits(
         max_groups=int(os.environ.get("TICKLESS_TASK_MAX_GROUPS", "10000")),
         group_idle=int(float(os.environ.get("TICKLESS_TASK_GROUP_IDLE_HOURS", "24")) * 3600 * 1_000_000_000),

@@ -16,10 +16,12 @@ from chalicelib.alert.delivery import Delivery, render
 from chalicelib.alert.events import AlertEvent
 from chalicelib.alert.handler_aggregate import AggregateState, publish
 from chalicelib.alert.handlers import KINDS, HandlerConfig, create, global_kinds
+from chalicelib.alert.remote_write import cluster_named, influxdb_write
 from chalicelib.alert.service import AlertService
 from chalicelib.kit.errors import TicklessError
 
 EVENT, DELIVERY, AGGREGATE_TICK, REQUEST = "event", "delivery", "aggregate-tick", "request"
+WRITE = "write"  # influxDBOut's points for another InfluxDB
 _MAX_DELAY_SECONDS = 900  # SQS's longest delay: a longer interval's tick is put off again
 _SAVE_ATTEMPTS = 8
 _MAX_PUBLISH_DEPTH = 8  # publish handlers re-collect into other topics: a cycle of topics stops here
@@ -75,6 +77,8 @@ class Dispatcher:
             self.tick_aggregate(message)
         elif message.get("type") == REQUEST:
             self.request(message)
+        elif message.get("type") == WRITE:
+            self.write(message)
         else:
             self.log("error", "unknown alert message", {"type": message.get("type")})
 
@@ -191,6 +195,24 @@ class Dispatcher:
         params = {"timeout": message["timeout"] / 1e9} if message.get("timeout") else {}
         self.sender.send(
             Delivery("http", message["url"], body, headers=headers, params=params, kind="httpPost")
+        )
+
+    def write(self, message: dict[str, Any]) -> None:
+        """influxDBOut's points to the InfluxDB its `.cluster()` names, as that cluster is configured now."""
+        try:
+            cluster = cluster_named(self.service_configs(message["org"]).get("influxdb"), message["cluster"])
+        except TicklessError as exc:
+            # Kapacitor refuses to start such a task; one whose cluster went since then drops its points
+            self.log("error", "failed to write points", {"task": message.get("task"), "error": exc.message})
+            return
+        self.sender.send(
+            influxdb_write(
+                cluster,
+                message["database"],
+                message["retention_policy"],
+                message["precision"],
+                message["lines"],
+            )
         )
 
     def deliver(self, message: dict[str, Any]) -> None:

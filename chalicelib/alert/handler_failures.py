@@ -84,6 +84,11 @@ def _json_syntax_error(body: bytes) -> str:
     return "invalid character in JSON"
 
 
+def _influxdb_failure(params: Mapping[str, Any], status: int, body: bytes) -> str:
+    """InfluxDB's `{"error": ...}` answer, else what it said, with the status."""
+    return _field(_json_object(body), "error", f"received status code {status} from server: {_text(body)}")
+
+
 FAILURES: dict[str, Callable[[Mapping[str, Any], int, bytes], str]] = {
     "post": _post_failure,
     "slack": _slack_failure,
@@ -91,6 +96,7 @@ FAILURES: dict[str, Callable[[Mapping[str, Any], int, bytes], str]] = {
     "pagerduty2": _pagerduty2_failure,
     "opsgenie2": _opsgenie2_failure,
     "telegram": _telegram_failure,
+    "influxDBOut": _influxdb_failure,
 }
 
 

@@ -1,7 +1,8 @@
 """Sending what a task's feed produced: alert events and httpPost's requests onto the alert queue
 (chalicelib/events/alert_delivery.py takes events to their topics and handlers, and sends requests),
 influxDBOut's points through the write path into the task's organization's databases, as any write
-goes."""
+goes, or, for a `.cluster()` naming another InfluxDB, onto the alert queue too, whose worker writes them
+there with retries (the cluster's URL and credentials are read when it sends: never queued)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from chalicelib.lineprotocol.serializer import format_point
 from chalicelib.tenancy.dbrp import Catalog
 from chalicelib.tenancy.permissions import Permission
 from chalicelib.tenancy.principal import Principal
-from chalicelib.tick.outbox import EVENT, POINTS, REQUEST
+from chalicelib.tick.outbox import EVENT, POINTS, REQUEST, WRITE
+
+MAX_WRITE_MESSAGE_BYTES = 200_000
 
 
 class AlertQueue(Protocol):
@@ -29,11 +32,13 @@ class TaskEffects:
         writer: PointWriter,
         catalog: Catalog,
         log: Callable[[str, str, dict[str, Any]], None] = lambda level, message, extra: None,
+        clusters: Callable[[str], list[dict[str, Any]]] = lambda org_id: [],
     ) -> None:
         self.queue = queue
         self.writer = writer
         self.catalog = catalog
         self.log = log
+        self.clusters = clusters  # an org's `influxdb` config elements
 
     def send(self, org_id: str, task_id: str, outbox: list[dict[str, Any]]) -> None:
         events = [{**m, "org": org_id, "task": task_id} for m in outbox if m["type"] in (EVENT, REQUEST)]
@@ -47,14 +52,33 @@ class TaskEffects:
         """influxDBOut's points, per database and retention policy; one the org lacks is logged and its
         points dropped, as Kapacitor logs a failed write."""
         principal = Principal([Permission("write", "buckets", org_id=org_id)], org_id=org_id)
-        by_target: dict[tuple[str, str, str], list[str]] = {}
+        by_target: dict[tuple[str, str, str, str], list[str]] = {}
         for p in points:
             precision = V1_PRECISIONS.get(p.get("precision") or "ns", "ns")  # `.precision('s')`
             line = format_point(
                 p["measurement"], sorted(p["tags"].items()), p["fields"], p["time"] // NS_PER_UNIT[precision]
             )
-            by_target.setdefault((p["database"], p["retention_policy"], precision), []).append(line)
-        for (database, rp, precision), lines in by_target.items():
+            target = (p.get("cluster") or "", p["database"], p["retention_policy"], precision)
+            by_target.setdefault(target, []).append(line)
+        remote: list[dict[str, Any]] = []
+        clusters: list[dict[str, Any]] | None = None
+        for (cluster, database, rp, precision), lines in by_target.items():
+            if cluster:
+                clusters = self.clusters(org_id) if clusters is None else clusters
+                if not _is_own_store(clusters, cluster):
+                    target = {"cluster": cluster, "database": database, "retention_policy": rp}
+                    remote += [
+                        {
+                            "type": WRITE,
+                            "org": org_id,
+                            "task": task_id,
+                            **target,
+                            "precision": precision,
+                            "lines": chunk,
+                        }
+                        for chunk in _chunks(lines)
+                    ]
+                    continue
             try:
                 policy = self.catalog.resolve(principal, database, rp or None)
                 self.writer.write(
@@ -66,3 +90,29 @@ class TaskEffects:
                     "failed to write points",
                     {"task": task_id, "database": database, "retention_policy": rp, "error": exc.message},
                 )
+        if remote:
+            self.queue.send(remote)
+
+
+def _is_own_store(clusters: list[dict[str, Any]], cluster: str) -> bool:
+    """Whether `.cluster(name)` names the built-in `influxdb` element (no URLs: the series store)."""
+    found = next((c for c in clusters if c.get("name") == cluster), None)
+    return found is not None and not found.get("urls")
+
+
+def _chunks(lines: list[str], limit: int = MAX_WRITE_MESSAGE_BYTES) -> list[str]:
+    """The lines joined into bodies of at most `limit` bytes (one longer line alone): an SQS message
+    holds 256 KB."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        length = len(line.encode()) + 1
+        if current and size + length > limit:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += length
+    if current:
+        chunks.append("\n".join(current))
+    return chunks

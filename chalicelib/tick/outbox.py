@@ -11,6 +11,7 @@ from chalicelib.tick.handlers import handler_configs
 from chalicelib.tick.pipeline import Pipeline
 
 EVENT, POINTS, REQUEST = "event", "points", "request"
+WRITE = "write"  # influxDBOut's points for another InfluxDB (made by effects, sent by the alert worker)
 
 
 def outbox_of(pipeline: Pipeline, outputs: Outputs) -> list[dict[str, Any]]:

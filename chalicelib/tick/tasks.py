@@ -433,10 +433,28 @@ def _check_startable(
     if task.get("status") != ENABLED:
         return
     try:
-        handler_configs(evaluation.pipeline, service_configs())
+        configs = service_configs()
+        handler_configs(evaluation.pipeline, configs)
+        _check_clusters(evaluation.pipeline, configs)
         TaskRuntime.build(evaluation.pipeline, None, RuntimeConfig(task=task["id"], alerts=AlertStateMachine))
     except TicklessError as exc:
         raise invalid(f"invalid TICKscript: {exc.message}") from None
+
+
+def _check_clusters(pipeline: Any, configs: Mapping[str, Any]) -> None:
+    """A `.cluster()` must name an `influxdb` config element (Kapacitor's task then fails to start);
+    batch queries read tickless's own store only, so a query node may not name another InfluxDB."""
+    clusters = {c.get("name"): c for c in configs.get("influxdb") or []}
+    for node in pipeline.nodes:
+        name = getattr(node, "cluster", "") if node.type in ("influxDBOut", "query") else ""
+        if not name:
+            continue
+        if name not in clusters:
+            raise invalid(f"no such InfluxDB config {name}")
+        if node.type == "query" and clusters[name].get("urls"):
+            raise invalid(
+                f"query node cannot read InfluxDB cluster {name}: batch queries read tickless's own store"
+            )
 
 
 def compile_template(template: Doc, program: Any = None) -> Evaluation:

@@ -51,7 +51,9 @@ def test_sections_elements_and_their_links(client, prefix):
 
 def test_set_and_delete_override_one_element(client):
     mine = _own_org(client)
-    update = {"set": {"enabled": True, "host": "smtp.example.com", "from": "k@example.com", "password": "s3cret"}}
+    update = {
+        "set": {"enabled": True, "host": "smtp.example.com", "from": "k@example.com", "password": "s3cret"}
+    }
     update["set"]["to"] = ["a@b.c"]
     assert _post(mine, f"{CONFIG}/smtp/", update).status_code == 204
     options = mine.http.get(f"{CONFIG}/smtp/").json_body["options"]
@@ -163,3 +165,33 @@ def test_a_post_handler_naming_an_endpoint_needs_the_endpoint_configured(client)
     endpoint = {"add": {"endpoint": "hooks", "url": "http://hooks.example.com/alert"}}
     assert _post(mine, f"{CONFIG}/httppost", endpoint).status_code == 204
     assert _post(mine, path, handler).status_code == 200
+
+
+def _task(client, script: str, db: str = "db"):
+    kind = script.split("\n", 1)[0]
+    doc = {"id": f"t{next(_ids)}", "type": kind, "script": script, "status": "enabled"}
+    doc["dbrps"] = [{"db": db, "rp": "autogen"}]
+    return _post(client, "/kapacitor/v1/tasks", doc)
+
+
+def test_a_cluster_must_be_configured_and_batch_queries_read_only_the_own_store(client):
+    mine = _own_org(client)
+    out = "stream\n    |from()\n        .measurement('cpu')\n    |influxDBOut()\n        .database('x')\n"
+    refused = _task(mine, out + "        .cluster('remote')\n")
+    assert (refused.status_code, refused.json_body) == (
+        400,
+        {"error": "invalid TICKscript: no such InfluxDB config remote"},
+    )
+    assert _task(mine, out + "        .cluster('default')\n").status_code == 200  # the series store
+    added = {"add": {"name": "remote", "urls": ["http://influxdb.example.com:8086"]}}
+    assert _post(mine, f"{CONFIG}/influxdb", added).status_code == 204
+    assert _task(mine, out + "        .cluster('remote')\n").status_code == 200
+
+    batch = (
+        "batch\n    |query('SELECT mean(v) FROM db.autogen.cpu')\n        .period(1m)\n        .every(1m)\n"
+    )
+    refused = _task(mine, batch + "        .cluster('remote')\n")
+    assert (
+        refused.status_code == 400 and "batch queries read tickless's own store" in refused.json_body["error"]
+    )
+    assert _task(mine, batch + "        .cluster('default')\n").status_code == 200

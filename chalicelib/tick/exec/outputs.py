@@ -22,7 +22,8 @@ class AlertOutput:
 
 @dataclass(slots=True)
 class WrittenPoint:
-    """A point influxDBOut writes; `precision` is the node's `.precision()` (the writer applies it)."""
+    """A point influxDBOut writes; `precision` is the node's `.precision()` (the writer applies it),
+    `cluster` its `.cluster()` ("": tickless's own series store)."""
 
     database: str
     retention_policy: str
@@ -31,6 +32,7 @@ class WrittenPoint:
     fields: dict[str, Any]
     time: int
     precision: str = ""
+    cluster: str = ""
 
 
 @dataclass(slots=True)

@@ -47,7 +47,7 @@ class InfluxDBOutExec(NodeExec):
         name = n.measurement or name
         for t, fields, tags in points:
             self.ctx.outputs.points.append(
-                WrittenPoint(db, rp, name, {**tags, **n.tags}, dict(fields), t, n.precision)
+                WrittenPoint(db, rp, name, {**tags, **n.tags}, dict(fields), t, n.precision, n.cluster)
             )
         self.points_written += len(points)
 
