@@ -84,11 +84,22 @@ class Stats:
         )
 
 
+# What `receive` counts and logs as a message's error; anything else stops the feed.
+HANDLED_ERRORS = (TicklessError, ArithmeticError, TypeError, ValueError)
+# What `handle_many` answers: the end of the messages it handled, what they emitted, and the exception
+# the last of them raised (None if none did).
+Handled = tuple[int, list[Message], Exception | None]
+
+
 class NodeExec:
     """One executing node. Subclasses handle `point` and/or `batch`, returning what they emit; per-group
-    state lives in `self.groups` as objects `dump_group`/`load_group` turn into JSON data and back."""
+    state lives in `self.groups` as objects `dump_group`/`load_group` turn into JSON data and back.
+
+    A `batched` node also handles a run of messages at once (`handle_many`), for the runtime to move a
+    stream task's points through it without a dispatch per point (see `receive_many`)."""
 
     grouped: ClassVar[bool] = False
+    batched: ClassVar[bool] = False
 
     def __init__(self, node: Node, ctx: Context) -> None:
         self.node = node
@@ -106,7 +117,7 @@ class NodeExec:
         self.stats.collected += 1
         try:
             out = self.handle(msg, parent)
-        except (TicklessError, ArithmeticError, TypeError, ValueError) as err:
+        except HANDLED_ERRORS as err:
             # Bad data never stops the task: the error is counted and logged, as Kapacitor does.
             self.error("failed to process message", err)
             out = []
@@ -115,6 +126,36 @@ class NodeExec:
         stats.execs += 1
         stats.emitted += len(out)
         return out
+
+    def receive_many(self, msgs: list[Message], start: int) -> Handled:
+        """`receive` of msgs[start:end] one after the other, with their statistics (the run's time shared
+        by its messages), as `handle_many` answers. Before the runtime passes on the messages emitted, or
+        handles msgs[end] with `receive`, it calls `failed` with the exception, if any."""
+        started = _perf_counter_ns()
+        end, out, err = self.handle_many(msgs, start)
+        stats = self.stats
+        stats.exec_ns += _perf_counter_ns() - started
+        handled = end - start
+        stats.collected += handled
+        # `receive` does not count the execution of a message whose exception stops the feed.
+        stats.execs += handled - 1 if err is not None and not isinstance(err, HANDLED_ERRORS) else handled
+        stats.emitted += len(out)
+        return end, out, err
+
+    def handle_many(self, msgs: list[Message], start: int) -> Handled:
+        """`handle` of msgs[start:end], in order, emitting their messages in order: only for messages
+        whose handling touches nothing but the node's own state (no log, no output, no error counted),
+        so that handling them before their emitted messages go on is the same as handling each in turn.
+        It stops before a message it cannot handle so (end < len(msgs), for `receive` to handle), or
+        just after one whose handling raised (that message emitted nothing: the exception is returned).
+        Only `batched` nodes are asked."""
+        raise NotImplementedError
+
+    def failed(self, err: Exception) -> None:
+        """What `receive` does when handling raised `err`, for a message `handle_many` handled."""
+        if not isinstance(err, HANDLED_ERRORS):
+            raise err
+        self.error("failed to process message", err)
 
     def handle(self, msg: Message, parent: int) -> list[Message]:
         """What the node emits for a message from its `parent`-th parent."""

@@ -61,11 +61,13 @@ class InfluxQLExec(NodeExec):
     def _entry(
         self, g: dict[str, Any], t: int, fields: dict[str, Any], tags: dict[str, str], what: str
     ) -> Any:
-        value = fields.get(self.field)
-        if self.field not in fields:
-            self.error(what, f"field {self.field} missing from point cannot aggregate")
+        field = self.field
+        if field not in fields:
+            self.error(what, f"field {field} missing from point cannot aggregate")
             return None
-        if r.kind_of(value) != g["kind"]:
+        value = fields[field]
+        # A float is kind_of's FLOAT: the usual field, told without kind_of's chain of checks.
+        if (r.FLOAT if type(value) is float else r.kind_of(value)) != g["kind"]:
             self.error(what, f"field {self.field} has wrong type: got {r.kind_of(value)} exp {g['kind']}")
             return None
         return [t, value, tags, fields]

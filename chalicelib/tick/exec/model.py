@@ -53,7 +53,11 @@ class Point:
     group: str = NIL_GROUP
 
     def __post_init__(self) -> None:
-        self.group = group_id(self.name, self.tags, self.dimensions, self.by_name)
+        # Without dimensions, group_id's answer, without its call: most points are such.
+        if self.dimensions:
+            self.group = group_id(self.name, self.tags, self.dimensions, self.by_name)
+        else:
+            self.group = self.name if self.by_name else NIL_GROUP
 
     def copy(self, **changes: Any) -> Point:
         values = {

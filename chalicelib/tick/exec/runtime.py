@@ -5,8 +5,10 @@ All state is plain JSON data, so an invocation can load it, feed one batch of in
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+import orjson
 
 from chalicelib.kit.errors import invalid
 from chalicelib.tick.exec.alerting import AlertExec
@@ -34,6 +36,9 @@ from chalicelib.tick.exec.window import WindowExec
 from chalicelib.tick.pipeline import Node, Pipeline
 
 STATE_VERSION = 1
+# Points a run of `feed_points` holds at most: long enough that per-run costs vanish, short enough that
+# the runs' lists stay small.
+RUN_LENGTH = 1024
 
 EXECS: dict[str, type[NodeExec]] = {
     "stream": PassExec,
@@ -67,6 +72,26 @@ EXECS: dict[str, type[NodeExec]] = {
 }
 
 
+# Subclasses, dataclasses and datetimes go to orjson's `default` (none here: a TypeError, so json's way),
+# where orjson would write what json.dumps writes differently or refuses.
+_ORJSON_STRICT = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+)
+
+
+def json_copy(data: Any) -> Any:
+    """`json.loads(json.dumps(data))`, through orjson when that gives the same: a state of plain data
+    (str keys, ints within 64 bits, strings without surrogates, no subclasses). orjson refuses the rest,
+    and writes NaN and infinities as null: anything with a null goes through json (which keeps them)."""
+    try:
+        text = orjson.dumps(data, option=_ORJSON_STRICT)
+    except TypeError:  # orjson.JSONEncodeError
+        text = b"null"
+    if b"null" in text:
+        return json.loads(json.dumps(data))
+    return orjson.loads(text)
+
+
 def _signature(nodes: list[Node]) -> list[str]:
     return [f"{n.name}:{n.type}" for n in nodes]
 
@@ -96,6 +121,9 @@ class TaskRuntime:
                 ex.watched = counts
         self.watermark: int | None = None
         self.next_sweep: int | None = None
+        # Stream points move through the chain of batched nodes after the source in runs (see
+        # `_deliver_many`); False: one message at a time, the reference the runs must match.
+        self.batching = True
 
     # ---- building and saving ---------------------------------------------------------------------------
 
@@ -145,7 +173,7 @@ class TaskRuntime:
             },
         }
         # A copy through JSON: detached from the live state, and proof that it is plain data.
-        return json.loads(json.dumps(state))
+        return json_copy(state)
 
     # ---- feeding -------------------------------------------------------------------------------------------
 
@@ -155,10 +183,33 @@ class TaskRuntime:
         if source is None or source.type != "stream":
             raise invalid("feed_points needs a stream task")
         self._begin()
-        for p in points:
-            self._advance(p.time)
-            self._deliver(source, p, 0)
+        if not self.batching:
+            for p in points:
+                self._advance(p.time)
+                self._deliver(source, p, 0)
+        else:
+            for run in self._runs(points):
+                self._deliver_many(source, run, 0)
         return self._finish()
+
+    def _runs(self, points: Iterable[Point]) -> Iterator[list[Point]]:
+        """The points in runs that no sweep of idle groups falls within, with `_advance`'s effects: a run
+        ends before a point that brings a sweep, and is yielded (delivered) before that sweep, so the sweep
+        falls between the same points as when they go one at a time. (Nothing reads the watermark while
+        points are delivered: moving it before a run's delivery is the same as moving it point by point.)"""
+        run: list[Point] = []
+        for p in points:
+            if self._move_watermark(p.time):
+                if run:
+                    yield run
+                    run = []
+                self._sweep()
+            elif len(run) >= RUN_LENGTH:
+                yield run
+                run = []
+            run.append(p)
+        if run:
+            yield run
 
     def feed_batch(self, node_name: str, batch: Batch) -> Outputs:
         """A batch task's query result for the query node `node_name` (e.g. `query1`)."""
@@ -187,6 +238,48 @@ class TaskRuntime:
 
     def _deliver(self, node: Node, msg: Message, parent: int) -> None:
         self._run([(node, msg, parent)])
+
+    def _deliver_many(self, node: Node, msgs: list[Message], parent: int) -> None:
+        """`_deliver` of each message in turn, in runs through batched nodes: a node handles a run, then
+        what it emitted goes on (`_forward_many`). That is the depth-first order's outcome because a
+        batched node's `handle_many` touches nothing but its own state, which what follows it never
+        reads; what it cannot handle so goes through `_deliver`, after what came before it."""
+        ex = self.execs[id(node)]
+        if not ex.batched:
+            for msg in msgs:
+                self._deliver(node, msg, parent)
+            return
+        start, total = 0, len(msgs)
+        while start < total:
+            end, out, err = ex.receive_many(msgs, start)
+            if out:
+                self._forward_many(node, ex, out)
+            if err is not None:
+                ex.failed(err)  # msgs[end - 1]'s exception, logged or raised where `receive` does
+                start = end
+            elif end < total:
+                self._deliver(node, msgs[end], parent)
+                start = end + 1
+            else:
+                start = end
+
+    def _forward_many(self, node: Node, ex: NodeExec, out: list[Message]) -> None:
+        """`_forward` of each message emitted, in order: the run goes on whole to a node's only child
+        when that child has no other parent (so no other messages to interleave with) and no stats node
+        counts what the node emits."""
+        edges = self.edges[id(node)]
+        if not edges:
+            return
+        child, name, index = edges[0]
+        if len(edges) == 1 and len(child.parents) == 1 and id(node) not in self.counts:
+            processed = ex.stats.processed
+            processed[name] = processed.get(name, 0) + len(out)
+            self._deliver_many(child, out, index)
+            return
+        for msg in out:
+            stack: list[tuple[Node, Message, int]] = []
+            self._forward(node, ex, [msg], stack)
+            self._run(stack)
 
     def _run(self, stack: list[tuple[Node, Message, int]]) -> None:
         # Depth first, each node handling its messages in order: what Kapacitor's edges guarantee.
@@ -226,17 +319,27 @@ class TaskRuntime:
     def _advance(self, t: int) -> None:
         """Event time moves on: groups idle for longer than the configured time are forgotten. The sweep
         runs at fixed event times, so a run split across invocations forgets exactly what one run does."""
+        if self._move_watermark(t):
+            self._sweep()
+
+    def _move_watermark(self, t: int) -> bool:
+        """The watermark moves to `t` if later; whether a sweep is due."""
         if self.watermark is None or t > self.watermark:
             self.watermark = t
         idle = self.ctx.config.group_idle
         if idle <= 0:
-            return
+            return False
         if self.next_sweep is None:
             self.next_sweep = self.watermark + idle
-        elif self.watermark >= self.next_sweep:
-            for ex in self.execs.values():
-                ex.expire(self.watermark - idle)
-            self.next_sweep = self.watermark + idle
+            return False
+        return self.watermark >= self.next_sweep
+
+    def _sweep(self) -> None:
+        assert self.watermark is not None
+        idle = self.ctx.config.group_idle
+        for ex in self.execs.values():
+            ex.expire(self.watermark - idle)
+        self.next_sweep = self.watermark + idle
 
     def _finish(self) -> Outputs:
         out = self.ctx.outputs

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.kit.errors import TicklessError
-from chalicelib.tick.exec.base import Context, GroupLambdas, NodeExec, scope_of
+from chalicelib.tick.exec.base import Context, GroupLambdas, Handled, NodeExec, scope_of
 from chalicelib.tick.exec.model import Batch, Message, Point, go_round, go_truncate
 from chalicelib.tick.pipeline import Node
 from chalicelib.tick.values import Star
@@ -21,8 +21,13 @@ def tag_names(tags: dict[str, str], dimensions: list[Any], excluded: list[str]) 
 class PassExec(NodeExec):
     """The stream and batch sources and no-op nodes: everything passes."""
 
+    batched = True
+
     def point(self, p: Point) -> list[Message]:
         return [p]
+
+    def handle_many(self, msgs: list[Message], start: int) -> Handled:
+        return len(msgs), msgs[start:] if start else msgs, None
 
     def batch(self, b: Batch) -> list[Message]:
         return [b]
@@ -60,10 +65,16 @@ class FromExec(NodeExec):
     """FromNode: selects by database, retention policy and measurement, filters by its where lambdas
     (one expression for the whole node, as Kapacitor has), truncates or rounds time, and groups."""
 
+    batched = True
+
     def __init__(self, node: Node, ctx: Context) -> None:
         super().__init__(node, ctx)
         self.where = GroupLambdas(node.where_lambdas)
         self.where_state = self.where.new_state()
+        # The group's tag names when they do not depend on the point (no `*`).
+        self.dims: tuple[str, ...] | None = (
+            None if any(isinstance(d, Star) for d in node.dimensions) else tuple(node.dimensions)
+        )
 
     def point(self, p: Point) -> list[Message]:
         n = self.node
@@ -82,6 +93,51 @@ class FromExec(NodeExec):
             t = go_round(t, n.round)
         dims = tag_names(p.tags, n.dimensions, [])
         return [p.copy(time=t, dimensions=dims, by_name=n.group_by_measurement)]
+
+    def handle_many(self, msgs: list[Message], start: int) -> Handled:
+        """`point` of each point, in one loop: it stops before a batch and before a point its where
+        lambdas' fast checks cannot decide (the evaluator, its function state and its errors are
+        `point`'s), so it touches nothing but what it returns."""
+        n = self.node
+        database, retention_policy, measurement = n.database, n.retention_policy, n.measurement
+        truncate, round_to, by_name = n.truncate, n.round, n.group_by_measurement
+        fixed_dims, dimensions = self.dims, n.dimensions
+        checks = self.where.fast if self.where.expressions else []
+        if checks is None:  # lambdas without fast checks: `point` evaluates each
+            return start, [], None
+        out: list[Message] = []
+        for i in range(start, len(msgs)):
+            p = msgs[i]
+            if not isinstance(p, Point):
+                return i, out, None
+            try:
+                if (
+                    (database and p.database != database)
+                    or (retention_policy and p.retention_policy != retention_policy)
+                    or (measurement and p.name != measurement)
+                ):
+                    continue
+                if checks:
+                    fields, tags = p.fields, p.tags
+                    passed: bool | None = True
+                    for check in checks:
+                        passed = check(fields, tags)
+                        if not passed:
+                            break
+                    if passed is None:
+                        return i, out, None
+                    if not passed:
+                        continue
+                t = p.time
+                if truncate:
+                    t = go_truncate(t, truncate)
+                if round_to:
+                    t = go_round(t, round_to)
+                dims = fixed_dims if fixed_dims is not None else tag_names(p.tags, dimensions, [])
+                out.append(Point(p.name, t, p.fields, p.tags, p.database, p.retention_policy, dims, by_name))
+            except Exception as err:  # returned: the runtime logs or raises it in its turn
+                return i + 1, out, err
+        return len(msgs), out, None
 
     def _passes(self, p: Point) -> bool:
         fast = self.where.fast
