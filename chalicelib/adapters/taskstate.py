@@ -6,7 +6,6 @@ transaction, so a reader never mixes two saves."""
 
 from __future__ import annotations
 
-import json
 import uuid
 import zlib
 from typing import Any
@@ -17,6 +16,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.declarations import TASK_STATE
+from chalicelib.kit import fastjson
 from chalicelib.tick.execution import StateTooLarge, StoredState
 
 _PART_BYTES = 350_000  # of compressed state per item (400 KB each, keys and attributes included)
@@ -67,11 +67,11 @@ class DynamoTaskStates:
                 if len(pieces) != head.parts:
                     continue
             self._heads[pk] = (int(head.version or 0), int(head.parts or 1), head.token or "")
-            return StoredState(int(head.version or 0), json.loads(zlib.decompress(b"".join(pieces))))
+            return StoredState(int(head.version or 0), fastjson.loads(zlib.decompress(b"".join(pieces))))
         raise RuntimeError(f"task state of {task_id} kept changing while read")
 
     def save(self, org_id: str, task_id: str, state: dict[str, Any], expected: int | None) -> bool:
-        data = zlib.compress(json.dumps(state, separators=(",", ":")).encode(), 6)
+        data = zlib.compress(fastjson.dumps(state), 6)
         pieces = [data[i : i + _PART_BYTES] for i in range(0, len(data), _PART_BYTES)] or [b""]
         if len(pieces) > _MAX_PARTS:
             raise StateTooLarge(len(data), _PART_BYTES * _MAX_PARTS)

@@ -11,6 +11,7 @@ between sends it again rather than losing it."""
 
 from __future__ import annotations
 
+import operator
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -289,22 +290,20 @@ def _after(sequence: str, consumed: str | None) -> bool:
 
 def _points(records: Iterable[Record]) -> list[Point]:
     """The records' points in time order (stable: a write's points keep their order), as the task's
-    stream sees them. Records group a write's points by series, so arrival order is not kept."""
-    points = []
+    stream sees them. Records group a write's points by series, so arrival order is not kept. The
+    points share the records' fields (every task and every retry is fed them) and a series' tags:
+    no node changes what it receives (tests/unit/test_tick_exec_inputs_untouched.py)."""
+    points: list[Point] = []
+    append = points.append
     for record in records:
         destination = record.batch.destination
+        database, rp = destination.database, destination.retention_policy
         for series in record.batch.series:
-            tags = dict(series.tags)
+            name, tags = series.measurement, dict(series.tags)
             for point_time, fields in series.rows:
-                points.append(
-                    Point(
-                        name=series.measurement,
-                        time=point_time,
-                        fields=dict(fields),
-                        tags=dict(tags),
-                        database=destination.database,
-                        retention_policy=destination.retention_policy,
-                    )
-                )
-    points.sort(key=lambda p: p.time)
+                append(Point(name, point_time, fields, tags, database, rp))
+    points.sort(key=_time_of)
     return points
+
+
+_time_of = operator.attrgetter("time")

@@ -253,6 +253,21 @@ def profile_runtime(pipeline: Any, batches: list[list[Any]], top: int) -> str:
     return out.getvalue()
 
 
+def profile_consume(tasks: Any, batches: list[list[Any]], top: int) -> str:
+    """cProfile of `StreamTasks.consume` over every invocation: what the task Lambda bills."""
+    from chalicelib.kit import collector
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for batch in batches:
+        with collector.paused():
+            tasks.consume(batch)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -262,7 +277,9 @@ def main() -> None:
     parser.add_argument("--record-points", type=int, default=1000, help="points per write (Kinesis record)")
     parser.add_argument("--batch", type=int, default=10, help="records per task Lambda invocation")
     parser.add_argument("--group-by", action="store_true", help="group by host (a window per host)")
-    parser.add_argument("--profile", action="store_true", help="cProfile the runtime alone, top costs")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the runtime alone and StreamTasks.consume, top costs"
+    )
     args = parser.parse_args()
 
     process, url = start_moto()
@@ -354,6 +371,8 @@ def main() -> None:
         if args.profile:
             print()
             print(profile_runtime(pipeline, batches, 25))
+            states.delete(ORG, TASK_ID)
+            print(profile_consume(tasks, batches, 25))
     finally:
         process.kill()
 

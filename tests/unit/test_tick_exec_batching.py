@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.kit.fastjson import copy as json_copy
 from chalicelib.kit.points import UInt
 from chalicelib.kit.time import SECOND
 from chalicelib.tick.evaluate import evaluate
 from chalicelib.tick.exec import Outputs, Point, RuntimeConfig, TaskRuntime
 from chalicelib.tick.exec import runtime as runtime_module
 from chalicelib.tick.exec.alert_machine import AlertStateMachine
-from chalicelib.tick.exec.runtime import json_copy
 from chalicelib.tick.parser import parse
 
 S = SECOND

@@ -4,12 +4,10 @@ All state is plain JSON data, so an invocation can load it, feed one batch of in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import orjson
-
+from chalicelib.kit import fastjson
 from chalicelib.kit.errors import invalid
 from chalicelib.tick.exec.alerting import AlertExec
 from chalicelib.tick.exec.base import Context, NodeExec, RuntimeConfig
@@ -70,26 +68,6 @@ EXECS: dict[str, type[NodeExec]] = {
     "flatten": FlattenExec,
     "combine": CombineExec,
 }
-
-
-# Subclasses, dataclasses and datetimes go to orjson's `default` (none here: a TypeError, so json's way),
-# where orjson would write what json.dumps writes differently or refuses.
-_ORJSON_STRICT = (
-    orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
-)
-
-
-def json_copy(data: Any) -> Any:
-    """`json.loads(json.dumps(data))`, through orjson when that gives the same: a state of plain data
-    (str keys, ints within 64 bits, strings without surrogates, no subclasses). orjson refuses the rest,
-    and writes NaN and infinities as null: anything with a null goes through json (which keeps them)."""
-    try:
-        text = orjson.dumps(data, option=_ORJSON_STRICT)
-    except TypeError:  # orjson.JSONEncodeError
-        text = b"null"
-    if b"null" in text:
-        return json.loads(json.dumps(data))
-    return orjson.loads(text)
 
 
 def _signature(nodes: list[Node]) -> list[str]:
@@ -173,7 +151,7 @@ class TaskRuntime:
             },
         }
         # A copy through JSON: detached from the live state, and proof that it is plain data.
-        return json_copy(state)
+        return fastjson.copy(state)
 
     # ---- feeding -------------------------------------------------------------------------------------------
 
@@ -198,13 +176,23 @@ class TaskRuntime:
         falls between the same points as when they go one at a time. (Nothing reads the watermark while
         points are delivered: moving it before a run's delivery is the same as moving it point by point.)"""
         run: list[Point] = []
+        idle = self.ctx.config.group_idle
         for p in points:
-            if self._move_watermark(p.time):
-                if run:
-                    yield run
-                    run = []
-                self._sweep()
-            elif len(run) >= RUN_LENGTH:
+            # `_move_watermark`, inline: this runs once per point
+            watermark = self.watermark
+            if watermark is None or p.time > watermark:
+                self.watermark = watermark = p.time
+            if idle > 0:
+                if self.next_sweep is None:
+                    self.next_sweep = watermark + idle
+                elif watermark >= self.next_sweep:
+                    if run:
+                        yield run
+                        run = []
+                    self._sweep()
+                    run.append(p)
+                    continue
+            if len(run) >= RUN_LENGTH:
                 yield run
                 run = []
             run.append(p)

@@ -134,7 +134,12 @@ class FromExec(NodeExec):
                 if round_to:
                     t = go_round(t, round_to)
                 dims = fixed_dims if fixed_dims is not None else tag_names(p.tags, dimensions, [])
-                out.append(Point(p.name, t, p.fields, p.tags, p.database, p.retention_policy, dims, by_name))
+                if t == p.time and dims == p.dimensions and by_name == p.by_name:
+                    out.append(p)  # what `point`'s copy would be: points are never changed in place
+                else:
+                    out.append(
+                        Point(p.name, t, p.fields, p.tags, p.database, p.retention_policy, dims, by_name)
+                    )
             except Exception as err:  # returned: the runtime logs or raises it in its turn
                 return i + 1, out, err
         return len(msgs), out, None
