@@ -22,6 +22,7 @@ from chalicelib.adapters.resources import DynamoResources, DynamoSessions
 from chalicelib.adapters.series import DynamoCompactionLog, DynamoIndex, DynamoSegments, DynamoTombstones
 from chalicelib.adapters.taskstate import DynamoTaskStates
 from chalicelib.alert.dispatch import Dispatcher
+from chalicelib.alert.handlers import forces_state_changes_only
 from chalicelib.alert.service import AlertService
 from chalicelib.declarations import BLOBS, CLAIM_CHECKS, POINTS
 from chalicelib.influxql.engine import run as influxql_run
@@ -148,7 +149,15 @@ def stream_tasks() -> StreamTasks:
         max_groups=int(os.environ.get("TICKLESS_TASK_MAX_GROUPS", "10000")),
         group_idle=int(float(os.environ.get("TICKLESS_TASK_GROUP_IDLE_HOURS", "24")) * 3600 * 1_000_000_000),
     )
-    return StreamTasks(DynamoDefinitions(), task_states(), effects, outbox_of, log=_log, limits=limits)
+    return StreamTasks(
+        DynamoDefinitions(),
+        task_states(),
+        effects,
+        outbox_of,
+        log=_log,
+        limits=limits,
+        state_changes_only=lambda org_id: forces_state_changes_only(service_configs(org_id)),
+    )
 
 
 @cache

@@ -31,7 +31,7 @@ from chalicelib.tick.cron import CronExpr, parse_cron
 from chalicelib.tick.exec.model import Batch, BatchPoint
 from chalicelib.tick.exec.outputs import Outputs
 from chalicelib.tick.exec.runtime import TaskRuntime
-from chalicelib.tick.execution import Step, TaskRunner
+from chalicelib.tick.execution import Step, TaskRunner, has_alerts
 from chalicelib.tick.tasks import (
     BATCH_INDEX,
     ENABLED,
@@ -332,6 +332,7 @@ class BatchTasks:
         start = started_at(task)
         if start is None:
             return False
+        state_changes_only = self.runner.state_changes_only(org) if has_alerts(pipeline) else False
 
         def step(state: dict[str, Any]) -> Step | None:
             last = dict(state.get("last") or {})
@@ -348,7 +349,7 @@ class BatchTasks:
             if not due:
                 return None
             due.sort(key=lambda item: (item[0], item[1]))
-            config = self.runner.limits.config(task_id)
+            config = self.runner.limits.config(task_id, state_changes_only)
             runtime = TaskRuntime.build(pipeline, state.get("runtime"), config)
             outputs = Outputs()
             error = state.get("error") or ""

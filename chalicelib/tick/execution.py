@@ -63,9 +63,13 @@ class TaskLimits:
     max_groups: int = 10_000
     group_idle: int = 24 * 3600 * 1_000_000_000
 
-    def config(self, task_id: str) -> RuntimeConfig:
+    def config(self, task_id: str, state_changes_only: bool = False) -> RuntimeConfig:
         return RuntimeConfig(
-            task=task_id, alerts=AlertStateMachine, max_groups=self.max_groups, group_idle=self.group_idle
+            task=task_id,
+            alerts=AlertStateMachine,
+            max_groups=self.max_groups,
+            group_idle=self.group_idle,
+            state_changes_only=state_changes_only,
         )
 
 
@@ -91,12 +95,15 @@ class StreamTasks:
         outbox_of: Callable[[Any, Outputs], list[dict[str, Any]]],
         log: Callable[[str, str, dict[str, Any]], None] = lambda level, message, extra: None,
         limits: TaskLimits = TaskLimits(),
+        state_changes_only: Callable[[str], bool] = lambda org_id: False,
     ) -> None:
         self.definitions = definitions
         self.states = states
         self.log = log
         self.limits = limits
-        self.runner = TaskRunner(states, effects, outbox_of, log, limits)
+        self.runner = TaskRunner(
+            states, effects, outbox_of, log, limits, state_changes_only=state_changes_only
+        )
 
     def consume(self, records: Sequence[Record]) -> int:
         """Feed the records to every enabled stream task of their org that reads their db/rp. Returns
@@ -147,6 +154,7 @@ class StreamTasks:
         except TicklessError as exc:
             self.log("error", "task no longer compiles", {"task": task["id"], "error": exc.message})
             return
+        state_changes_only = self.runner.state_changes_only(org) if has_alerts(pipeline) else False
 
         def step(state: dict[str, Any], reset: str = "") -> Step | None:
             consumed = dict(state.get("sequences") or {})
@@ -155,7 +163,7 @@ class StreamTasks:
                 return None  # a redelivery of what this task already consumed
             for record in fresh:
                 consumed[record.shard] = record.sequence
-            config = self.limits.config(task["id"])
+            config = self.limits.config(task["id"], state_changes_only)
             try:
                 runtime = TaskRuntime.build(pipeline, None if reset else state.get("runtime"), config)
                 outputs = runtime.feed_points(_points(fresh))
@@ -201,9 +209,12 @@ class TaskRunner:
         log: Callable[[str, str, dict[str, Any]], None] = lambda level, message, extra: None,
         limits: TaskLimits = TaskLimits(),
         clock: Callable[[], float] = time.time,
+        state_changes_only: Callable[[str], bool] = lambda org_id: False,
     ) -> None:
         self.states = states
         self.limits = limits
+        # whether an org's config makes every alert node state-changes-only (a global section that says so)
+        self.state_changes_only = state_changes_only
         self.clock = clock  # wall seconds: a task's throughput is points per second of its runs
         self.effects = effects
         self.outbox_of = outbox_of  # a feed's outputs as messages to send (with the pipeline's handlers)
@@ -282,6 +293,11 @@ def _skipped(state: dict[str, Any], records: Sequence[Record], message: str) -> 
     for record in fresh:
         consumed[record.shard] = record.sequence
     return Step({"runtime": None, "sequences": consumed, "error": message}, Outputs())
+
+
+def has_alerts(pipeline: Any) -> bool:
+    """Whether the pipeline has an alert node (only those read the org's config when they run)."""
+    return any(node.type == "alert" for node in pipeline.nodes)
 
 
 def _after(sequence: str, consumed: str | None) -> bool:

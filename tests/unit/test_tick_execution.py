@@ -160,3 +160,27 @@ def test_throughput_is_what_the_source_collected_per_second_between_runs() -> No
     tasks.consume([_record(2, range(5, 11))])
     assert states.items["t"].state["throughput"] == 3.0  # 6 points in 2 s
     assert tasks.execution(ORG, "t").throughput == 3.0
+
+
+@pytest.mark.parametrize(("forced", "events"), [(False, 3), (True, 1)])
+def test_a_global_section_can_make_every_alert_state_changes_only(forced: bool, events: int) -> None:
+    """Kapacitor's `global = true` with `state-changes-only = true` (e.g. [slack]): every alert node
+    behaves as if it said `.stateChangesOnly()`; the org's config is asked once per run."""
+    task = {**_task("a"), "script": "stream|from().measurement('cpu')|alert().crit(lambda: \"v\" > 0)"}
+    asked: list[str] = []
+    sent: list = []
+
+    def forced_for(org_id: str) -> bool:
+        asked.append(org_id)
+        return forced
+
+    runner = StreamTasks(
+        Definitions(task),
+        States(),
+        Effects(),
+        lambda pipeline, outputs: sent.extend(outputs.alerts) or [],
+        state_changes_only=forced_for,
+    )
+    runner.consume([_record(1, range(1, 4))])
+    assert [a.event.level.name for a in sent] == ["CRITICAL"] * events
+    assert asked == [ORG]

@@ -61,7 +61,13 @@ class AlertMachine(Protocol):
 AlertFactory = Callable[[AlertSpec], AlertMachine]
 
 
-def alert_spec(node: Node, task: str, predicate: Callable[[int], Predicate], server: Any) -> AlertSpec:
+def alert_spec(
+    node: Node,
+    task: str,
+    predicate: Callable[[int], Predicate],
+    server: Any,
+    forced_state_changes_only: bool = False,
+) -> AlertSpec:
     present = [getattr(node, a) is not None for a in _LAMBDAS]
     return AlertSpec(
         task,
@@ -76,7 +82,7 @@ def alert_spec(node: Node, task: str, predicate: Callable[[int], Predicate], ser
             "use_flapping": node.use_flapping,
             "flap_low": node.flap_low,
             "flap_high": node.flap_high,
-            "state_changes_only": node.state_changes_only,
+            "state_changes_only": node.state_changes_only or forced_state_changes_only,
             "state_changes_only_max_interval": node.state_changes_only_duration,
             "no_recoveries": node.no_recoveries,
             "all": node.all,
@@ -110,7 +116,10 @@ class AlertExec(NodeExec):
             lambdas.append(None if isinstance(condition, DeadmanCondition) else lam)
         self.extra = [GroupLambdas(c.extra) if c is not None else None for c in self.deadman]
         self.lambdas = GroupLambdas(lambdas)
-        self.machine = factory(alert_spec(node, ctx.config.task, self._predicate, ctx.config.server))
+        config = ctx.config
+        self.machine = factory(
+            alert_spec(node, config.task, self._predicate, config.server, config.state_changes_only)
+        )
         anonymous = f"{TASK_MASTER}:{ctx.config.task}:{node.name}" if node.handlers else ""
         self.topics = tuple(t for t in (anonymous, node.topic) if t)
         self.counters = dict.fromkeys(("alerts_triggered", "alerts_inhibited", *_COUNTERS), 0)

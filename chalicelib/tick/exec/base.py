@@ -39,6 +39,7 @@ class RuntimeConfig:
     group_idle: int = DEFAULT_GROUP_IDLE
     alerts: AlertFactory | None = None
     server: Any = None
+    state_changes_only: bool = False  # every alert node is, as a global handler section can ask
 
 
 class Context:
