@@ -7,7 +7,6 @@ after the last attempt. Kapacitor sends once and forgets."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -16,6 +15,7 @@ from chalicelib.alert.delivery import Delivery, render
 from chalicelib.alert.events import AlertEvent
 from chalicelib.alert.handler_aggregate import AggregateState, publish
 from chalicelib.alert.handlers import KINDS, HandlerConfig, create, global_kinds
+from chalicelib.alert.http_post import http_post_delivery
 from chalicelib.alert.remote_write import cluster_named, influxdb_write
 from chalicelib.alert.service import AlertService
 from chalicelib.kit.errors import TicklessError
@@ -189,13 +189,14 @@ class Dispatcher:
         raise RuntimeError(f"aggregate buffer of {topic}/{handler_id} kept changing")
 
     def request(self, message: dict[str, Any]) -> None:
-        """A task's httpPost: its row as JSON to its URL (retried, as deliveries are, until taken)."""
-        body = (json.dumps(message["body"], separators=(",", ":")) + "\n").encode()  # Go's Encoder adds it
-        headers = {"Content-Type": "application/json", **(message.get("headers") or {})}
-        params = {"timeout": message["timeout"] / 1e9} if message.get("timeout") else {}
-        self.sender.send(
-            Delivery("http", message["url"], body, headers=headers, params=params, kind="httpPost")
-        )
+        """A task's httpPost: its row to its URL or endpoint (retried, as deliveries are, until taken)."""
+        try:
+            delivery = http_post_delivery(message, self.service_configs(message["org"]).get("httppost"))
+        except TicklessError as exc:
+            # an endpoint removed since the task started, a template that does not run: Kapacitor logs it
+            self.log("error", "httpPost did not send", {"task": message.get("task"), "error": exc.message})
+            return
+        self.sender.send(delivery)
 
     def write(self, message: dict[str, Any]) -> None:
         """influxDBOut's points to the InfluxDB its `.cluster()` names, as that cluster is configured now."""

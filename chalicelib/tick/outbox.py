@@ -37,6 +37,7 @@ def outbox_of(pipeline: Pipeline, outputs: Outputs) -> list[dict[str, Any]]:
                 "type": REQUEST,
                 "node": post.node,
                 "url": post.url,
+                "endpoint": post.endpoint,
                 "headers": post.headers,
                 "body": post.body,
                 "timeout": post.timeout,

@@ -436,9 +436,18 @@ def _check_startable(
         configs = service_configs()
         handler_configs(evaluation.pipeline, configs)
         _check_clusters(evaluation.pipeline, configs)
+        _check_endpoints(evaluation.pipeline, configs)
         TaskRuntime.build(evaluation.pipeline, None, RuntimeConfig(task=task["id"], alerts=AlertStateMachine))
     except TicklessError as exc:
         raise invalid(f"invalid TICKscript: {exc.message}") from None
+
+
+def _check_endpoints(pipeline: Any, configs: Mapping[str, Any]) -> None:
+    """httpPost's `.endpoint()` must name an `[[httppost]]` element, as Kapacitor checks at task start."""
+    names = {e.get("endpoint") for e in configs.get("httppost") or []}
+    for node in pipeline.nodes:
+        if node.type == "httpPost" and node.endpoints and node.endpoints[0] not in names:
+            raise invalid(f"endpoint '{node.endpoints[0]}' does not exist")
 
 
 def _check_clusters(pipeline: Any, configs: Mapping[str, Any]) -> None:

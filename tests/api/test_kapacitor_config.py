@@ -195,3 +195,16 @@ def test_a_cluster_must_be_configured_and_batch_queries_read_only_the_own_store(
         refused.status_code == 400 and "batch queries read tickless's own store" in refused.json_body["error"]
     )
     assert _task(mine, batch + "        .cluster('default')\n").status_code == 200
+
+
+def test_an_httppost_endpoint_must_be_configured_when_the_task_is_defined(client):
+    mine = _own_org(client)
+    script = "stream\n    |from()\n        .measurement('cpu')\n    |httpPost()\n        .endpoint('hooks')\n"
+    refused = _task(mine, script)
+    assert (refused.status_code, refused.json_body) == (
+        400,
+        {"error": "invalid TICKscript: endpoint 'hooks' does not exist"},
+    )
+    endpoint = {"add": {"endpoint": "hooks", "url": "http://hooks.example.com/{{ .Name }}"}}
+    assert _post(mine, f"{CONFIG}/httppost", endpoint).status_code == 204
+    assert _task(mine, script).status_code == 200

@@ -158,3 +158,66 @@ def test_a_global_section_sends_every_task_alert_unless_the_node_has_that_kind()
     quiet = _dispatcher({"teams": {**teams, "global": False}}, Sender(), queue := Queue())
     quiet.handle(_event_message(topics=["main:t:alert2"], handlers=[]))
     assert queue.sent == []
+
+
+ROW = {
+    "name": "cpu",
+    "tags": {"host": "a"},
+    "columns": ["time", "v"],
+    "values": [["1970-01-01T00:00:02Z", 1.5]],
+}
+
+
+def _request(**extra) -> dict:
+    return {
+        "type": "request",
+        "org": ORG,
+        "task": "t",
+        "url": "",
+        "endpoint": "",
+        "headers": {},
+        "timeout": 0,
+        "body": {"series": [ROW]},
+        **extra,
+    }
+
+
+def test_httppost_to_a_url_template_renders_it_on_the_row() -> None:
+    sender = Sender()
+    _dispatcher({}, sender).handle(_request(url='http://h/{{ .Name }}/{{ index .Tags "host" }}'))
+    [delivery] = sender.sent
+    assert delivery.target == "http://h/cpu/a"
+    assert (
+        delivery.body == b'{"series":[{"name":"cpu","tags":{"host":"a"},"columns":["time","v"],'
+        b'"values":[["1970-01-01T00:00:02Z",1.5]]}]}\n'
+    )
+    assert delivery.headers == {"Content-Type": "application/json"}
+
+
+def test_httppost_to_an_endpoint_takes_its_url_auth_headers_and_row_template() -> None:
+    endpoint = {
+        **DEFAULTS["httppost"],
+        "endpoint": "hooks",
+        "url": "http://hooks/{{ .Name }}",
+        "headers": {"X-Team": "ops", "X-A": "endpoint"},
+        "basic-auth": {"username": "u", "password": "p"},
+        "row-template": '{{ range .Values }}{{ index . "v" }};{{ end }}',
+    }
+    sender = Sender()
+    _dispatcher({"httppost": [endpoint]}, sender).handle(_request(endpoint="hooks", headers={"X-A": "node"}))
+    [delivery] = sender.sent
+    assert (delivery.target, delivery.body) == ("http://hooks/cpu", b"1.5;")
+    assert delivery.headers == {
+        "Authorization": "Basic " + base64.b64encode(b"u:p").decode(),
+        "X-Team": "ops",
+        "X-A": "node",  # the node's headers are set last
+    }
+
+
+def test_httppost_to_an_endpoint_removed_since_is_logged_not_sent() -> None:
+    sender, logs = Sender(), []
+    _dispatcher({"httppost": []}, sender, logs=logs).handle(_request(endpoint="gone"))
+    assert sender.sent == []
+    assert logs == [
+        ("error", "httpPost did not send", {"task": "t", "error": "endpoint 'gone' does not exist"})
+    ]

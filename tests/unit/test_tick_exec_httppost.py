@@ -42,18 +42,13 @@ def test_points_are_posted_as_rows_and_go_on() -> None:
     assert message["type"] == "request" and message["url"] == "http://h/x" and message["body"] == post.body
 
 
-@pytest.mark.parametrize(
-    ("property", "message"),
-    [
-        (".endpoint('conf')|httpOut('o')", "endpoint 'conf' does not exist"),
-        ("('http://h').codeField('code')", "httpPost's codeField is not supported"),
-    ],
-)
-def test_what_needs_kapacitors_config_or_an_inline_answer_is_refused(property: str, message: str) -> None:
-    script = (
-        f"stream|from()|httpPost{property}"
-        if property.startswith("(")
-        else f"stream|from()|httpPost(){property}"
-    )
-    with pytest.raises(TicklessError, match=message):
-        _runtime(script)
+def test_an_inline_answer_is_refused() -> None:
+    with pytest.raises(TicklessError, match="httpPost's codeField is not supported"):
+        _runtime("stream|from()|httpPost('http://h').codeField('code')")
+
+
+def test_a_named_endpoint_goes_out_by_name() -> None:
+    runtime = _runtime("stream|from()|httpPost().endpoint('conf').header('X-A', 'b')")
+    outputs = runtime.feed_points([Point("cpu", 2 * SECOND, {"v": 1.5}, {"host": "a"})])
+    [message] = outbox_of(runtime.pipeline, outputs)
+    assert (message["url"], message["endpoint"], message["headers"]) == ("", "conf", {"X-A": "b"})

@@ -37,13 +37,15 @@ class WrittenPoint:
 
 @dataclass(slots=True)
 class HttpPost:
-    """A request httpOut's sibling httpPost sends: the row as InfluxDB's JSON, to a URL."""
+    """A request httpOut's sibling httpPost sends: the row as InfluxDB's JSON, to a URL or to the
+    `[[httppost]]` endpoint named `endpoint` (its URL, headers and templates are read when it is sent)."""
 
     node: str
     url: str
     headers: dict[str, str]
     body: dict[str, Any]
     timeout: int = 0  # ns; 0: the sender's default
+    endpoint: str = ""
 
 
 @dataclass(slots=True)
