@@ -23,6 +23,7 @@ DOMAIN = (
     "tick",
     "alert",
     "overrides",
+    "proxy",
 )
 WIRING = ("boto3", "botocore", "pynamodb", "chalice", "aws_lambda_powertools")
 ROOT = Path(chalicelib.__file__).parent
