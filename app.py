@@ -8,7 +8,16 @@ from chalicelib import declarations
 from chalicelib.api import edge, observability
 from chalicelib.api.influxdb import influxdb
 from chalicelib.api.kapacitor import kapacitor
-from chalicelib.events import alert_delivery, batch_scheduler, maintenance, points_consumer, task_consumer
+from chalicelib.api.proxy import proxy
+from chalicelib.events import (
+    alert_delivery,
+    batch_scheduler,
+    maintenance,
+    points_consumer,
+    proxy_consumer,
+    proxy_maintenance,
+    task_consumer,
+)
 
 app = Chalice(app_name="tickless")
 # Line protocol arrives as text/plain (Telegraf, influxdb-client) or application/octet-stream (the 1.x
@@ -17,6 +26,7 @@ app.api.binary_types.extend(["text/plain", "application/x-gzip", "application/gz
 
 app.register_blueprint(influxdb)
 app.register_blueprint(kapacitor)
+app.register_blueprint(proxy)
 # Every request's log line and metrics (docs/OBSERVABILITY.md); registered first, so it is the outer one
 # and sees the edge's answers too.
 app.register_middleware(observability.requests, "http")
@@ -67,3 +77,15 @@ def consume_tasks(event):
 @app.on_sqs_message(queue=declarations.physical_name("alerts"), batch_size=1)
 def deliver_alerts(event):
     return alert_delivery.deliver_alerts(event.to_dict(), event.context)
+
+
+@kinesis_consumer("consume_proxy_writes")
+def consume_proxy_writes(event):
+    return proxy_consumer.consume_proxy_writes(event.to_dict(), event.context)
+
+
+# The proxy's backend pings (`check_interval`) and backlog rewrites (`rewrite_interval`): each minute, one
+# invocation keeps their seconds for the minute (chalicelib/events/proxy_maintenance.py).
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def maintain_proxy(event):
+    return proxy_maintenance.maintain_proxy(context=event.context)

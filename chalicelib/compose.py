@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from functools import cache
+from pathlib import Path
 
 from aws_lambda_powertools import Logger
 
@@ -14,9 +16,11 @@ from chalicelib.adapters.blobs import S3Blobs
 from chalicelib.adapters.claimchecks import ClaimChecks
 from chalicelib.adapters.deadletters import DynamoDeadLetters
 from chalicelib.adapters.definitions import DynamoDefinitions
+from chalicelib.adapters.influxd import InfluxdBackends
 from chalicelib.adapters.kinesis import KinesisPublisher
 from chalicelib.adapters.outbound import OutboundSender
 from chalicelib.adapters.overrides import DynamoOverrides
+from chalicelib.adapters.proxystate import DynamoProxyState
 from chalicelib.adapters.readcache import ReadCache
 from chalicelib.adapters.resources import DynamoResources, DynamoSessions
 from chalicelib.adapters.series import DynamoCompactionLog, DynamoIndex, DynamoSegments, DynamoTombstones
@@ -24,13 +28,17 @@ from chalicelib.adapters.taskstate import DynamoTaskStates
 from chalicelib.alert.dispatch import Dispatcher
 from chalicelib.alert.handlers import forces_state_changes_only
 from chalicelib.alert.service import AlertService
-from chalicelib.declarations import BLOBS, CLAIM_CHECKS, POINTS
+from chalicelib.declarations import BLOBS, CLAIM_CHECKS, POINTS, PROXY_WRITES
 from chalicelib.influxql.engine import run as influxql_run
 from chalicelib.influxql.engine.context import Services
 from chalicelib.ingest.fieldtypes import FieldTypeGuard
 from chalicelib.ingest.writer import PointWriter
 from chalicelib.kit.budget import Budget, QueryLimits
+from chalicelib.kit.errors import UNAVAILABLE, TicklessError
 from chalicelib.overrides.service import ConfigService
+from chalicelib.proxy.config import ProxyConfig, parse_config
+from chalicelib.proxy.fanout import ProxyFanout
+from chalicelib.proxy.service import ProxyService
 from chalicelib.series.store import SeriesStore
 from chalicelib.tenancy.dbrp import Catalog
 from chalicelib.tenancy.permissions import Permission
@@ -201,3 +209,54 @@ def service_configs(org_id: str) -> dict:
     """An organization's handler sections as its overrides leave them, read afresh: an override applies
     to the next event and the next handler or task definition."""
     return config_overrides().resolved(org_id)
+
+
+# -- the InfluxDB proxy ---------------------------------------------------------------------------------
+
+PROXY_CONFIG_ENV = "PROXY_CONFIG"  # a file in influx-proxy's config format (the local stack)
+PROXY_CONFIG_JSON_ENV = "PROXY_CONFIG_JSON"  # the same document inline (a stage's config on AWS)
+
+
+def proxy_config() -> ProxyConfig | None:
+    """The proxy's configuration, None when none is set; an unreadable or invalid one raises (every
+    proxy route then says why)."""
+    path, inline = os.environ.get(PROXY_CONFIG_ENV), os.environ.get(PROXY_CONFIG_JSON_ENV)
+    if path:
+        try:
+            text = Path(path).read_bytes()
+        except OSError as exc:
+            raise TicklessError(UNAVAILABLE, f"proxy config {path}: {exc.strerror or exc}") from None
+        return _parsed_proxy_config(text)
+    return _parsed_proxy_config(inline.encode()) if inline else None
+
+
+@cache
+def _parsed_proxy_config(text: bytes) -> ProxyConfig:
+    return parse_config(text)
+
+
+def proxy_service() -> ProxyService | None:
+    config = proxy_config()
+    return None if config is None else _proxy_service(config)
+
+
+@cache
+def _proxy_service(config: ProxyConfig) -> ProxyService:
+    state = DynamoProxyState()
+    publisher = KinesisPublisher(PROXY_WRITES.physical_name, claim_checks(), label="proxy write stream")
+    return ProxyService(config, _influxd(config), state, state, publisher, time.time_ns)
+
+
+def proxy_fanout() -> ProxyFanout | None:
+    config = proxy_config()
+    return None if config is None else _proxy_fanout(config)
+
+
+@cache
+def _proxy_fanout(config: ProxyConfig) -> ProxyFanout:
+    state = DynamoProxyState()
+    return ProxyFanout(config, _influxd(config), state, state, log=_log)
+
+
+def _influxd(config: ProxyConfig) -> InfluxdBackends:
+    return InfluxdBackends(write_timeout=float(config.write_timeout))

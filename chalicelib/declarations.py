@@ -130,11 +130,17 @@ DEADLETTERS = Table("deadletters", "pk", "sk")
 # Kapacitor task execution state (windows, groups, alert state, httpOut results, the Kinesis sequence
 # numbers consumed): a versioned head per task and the compressed state over parts.
 TASK_STATE = Table("taskstate", "pk", "sk")
-TABLES: tuple[Table, ...] = (CHUNKS, SERIES, RESOURCES, SESSIONS, DEADLETTERS, TASK_STATE)
+# The InfluxDB proxy's shared state: each backend's backlog of failed writes in order (pk
+# "backlog|<url>"), backend health (pk "health"), migration state and statistics. Every proxy instance
+# reads the same items: the backlog is not one proxy's disk.
+PROXY = Table("proxy", "pk", "sk")
+TABLES: tuple[Table, ...] = (CHUNKS, SERIES, RESOURCES, SESSIONS, DEADLETTERS, TASK_STATE, PROXY)
 
 # Points accepted by a write, on their way to the series store (and later Kapacitor's stream tasks).
 POINTS = Stream("points", shards=2)
-STREAMS: tuple[Stream, ...] = (POINTS,)
+# Lines accepted by the InfluxDB proxy's /write, on their way to every circle's backend.
+PROXY_WRITES = Stream("proxy-writes", shards=1)
+STREAMS: tuple[Stream, ...] = (POINTS, PROXY_WRITES)
 
 # Data too large for where it belongs. `points` records larger than a Kinesis record travel by claim
 # check (the data here, a pointer on the stream), kept until the stream's retention has passed; dead
@@ -149,6 +155,7 @@ QUEUES: tuple[Queue, ...] = (
     # Lambda's on-failure destination for `points` batches that exhausted their retries.
     Queue("points-failures"),
     Queue("tasks-failures"),
+    Queue("proxy-writes-failures"),
     # Alert events of tasks on their way to their handlers: one message per event and handler, retried
     # with backoff (the visibility timeout) and kept in `alerts-dlq` when the endpoint never takes it.
     Queue("alerts", visibility_timeout=60, max_receive_count=ALERT_DELIVERY_ATTEMPTS),
@@ -159,6 +166,10 @@ KINESIS_CONSUMERS: tuple[KinesisConsumer, ...] = (
     # Kapacitor's stream tasks read the same points on their own consumer: a slow task never delays
     # storage, and a storage fault never stalls tasks.
     KinesisConsumer(handler="consume_tasks", stream=POINTS.name, on_failure_queue="tasks-failures"),
+    # The proxy's writes to its backends; a backend that fails gets the lines in its backlog instead.
+    KinesisConsumer(
+        handler="consume_proxy_writes", stream=PROXY_WRITES.name, on_failure_queue="proxy-writes-failures"
+    ),
 )
 
 STATE_MACHINES: tuple[StateMachine, ...] = ()

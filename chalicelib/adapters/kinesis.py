@@ -31,8 +31,15 @@ _TRANSIENT = {
 
 
 class KinesisPublisher:
-    def __init__(self, stream_name: str, claim_checks: ClaimChecks, deadline_seconds: float = 20.0) -> None:
+    def __init__(
+        self,
+        stream_name: str,
+        claim_checks: ClaimChecks,
+        deadline_seconds: float = 20.0,
+        label: str = "points stream",  # what a refusal calls the stream
+    ) -> None:
         self.stream_name = stream_name
+        self.label = label
         self.claim_checks = claim_checks
         self.deadline_seconds = deadline_seconds
 
@@ -63,7 +70,7 @@ class KinesisPublisher:
                 pending = again + pending
                 attempt += 1
                 if time.monotonic() >= deadline:
-                    raise TicklessError(UNAVAILABLE, "points stream is unavailable, retry later")
+                    raise TicklessError(UNAVAILABLE, f"{self.label} is unavailable, retry later")
                 time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))
 
     def _put(self, call: list[tuple[str, bytes]]) -> list[int]:

@@ -12,6 +12,7 @@ from chalice.app import Request
 from chalicelib.api.influxdb.errors import render_v1, render_v2
 from chalicelib.api.kapacitor.blueprint import render as render_kapacitor
 from chalicelib.api.kit import Renderer
+from chalicelib.api.proxy.blueprint import render as render_proxy
 from chalicelib.kit.errors import METHOD_NOT_ALLOWED, NOT_FOUND, TicklessError
 
 # The first path segment names the surface; anything else is InfluxDB 1.x's.
@@ -20,6 +21,7 @@ _SURFACES: dict[str, Renderer] = {
     "private": render_v2,  # /private/legacy/authorizations: v2 routes too
     "legacy": render_v2,
     "kapacitor": render_kapacitor,
+    "proxy": render_proxy,  # influx-proxy's API, mounted under /proxy
 }
 # What Kapacitor answers for a path it does not serve; InfluxDB words it as below.
 _KAPACITOR_NOT_FOUND = "Not Found"
@@ -32,8 +34,18 @@ def renderer(resource: str) -> Renderer:
 
 
 def not_found(resource: str) -> TicklessError:
-    message = _KAPACITOR_NOT_FOUND if renderer(resource) is render_kapacitor else "path not found"
-    return TicklessError(NOT_FOUND, message)
+    found = renderer(resource)
+    if found is render_kapacitor:
+        return TicklessError(NOT_FOUND, _KAPACITOR_NOT_FOUND)
+    if found is render_proxy:
+        return TicklessError(NOT_FOUND, "404 page not found")  # Go's ServeMux
+    return TicklessError(NOT_FOUND, "path not found")
+
+
+def _method_not_allowed(resource: str, allowed: str) -> TicklessError:
+    if renderer(resource) is render_proxy:
+        return TicklessError(METHOD_NOT_ALLOWED, "method not allow")  # influx-proxy's words
+    return TicklessError(METHOD_NOT_ALLOWED, f"allow: {allowed}")
 
 
 def unmatched(routes: Mapping[str, Mapping[str, Any]]) -> Callable[[Request, Callable], Any]:
@@ -50,7 +62,7 @@ def unmatched(routes: Mapping[str, Mapping[str, Any]]) -> Callable[[Request, Cal
             return renderer(resource)(not_found(resource))
         if request.method not in methods:
             allowed = ", ".join(sorted(methods))
-            response = renderer(resource)(TicklessError(METHOD_NOT_ALLOWED, f"allow: {allowed}"))
+            response = renderer(resource)(_method_not_allowed(resource, allowed))
             response.headers["Allow"] = allowed
             return response
         return get_response(request)

@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.aws_only:
             print(f"InfluxDB API:  {stack.url}/", flush=True)
             print(f"Kapacitor API: {stack.kapacitor_url}", flush=True)
+            if stack.proxy_url is not None:
+                print(f"InfluxDB Proxy API: {stack.proxy_url}/ (and {stack.url}/proxy/)", flush=True)
         print(f"AWS (moto):    {stack.moto_url}  (prefix {os.environ.get('TICKLESS_PREFIX')})", flush=True)
         persistence = stack.moto.persistence if stack.moto is not None else None
         if persistence is not None:

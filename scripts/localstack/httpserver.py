@@ -203,6 +203,9 @@ class _Handler(ChaliceRequestHandler):
     disable_nagle_algorithm = True
     # API Gateway's resources for the app (set per server).
     tree: ResourceTree = ResourceTree.of([])
+    # A path prefix added to every request: the proxy's own port serves the app's `/proxy` routes at its
+    # root, as influx-proxy listens (a dedicated deployment maps its API the same way).
+    mount: str = ""
 
     def __init__(
         self, request: Any, client_address: Any, server: Any, app_object: Any, config: Config
@@ -234,6 +237,8 @@ class _Handler(ChaliceRequestHandler):
             self._send_http_response(exc.status, {"Connection": "close"}, payload)
 
     def _handle(self) -> None:
+        if self.mount and not self.path.startswith(CONTROL_PREFIX):
+            self.path = self.mount + self.path
         parts = urlsplit(self.path)
         if parts.path.startswith(CONTROL_PREFIX) and self.control is not None:
             self._parse_payload()  # consume the body so keep-alive connections stay in sync
@@ -298,6 +303,7 @@ class HTTPServer:
         project_dir: str | Path = ".",
         stage: str = "local",
         control: Callable[[str, str, dict[str, list[str]]], tuple[int, dict[str, Any] | None]] | None = None,
+        mount: str = "",
     ) -> None:
         self.app = app
         self.config = config or chalice_config(app, project_dir=project_dir, stage=stage)
@@ -306,6 +312,7 @@ class HTTPServer:
             "control": staticmethod(control),
             "minimum_compression_size": self.config.minimum_compression_size,
             "tree": ResourceTree.of(app.routes),
+            "mount": mount,
         }
         handler_cls = type("LocalStackRequestHandler", (_Handler,), attributes)
         if isinstance(app, LocalChalice):  # already served once in this process

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -110,8 +110,11 @@ class LambdaContext:
         region: str = DEFAULT_REGION,
         memory_limit_in_mb: int = 128,
         timeout: float = 900.0,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.function_name = function_name
+        # the local stack is stopping: the invocation has no time left (a handler that loops ends)
+        self._stopping = stopping
         self.function_version = "$LATEST"
         self.invoked_function_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function_name}"
         self.memory_limit_in_mb = memory_limit_in_mb
@@ -123,6 +126,8 @@ class LambdaContext:
         self._deadline = time.monotonic() + timeout
 
     def get_remaining_time_in_millis(self) -> int:
+        if self._stopping():
+            return 0
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 

@@ -241,7 +241,7 @@ class EventPump:
 
     def invoke(self, name: str, event: dict[str, Any]) -> tuple[bool, Any]:
         """Call the handler; (True, result) or (False, exception). Exceptions are logged, never raised."""
-        context = LambdaContext(self.function_name(name), region=self.region)
+        context = LambdaContext(self.function_name(name), region=self.region, stopping=lambda: self.stopping)
         self.count(name, invocations=1)
         started = time.thread_time()
         try:

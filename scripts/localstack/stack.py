@@ -53,6 +53,7 @@ class LocalStack:
         handlers: Any = None,
         host: str = "127.0.0.1",
         port: int = 8086,
+        proxy_port: int | None = None,
         moto_port: int | None = None,
         aws_endpoint: str | None = None,
         prefix: str | None = None,
@@ -70,6 +71,7 @@ class LocalStack:
         self.handlers = handlers
         self.host = host
         self.port = port
+        self.proxy_port = proxy_port
         self.moto_port = moto_port
         self.aws_endpoint = aws_endpoint
         self.prefix = prefix
@@ -86,6 +88,7 @@ class LocalStack:
         self.moto: MotoServer | None = None
         self.pump: EventPump | None = None
         self.http: HTTPServer | None = None
+        self.proxy_http: HTTPServer | None = None
         self.provisioned: Provisioned | None = None
 
     # -- URLs ------------------------------------------------------------------------------------
@@ -95,6 +98,11 @@ class LocalStack:
         """Where the app answers (the InfluxDB API), e.g. http://127.0.0.1:8086"""
         assert self.http is not None, "HTTP is not being served"
         return self.http.url
+
+    @property
+    def proxy_url(self) -> str | None:
+        """Where influx-proxy's API answers at the root of its own port (None: no proxy configured)."""
+        return self.proxy_http.url if self.proxy_http is not None else None
 
     @property
     def kapacitor_url(self) -> str:
@@ -158,8 +166,21 @@ class LocalStack:
                 stage=self.stage,
                 control=self._control,
             ).start()
+            if proxy_configured():
+                self.proxy_http = HTTPServer(
+                    self.app,
+                    host=self.host,
+                    port=proxy_port(self.proxy_port),
+                    project_dir=self.project_dir,
+                    stage=self.stage,
+                    control=self._control,
+                    mount="/proxy",
+                ).start()
 
     def stop(self) -> None:
+        if self.proxy_http is not None:
+            self.proxy_http.stop()
+            self.proxy_http = None
         if self.http is not None:
             self.http.stop()
             self.http = None
@@ -205,3 +226,29 @@ class LocalStack:
         if name == "resources" and method == "GET":
             return 200, {"moto": self.moto_url, **asdict(self.provisioned)}
         return 404, {"error": f"unknown control endpoint {method} {path}"}
+
+
+PROXY_PORT_ENV = "PROXY_PORT"
+DEFAULT_PROXY_PORT = 7076
+
+
+def proxy_configured() -> bool:
+    return bool(os.environ.get("PROXY_CONFIG") or os.environ.get("PROXY_CONFIG_JSON"))
+
+
+def proxy_port(explicit: int | None = None) -> int:
+    """The proxy's port: `explicit`, else env PROXY_PORT, else the port of the config's `listen_addr`
+    (influx-proxy's default `:7076`)."""
+    if explicit is not None:
+        return explicit
+    if os.environ.get(PROXY_PORT_ENV):
+        return int(os.environ[PROXY_PORT_ENV])
+    try:
+        from chalicelib.proxy.config import parse_config
+
+        path = os.environ.get("PROXY_CONFIG")
+        text = Path(path).read_bytes() if path else os.environ.get("PROXY_CONFIG_JSON", "").encode()
+        listen = parse_config(text).listen_addr
+        return int(listen.rsplit(":", 1)[1]) if ":" in listen else DEFAULT_PROXY_PORT
+    except Exception:  # an unreadable config: the proxy's routes say what is wrong with it
+        return DEFAULT_PROXY_PORT

@@ -166,7 +166,21 @@ class Influxd:
         self.http_port, self.rpc_port = free_port(), free_port()
         config = self.root / "influxdb.conf"
         config.write_text(CONFIG.format(root=self.root, http_port=self.http_port, rpc_port=self.rpc_port))
-        with open(self.log_path, "wb") as log:
+        return self._run()
+
+    def kill(self) -> None:
+        """Stop the process, keeping its data and ports: `revive()` starts it again as it was."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def revive(self) -> Server:
+        return self._run()
+
+    def _run(self) -> Server:
+        assert self.root is not None
+        config = self.root / "influxdb.conf"
+        with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [self.binary, "run", "-config", str(config)],
                 stdout=log,

@@ -246,12 +246,13 @@ def test_metrics_go_to_stdout_by_default_to_the_log_or_nowhere(app_module, capsy
         metrics.flush()
 
     record()  # no Lambda context needed
-    (doc,) = emf(capsys.readouterr().out)
+    # (the session's event pump may print its handlers' metrics meanwhile: only ours count here)
+    (doc,) = [d for d in emf(capsys.readouterr().out) if "Things" in d]
     assert doc["Things"] == [2.0] and doc["place"] == "here" and doc["service"]
 
     monkeypatch.setenv("TICKLESS_METRICS_OUTPUT", "log")
     record()  # at debug: not shown at the default level
-    assert capsys.readouterr().out == "" and "Things" not in lines.text
+    assert "Things" not in capsys.readouterr().out and "Things" not in lines.text
     level = logger.log_level
     logger.setLevel("DEBUG")
     try:
@@ -264,7 +265,7 @@ def test_metrics_go_to_stdout_by_default_to_the_log_or_nowhere(app_module, capsy
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     monkeypatch.delenv("TICKLESS_METRICS_OUTPUT")
     record()
-    assert capsys.readouterr().out == ""
+    assert "Things" not in capsys.readouterr().out
 
 
 def test_a_metric_never_fails_what_it_measures(app_module, lines):
