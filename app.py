@@ -17,6 +17,7 @@ from chalicelib.events import (
     proxy_consumer,
     proxy_maintenance,
     task_consumer,
+    workflow_tasks,
 )
 
 app = Chalice(app_name="tickless")
@@ -89,3 +90,10 @@ def consume_proxy_writes(event):
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def maintain_proxy(event):
     return proxy_maintenance.maintain_proxy(context=event.context)
+
+
+# The steps of Step Functions executions (task tokens), one message at a time: a step that fails for a
+# transient reason is delivered again alone (chalicelib/events/workflow_tasks.py).
+@app.on_sqs_message(queue=declarations.physical_name("workflow-tasks"), batch_size=1)
+def run_workflow_tasks(event):
+    return workflow_tasks.run_workflow_task(event.to_dict(), event.context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -20,11 +21,12 @@ from chalicelib.adapters.influxd import InfluxdBackends
 from chalicelib.adapters.kinesis import KinesisPublisher
 from chalicelib.adapters.outbound import OutboundSender
 from chalicelib.adapters.overrides import DynamoOverrides
-from chalicelib.adapters.proxystate import DynamoProxyState
+from chalicelib.adapters.proxystate import DynamoMigrationState, DynamoProxyState
 from chalicelib.adapters.readcache import ReadCache
 from chalicelib.adapters.resources import DynamoResources, DynamoSessions
 from chalicelib.adapters.series import DynamoCompactionLog, DynamoIndex, DynamoSegments, DynamoTombstones
 from chalicelib.adapters.taskstate import DynamoTaskStates
+from chalicelib.adapters.workflows import StepFunctions
 from chalicelib.alert.dispatch import Dispatcher
 from chalicelib.alert.handlers import forces_state_changes_only
 from chalicelib.alert.service import AlertService
@@ -34,10 +36,11 @@ from chalicelib.influxql.engine.context import Services
 from chalicelib.ingest.fieldtypes import FieldTypeGuard
 from chalicelib.ingest.writer import PointWriter
 from chalicelib.kit.budget import Budget, QueryLimits
-from chalicelib.kit.errors import UNAVAILABLE, TicklessError
+from chalicelib.kit.errors import NOT_FOUND, UNAVAILABLE, TicklessError
 from chalicelib.overrides.service import ConfigService
 from chalicelib.proxy.config import ProxyConfig, parse_config
 from chalicelib.proxy.fanout import ProxyFanout
+from chalicelib.proxy.migration import Chunk, Job, Migrations
 from chalicelib.proxy.service import ProxyService
 from chalicelib.series.store import SeriesStore
 from chalicelib.tenancy.dbrp import Catalog
@@ -260,3 +263,54 @@ def _proxy_fanout(config: ProxyConfig) -> ProxyFanout:
 
 def _influxd(config: ProxyConfig) -> InfluxdBackends:
     return InfluxdBackends(write_timeout=float(config.write_timeout))
+
+
+def proxy_migrations() -> Migrations:
+    """The proxy's migration jobs: the API starts them, the `proxy-migration` workflow's steps run them."""
+    config = proxy_config()
+    if config is None:
+        raise TicklessError(NOT_FOUND, "the InfluxDB proxy is not configured")
+    return _proxy_migrations(config)
+
+
+@cache
+def _proxy_migrations(config: ProxyConfig) -> Migrations:
+    return Migrations(config, _influxd(config), DynamoMigrationState(), log=_log)
+
+
+# -- Step Functions --------------------------------------------------------------------------------------
+
+
+@cache
+def step_functions() -> StepFunctions:
+    return StepFunctions()
+
+
+def workflow_task(name: str) -> Callable[[dict], dict] | None:
+    """The handler of a workflow step that reaches a worker through a task token (its `task` name)."""
+    return _WORKFLOW_TASKS.get(name)
+
+
+def _migration_plan(data: dict) -> dict:
+    chunks = proxy_migrations().plan(Job.from_json(data["job"]))
+    return {"chunks": [c.to_json() for c in chunks]}
+
+
+def _migration_chunk(data: dict) -> dict:
+    proxy_migrations().run(Chunk.from_json(data["chunk"]))
+    return {}
+
+
+def _migration_finish(data: dict) -> dict:
+    """The job's last step, also run when it failed (then `error` is Step Functions' {Error, Cause})."""
+    error = data.get("error") or {}
+    reason = ": ".join(str(error.get(k)) for k in ("Error", "Cause") if error.get(k)) if error else ""
+    proxy_migrations().finish(Job.from_json(data["job"]), reason)
+    return {}
+
+
+_WORKFLOW_TASKS: dict[str, Callable[[dict], dict]] = {
+    "proxy-migration-plan": _migration_plan,
+    "proxy-migration-chunk": _migration_chunk,
+    "proxy-migration-finish": _migration_finish,
+}

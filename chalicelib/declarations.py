@@ -159,6 +159,11 @@ QUEUES: tuple[Queue, ...] = (
     # Alert events of tasks on their way to their handlers: one message per event and handler, retried
     # with backoff (the visibility timeout) and kept in `alerts-dlq` when the endpoint never takes it.
     Queue("alerts", visibility_timeout=60, max_receive_count=ALERT_DELIVERY_ATTEMPTS),
+    # Steps of Step Functions executions on their way to their worker (chalicelib/events/workflow_tasks.py):
+    # `{"task", "input", "token"}` sent by `sqs:sendMessage.waitForTaskToken`. A worker that dies is
+    # retried after the visibility timeout (a step resumes); after its last receive the message is kept
+    # in `workflow-tasks-dlq` and the step ends on its own TimeoutSeconds.
+    Queue("workflow-tasks", visibility_timeout=300, max_receive_count=5),
 )
 
 KINESIS_CONSUMERS: tuple[KinesisConsumer, ...] = (
@@ -172,7 +177,20 @@ KINESIS_CONSUMERS: tuple[KinesisConsumer, ...] = (
     ),
 )
 
-STATE_MACHINES: tuple[StateMachine, ...] = ()
+# An ASL file names a queue's URL as `${QueueUrl_<logical name, "-" as "_">}`: infra and the local stack
+# substitute it (and `${Prefix}`) before the machine is created.
+QUEUE_URL_KEY = "QueueUrl_{}"
+
+
+def queue_url_key(queue: str) -> str:
+    """The ASL placeholder key of a queue's URL: `workflow-tasks` -> `QueueUrl_workflow_tasks`."""
+    return QUEUE_URL_KEY.format(queue.replace("-", "_"))
+
+
+STATE_MACHINES: tuple[StateMachine, ...] = (
+    # A proxy migration (rebalance, recovery, resync, clear): plan, the chunks in parallel, finish.
+    StateMachine("proxy-migration", "proxy_migration.json"),
+)
 
 
 def kinesis_consumer(handler: str) -> KinesisConsumer:

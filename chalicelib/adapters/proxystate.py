@@ -3,16 +3,18 @@
   gzipped, in the order it must reach the backend (a body too large for one item is split by lines);
 - `health` / `<backend url>`: whether the backend answers (`active`) and whether its backlog is being
   rewritten (`rewrite`);
-- `state` / `<name>`: migration state (`resyncing`, `circle|<id>`)."""
+- `state` / `<name>`: migration state (`resyncing`, `circle|<id>`: "true" or "false");
+- `stats|<circle>` / `<backend url>`: the last migration's counters for that source backend."""
 
 from __future__ import annotations
 
 import gzip
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
-from pynamodb.attributes import BinaryAttribute, BooleanAttribute, UnicodeAttribute
+from pynamodb.attributes import BinaryAttribute, BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from chalicelib.declarations import PROXY
@@ -34,6 +36,13 @@ class ProxyItem(Model):
     active = BooleanAttribute(null=True)
     rewrite = BooleanAttribute(null=True)
     value = UnicodeAttribute(null=True)
+    # a migration's statistics (`stats|<circle>` / `<backend url>`), added to atomically by every step
+    database_total = NumberAttribute(null=True)
+    database_done = NumberAttribute(null=True)
+    measurement_total = NumberAttribute(null=True)
+    measurement_done = NumberAttribute(null=True)
+    migrate_count = NumberAttribute(null=True)
+    inplace_count = NumberAttribute(null=True)
 
 
 def _backlog_pk(url: str) -> str:
@@ -92,3 +101,54 @@ def _bodies(lines: bytes) -> list[bytes]:
     parts = lines.split(b"\n")
     half = len(parts) // 2
     return _bodies(b"\n".join(parts[:half])) + _bodies(b"\n".join(parts[half:]))
+
+
+_STATS = (
+    "database_total",
+    "database_done",
+    "measurement_total",
+    "measurement_done",
+    "migrate_count",
+    "inplace_count",
+)
+
+
+class DynamoMigrationState:
+    """proxy.migration.MigrationState."""
+
+    def migrating(self) -> dict[int, bool]:
+        return {
+            int(i.sk.split("|", 1)[1]): i.value == "true"
+            for i in ProxyItem.query("state", ProxyItem.sk.startswith("circle|"), consistent_read=True)
+        }
+
+    def set_migrating(self, circle_id: int, migrating: bool) -> None:
+        ProxyItem("state", f"circle|{circle_id}", value="true" if migrating else "false").save()
+
+    def resyncing(self) -> bool:
+        try:
+            return ProxyItem.get("state", "resyncing", consistent_read=True).value == "true"
+        except ProxyItem.DoesNotExist:
+            return False
+
+    def set_resyncing(self, resyncing: bool) -> None:
+        ProxyItem("state", "resyncing", value="true" if resyncing else "false").save()
+
+    def stats(self, circle_id: int) -> dict[str, dict[str, int]]:
+        return {
+            i.sk: {name: int(getattr(i, name) or 0) for name in _STATS}
+            for i in ProxyItem.query(f"stats|{circle_id}", consistent_read=True)
+        }
+
+    def add_stats(self, circle_id: int, url: str, **deltas: int) -> None:
+        actions = [
+            getattr(ProxyItem, name).add(int(value)) for name, value in deltas.items() if name in _STATS
+        ]
+        if actions:
+            ProxyItem(f"stats|{circle_id}", url).update(actions=actions)
+
+    def reset_stats(self, circle_ids: Iterable[int]) -> None:
+        with ProxyItem.batch_write() as batch:
+            for circle_id in circle_ids:
+                for item in ProxyItem.query(f"stats|{circle_id}"):
+                    batch.delete(item)

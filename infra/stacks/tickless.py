@@ -32,6 +32,13 @@ from chalicelib.declarations import physical_name
 from infra.stacks.edge import route_everything_to_the_app
 
 WORKFLOWS_DIR = Path(declarations.__file__).resolve().parent / "workflows"
+# Step Functions actions that IAM authorizes only on "*".
+TOKEN_ONLY_STATES_ACTIONS = (
+    "states:SendTaskSuccess",
+    "states:SendTaskFailure",
+    "states:SendTaskHeartbeat",
+    "states:ListStateMachines",
+)
 
 _KEY_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -40,7 +47,8 @@ _KEY_TYPES = {
 }
 # Failed batches and dead letters are kept as long as SQS allows, to give time to look at them.
 _QUEUE_RETENTION = cdk.Duration.days(14)
-# Placeholders an ASL file may use: ${Prefix} and ${FunctionArn_<handler>} (a function of app.py).
+# Placeholders an ASL file may use: ${Prefix}, ${FunctionArn_<handler>} (a function of app.py) and
+# ${QueueUrl_<queue, "-" as "_">} (declarations.queue_url_key; the local stack substitutes the same keys).
 _FUNCTION_ARN_KEY = "FunctionArn_{}"
 
 
@@ -242,8 +250,9 @@ class TicklessStack(cdk.Stack):
     # -- workflows --------------------------------------------------------------------------------------
 
     def _state_machine(self, decl: declarations.StateMachine) -> sfn.StateMachine:
-        """A state machine from its ASL file. The file may use ${Prefix} and ${FunctionArn_<handler>};
-        the machine may invoke exactly the functions it names."""
+        """A state machine from its ASL file. The file may use ${Prefix}, ${FunctionArn_<handler>} and
+        ${QueueUrl_<queue>}; the machine may invoke exactly the functions it names and send to exactly
+        the queues it names (`sqs:sendMessage.waitForTaskToken` steps)."""
         path = WORKFLOWS_DIR / decl.definition
         text = path.read_text()
         json.loads(text)  # fail at synth, not at deploy, on a broken file
@@ -255,6 +264,12 @@ class TicklessStack(cdk.Stack):
                 arn = self.chalice.get_resource(function_id).get_att("Arn").to_string()
                 substitutions[key] = arn
                 invoked.append(arn)
+        sent_to = []
+        for name, queue in self._queues_and_dlqs().items():
+            key = declarations.queue_url_key(name)
+            if "${" + key + "}" in text:
+                substitutions[key] = queue.queue_url
+                sent_to.append(queue.queue_arn)
         machine = sfn.StateMachine(
             self,
             f"StateMachine{_logical_id(decl.name)}",
@@ -267,7 +282,18 @@ class TicklessStack(cdk.Stack):
             machine.add_to_role_policy(
                 iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=invoked)
             )
+        if sent_to:
+            # SSE-SQS queues (SQS-managed keys): sending needs no KMS permission.
+            machine.add_to_role_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=sent_to))
         return machine
+
+    def _queues_and_dlqs(self) -> dict[str, sqs.IQueue]:
+        found: dict[str, sqs.IQueue] = {}
+        for name, queue in self.queues.items():
+            found[name] = queue
+            if queue.dead_letter_queue is not None:
+                found[f"{name}-dlq"] = queue.dead_letter_queue.queue
+        return found
 
     # -- IAM --------------------------------------------------------------------------------------------
 
@@ -292,6 +318,8 @@ class TicklessStack(cdk.Stack):
             alerts.grant_send_messages(role)
             alerts.grant_consume_messages(role)
             alerts.grant(role, "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl")
+            # The steps of executions (task tokens) reach their worker on `workflow-tasks`.
+            self.queues["workflow-tasks"].grant_consume_messages(role)
             # The SNS alert handler publishes to the topic ARN a user gives it, in this account.
             role.add_to_principal_policy(
                 iam.PolicyStatement(
@@ -367,15 +395,13 @@ class TicklessStack(cdk.Stack):
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=[
-                    "states:StartExecution",
-                    "states:StartSyncExecution",
-                    "states:SendTaskSuccess",
-                    "states:SendTaskFailure",
-                    "states:SendTaskHeartbeat",
-                ],
-                resources=[machine],
+                actions=["states:StartExecution", "states:StartSyncExecution"], resources=[machine]
             )
+        )
+        # Task-token answers and listing machines allow no resource-level permission: IAM takes only "*"
+        # for them (a token is its own proof of which execution it answers).
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(TOKEN_ONLY_STATES_ACTIONS), resources=["*"])
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(

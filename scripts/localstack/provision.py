@@ -5,8 +5,9 @@ The declarations are the single source of truth shared with infra/: nothing here
 from __future__ import annotations
 
 import json
+import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ WORKFLOWS_DIR = Path(declarations.__file__).resolve().parent / "workflows"
 # moto does not check IAM; state machines still need a syntactically valid role.
 STATE_MACHINE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/tickless-local-stepfunctions"
 DLQ_SUFFIX = "-dlq"
+# `${Name}` in an ASL file (CloudFormation's DefinitionSubstitutions syntax).
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
 @dataclass
@@ -77,9 +80,12 @@ def provision(
         for queue in queues:
             result.queues.update(create_queue(sqs, queue))
     if state_machines:
+        # After the queues: an ASL file names queue URLs (`${QueueUrl_<name>}`), the provisioned ones and
+        # those of the declared queues that already exist (provisioned by an earlier call).
+        substitutions = definition_substitutions(client("sqs"), result.queues)
         sfn, directory = client("stepfunctions"), workflows_dir or WORKFLOWS_DIR
         for machine in state_machines:
-            result.state_machines[machine.name] = create_state_machine(sfn, machine, directory)
+            result.state_machines[machine.name] = create_state_machine(sfn, machine, directory, substitutions)
     if buckets:
         s3 = client("s3")
         for bucket in buckets:
@@ -166,10 +172,54 @@ def create_queue(client: Any, queue: Queue) -> dict[str, str]:
     return urls
 
 
-def create_state_machine(client: Any, machine: StateMachine, workflows_dir: Path = WORKFLOWS_DIR) -> str:
+def definition_substitutions(sqs: Any, queues: Mapping[str, str]) -> dict[str, str]:
+    """The values of an ASL file's placeholders, as infra/ substitutes them on deploy: `${Prefix}` and
+    `${QueueUrl_<queue, "-" as "_">}` for each queue of `queues` (logical name -> URL) and each declared
+    queue (and DLQ) that exists on the endpoint."""
+    urls = dict(queues)
+    declared = [q.name for q in declarations.QUEUES]
+    declared += [q.name + DLQ_SUFFIX for q in declarations.QUEUES if q.max_receive_count]
+    for logical in declared:
+        if logical not in urls:
+            try:
+                urls[logical] = sqs.get_queue_url(QueueName=physical_name(logical))["QueueUrl"]
+            except ClientError as exc:
+                if "NonExistentQueue" not in _error_code(exc):
+                    raise
+    return {
+        "Prefix": declarations.prefix(),
+        **{declarations.queue_url_key(q): url for q, url in urls.items()},
+    }
+
+
+def substitute(definition: str, substitutions: Mapping[str, str], *, source: str = "definition") -> str:
+    """`${Key}` replaced by `substitutions[Key]` (as CloudFormation's DefinitionSubstitutions do); a
+    placeholder left without a value is an error here rather than a failed step later."""
+
+    def value(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in substitutions:
+            raise ValueError(f"{source}: no value for ${{{key}}} (known: {', '.join(sorted(substitutions))})")
+        # Inside a JSON string: escape as JSON would (URLs and prefixes have nothing to escape).
+        return json.dumps(substitutions[key])[1:-1]
+
+    return _PLACEHOLDER.sub(value, definition)
+
+
+def create_state_machine(
+    client: Any,
+    machine: StateMachine,
+    workflows_dir: Path = WORKFLOWS_DIR,
+    substitutions: Mapping[str, str] | None = None,
+) -> str:
+    """Create or update the machine from its ASL file, placeholders substituted (`definition_substitutions`;
+    by default only `${Prefix}`)."""
     name = physical_name(machine.name)
-    definition = (workflows_dir / machine.definition).read_text()
-    json.loads(definition)  # fail here, with the file name in the traceback, rather than inside moto
+    path = workflows_dir / machine.definition
+    json.loads(path.read_text())  # fail here, with the file name in the traceback, rather than inside moto
+    if substitutions is None:
+        substitutions = {"Prefix": declarations.prefix()}
+    definition = substitute(path.read_text(), substitutions, source=str(path))
     paginator = client.get_paginator("list_state_machines")
     for page in paginator.paginate():
         for existing in page["stateMachines"]:

@@ -24,6 +24,14 @@ import pytest
 
 from chalicelib import declarations
 
+# What infra grants on "*": IAM takes no resource for task-token answers and listing state machines.
+TOKEN_ONLY_STATES_ACTIONS = (
+    "states:SendTaskSuccess",
+    "states:SendTaskFailure",
+    "states:SendTaskHeartbeat",
+    "states:ListStateMachines",
+)
+
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
@@ -242,6 +250,26 @@ def test_state_machines_match_declarations(template):
     assert set(machines) == {_name(m.name) for m in declarations.STATE_MACHINES}
 
 
+def test_state_machines_send_their_steps_to_exactly_the_queues_they_name(template):
+    """`${QueueUrl_workflow_tasks}` is substituted with that queue's URL, and the machine's role may send
+    to it (sqs:SendMessage only), nothing else."""
+    machines = _by_name(template, "AWS::StepFunctions::StateMachine", "StateMachineName")
+    _, machine = machines[_name("proxy-migration")]
+    queue_id, _ = _by_name(template, "AWS::SQS::Queue", "QueueName")[_name("workflow-tasks")]
+    substitutions = machine["DefinitionSubstitutions"]
+    assert substitutions["QueueUrl_workflow_tasks"] == {"Ref": queue_id}
+    assert substitutions["Prefix"] == "tickless-dev-"
+    role_id = machine["RoleArn"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in _resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"].get("Roles", [])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    sqs = [s for s in statements if any(a.startswith("sqs:") for a in _as_list(s["Action"]))]
+    assert [(s["Action"], s["Resource"]) for s in sqs] == [("sqs:SendMessage", _arn_of(queue_id))]
+
+
 def test_functions_get_the_stage_prefix(template):
     functions = _resources(template, "AWS::Serverless::Function")
     assert functions, "the Chalice app has no function in the template"
@@ -286,9 +314,10 @@ def test_sam_transform_yields_the_event_source_mappings(template):
     everything = _resources(transformed, "AWS::Lambda::EventSourceMapping")
     mappings = {k: m for k, m in everything.items() if "StartingPosition" in m["Properties"]}  # Kinesis
     assert len(mappings) == len(declarations.KINESIS_CONSUMERS)
-    # The alert delivery worker takes one message at a time (a failure retries that message alone).
-    [alerts] = [m["Properties"] for k, m in everything.items() if k not in mappings]
-    assert alerts["BatchSize"] == 1
+    # The SQS workers (alert delivery, workflow tasks) take one message at a time (a failure retries that
+    # message alone).
+    workers = [m["Properties"] for k, m in everything.items() if k not in mappings]
+    assert len(workers) == 2 and all(w["BatchSize"] == 1 for w in workers)
     for decl in declarations.KINESIS_CONSUMERS:
         function_id, _ = _consumer_event(template, decl.handler)
         [props] = [
@@ -377,6 +406,8 @@ def _assert_no_wildcard_resources(template: dict[str, Any]) -> None:
         actions = _as_list(statement["Action"])
         if not any(a.startswith(DATA_SERVICES) or a == "*" for a in actions):
             continue
+        if set(actions) <= set(TOKEN_ONLY_STATES_ACTIONS) and statement["Resource"] == "*":
+            continue  # IAM takes only "*" for task-token answers and listing machines
         for resource in _as_list(statement["Resource"]):
             text = json.dumps(resource)
             if any(a.startswith("states:") for a in actions) and text.endswith(':*"]]}'):
@@ -416,6 +447,7 @@ def test_chalice_role_is_granted_exactly_the_declared_resources(template):
         queues[_name(c.on_failure_queue)][0] for c in declarations.KINESIS_CONSUMERS if c.on_failure_queue
     }
     alerts = queues[_name("alerts")][0]  # stream tasks send to it, its worker consumes and delays
+    workflow_tasks = queues[_name("workflow-tasks")][0]  # executions' steps send to it, its worker consumes
 
     granted: dict[str, set[str]] = {"dynamodb": set(), "kinesis": set(), "sqs": set()}
     for statement in _statements(template):
@@ -424,7 +456,7 @@ def test_chalice_role_is_granted_exactly_the_declared_resources(template):
                 granted[service] |= {r["Fn::GetAtt"][0] for r in _as_list(statement["Resource"])}
     assert granted["dynamodb"] == tables
     assert granted["kinesis"] == streams
-    assert granted["sqs"] == failure_queues | {alerts}
+    assert granted["sqs"] == failure_queues | {alerts, workflow_tasks}
     sns = [s for s in _statements(template) if any(a.startswith("sns:") for a in _as_list(s["Action"]))]
     assert {a for s in sns for a in _as_list(s["Action"])} == {"sns:Publish"}  # the SNS alert handler
 
@@ -501,7 +533,7 @@ _ASL = {
 def test_prod_with_ttl_dead_letter_queue_and_state_machine(tmp_path):
     """Synthesizes stage prod with a TTL table, a queue with a DLQ and a state machine added to the
     declarations, so those code paths are exercised before the first real declaration needs them."""
-    (tmp_path / "workflows").mkdir()
+    shutil.copytree(REPO / "chalicelib" / "workflows", tmp_path / "workflows")  # the declared machines
     (tmp_path / "workflows" / "sweep.asl.json").write_text(json.dumps(_ASL))
     driver = tmp_path / "driver.py"
     driver.write_text(_DRIVER)

@@ -24,6 +24,7 @@ class ProxyStack:
     url: str  # the proxy's own port: influx-proxy's routes at its root
     backends: list[list[Influxd]]  # by circle
     config: dict
+    stack_env: dict[str, str]  # what the stack was started with (PROXY_CONFIG: the file it reads)
 
     def maintain(self) -> None:
         """One pass of the backend checks and backlog rewrites, as the schedule would run it."""
@@ -78,7 +79,7 @@ def proxy_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyStack
             "LOG_LEVEL": "WARNING",
         }
         with running_stack(os.environ.get("TICKLESS_PREFIX", "tickless-proxy-") + "p-", env) as stack:
-            yield ProxyStack(stack, f"http://127.0.0.1:{port}", circles, config)
+            yield ProxyStack(stack, f"http://127.0.0.1:{port}", circles, config, env)
     finally:
         for circle in circles:
             for server in circle:
