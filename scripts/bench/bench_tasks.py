@@ -35,6 +35,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from chalicelib.declarations import kinesis_consumer
 from scripts.bench.bench_consumer import start_moto
 from scripts.localstack.motoserver import configure_environment
 from scripts.localstack.provision import provision
@@ -275,7 +276,12 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=200_000)
     parser.add_argument("--hosts", type=int, default=1000, help="hosts writing a point every 10 s")
     parser.add_argument("--record-points", type=int, default=1000, help="points per write (Kinesis record)")
-    parser.add_argument("--batch", type=int, default=10, help="records per task Lambda invocation")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=kinesis_consumer("consume_tasks").batch_size,
+        help="records per task Lambda invocation (default: the consumer's deployed batch size)",
+    )
     parser.add_argument("--group-by", action="store_true", help="group by host (a window per host)")
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the runtime alone and StreamTasks.consume, top costs"
