@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from chalice import Chalice, Rate
 
 from chalicelib import declarations
@@ -9,6 +11,7 @@ from chalicelib.api import edge, observability
 from chalicelib.api.influxdb import influxdb
 from chalicelib.api.kapacitor import kapacitor
 from chalicelib.api.proxy import proxy
+from chalicelib.api.proxy.blueprint import PREFIX as PROXY_PREFIX
 from chalicelib.events import (
     alert_delivery,
     batch_scheduler,
@@ -25,15 +28,23 @@ app = Chalice(app_name="tickless")
 # client), often gzipped: API Gateway must hand such bodies over as bytes, not as mangled text.
 app.api.binary_types.extend(["text/plain", "application/x-gzip", "application/gzip"])
 
-app.register_blueprint(influxdb)
-app.register_blueprint(kapacitor)
-app.register_blueprint(proxy)
+# One app, two shapes: all surfaces (the proxy's under /proxy), or a dedicated InfluxDB proxy answering
+# influx-proxy's routes at its root, as a stage's config may ask (TICKLESS_SURFACE=proxy).
+DEDICATED_PROXY = os.environ.get("TICKLESS_SURFACE") == "proxy"
+if DEDICATED_PROXY:
+    app.register_blueprint(proxy)
+else:
+    app.register_blueprint(influxdb)
+    app.register_blueprint(kapacitor)
+    app.register_blueprint(proxy, url_prefix=PROXY_PREFIX)
 # Every request's log line and metrics (docs/OBSERVABILITY.md); registered first, so it is the outer one
 # and sees the edge's answers too.
 app.register_middleware(observability.requests, "http")
 # Unknown paths (they arrive through infra's catch-all resources) and wrong methods: 404 and 405 in each
 # surface's format.
-app.register_middleware(edge.unmatched(app.routes), "http")
+app.register_middleware(
+    edge.unmatched(app.routes, default_surface="proxy" if DEDICATED_PROXY else ""), "http"
+)
 
 
 def kinesis_consumer(handler: str):

@@ -27,14 +27,17 @@ _SURFACES: dict[str, Renderer] = {
 _KAPACITOR_NOT_FOUND = "Not Found"
 
 
-def renderer(resource: str) -> Renderer:
-    """The error renderer of the surface a resource path (route or catch-all) belongs to."""
+def renderer(resource: str, default_surface: str = "") -> Renderer:
+    """The error renderer of the surface a resource path (route or catch-all) belongs to; a dedicated
+    deployment of one surface (`default_surface`) answers every path in its format."""
+    if default_surface:
+        return _SURFACES[default_surface]
     first = resource.strip("/").split("/", 1)[0]
     return _SURFACES.get(first, render_v1)
 
 
-def not_found(resource: str) -> TicklessError:
-    found = renderer(resource)
+def not_found(resource: str, default_surface: str = "") -> TicklessError:
+    found = renderer(resource, default_surface)
     if found is render_kapacitor:
         return TicklessError(NOT_FOUND, _KAPACITOR_NOT_FOUND)
     if found is render_proxy:
@@ -42,13 +45,15 @@ def not_found(resource: str) -> TicklessError:
     return TicklessError(NOT_FOUND, "path not found")
 
 
-def _method_not_allowed(resource: str, allowed: str) -> TicklessError:
-    if renderer(resource) is render_proxy:
+def _method_not_allowed(resource: str, allowed: str, default_surface: str = "") -> TicklessError:
+    if renderer(resource, default_surface) is render_proxy:
         return TicklessError(METHOD_NOT_ALLOWED, "method not allow")  # influx-proxy's words
     return TicklessError(METHOD_NOT_ALLOWED, f"allow: {allowed}")
 
 
-def unmatched(routes: Mapping[str, Mapping[str, Any]]) -> Callable[[Request, Callable], Any]:
+def unmatched(
+    routes: Mapping[str, Mapping[str, Any]], default_surface: str = ""
+) -> Callable[[Request, Callable], Any]:
     """Chalice HTTP middleware over the app's route table: answers requests for a resource that is not
     a route, or with a method the route lacks, before Chalice does (its own answers are a 405 in its
     format for both, and it would add the unknown resource to its table)."""
@@ -59,10 +64,11 @@ def unmatched(routes: Mapping[str, Mapping[str, Any]]) -> Callable[[Request, Cal
         resource = request.path or "/"
         methods = routes.get(resource)  # .get: the table is a defaultdict
         if not methods:
-            return renderer(resource)(not_found(resource))
+            return renderer(resource, default_surface)(not_found(resource, default_surface))
         if request.method not in methods:
             allowed = ", ".join(sorted(methods))
-            response = renderer(resource)(_method_not_allowed(resource, allowed))
+            found = renderer(resource, default_surface)
+            response = found(_method_not_allowed(resource, allowed, default_surface))
             response.headers["Allow"] = allowed
             return response
         return get_response(request)

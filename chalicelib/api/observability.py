@@ -2,7 +2,7 @@
 (`requests`, registered in app.py outside the edge middleware so it sees its 404s and 405s too).
 
 The line (docs/OBSERVABILITY.md): `request_id`, `method`, `route` (the resource:
-`/api/v2/buckets/{bucketID}`), `path`, `surface` (`v1`, `v2`, `kapacitor`), `operation` (`write`,
+`/api/v2/buckets/{bucketID}`), `path`, `surface` (`v1`, `v2`, `kapacitor`, `proxy`), `operation` (`write`,
 `query`, `other`), `status`, `latency_ms`, `bytes_in` (the body as received), `bytes_out` (the body
 answered), `user_agent`, and for an error its cause. 2xx and 3xx are logged at info, 4xx at warning with
 `error` (code, message and the chain of causes), 5xx at error with the traceback. Nothing else of the
@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -35,7 +36,7 @@ from chalicelib.observability import MetricUnit, cause_chain, logger, metric, re
 WRITE_ROUTES = frozenset({"/write", "/api/v2/write", "/kapacitor/v1/write", "/kapacitor/v1preview/write"})
 QUERY_ROUTES = frozenset({"/query", "/api/v2/query"})
 # The first path segment names the surface (as in edge.py); anything else is InfluxDB 1.x's.
-_SURFACES = {"api": "v2", "private": "v2", "legacy": "v2", "kapacitor": "kapacitor"}
+_SURFACES = {"api": "v2", "private": "v2", "legacy": "v2", "kapacitor": "kapacitor", "proxy": "proxy"}
 
 # Parameters and JSON keys that carry credentials, redacted if they ever reach a line.
 _SECRET_PARAMS = frozenset({"p", "password", "token"})
@@ -76,6 +77,8 @@ def points_written(accepted: int, rejected: int = 0) -> None:
 
 
 def surface(route: str) -> str:
+    if os.environ.get("TICKLESS_SURFACE") == "proxy":  # a dedicated proxy deployment: every route is its
+        return "proxy"
     return _SURFACES.get(route.strip("/").split("/", 1)[0], "v1")
 
 

@@ -166,7 +166,9 @@ class LocalStack:
                 stage=self.stage,
                 control=self._control,
             ).start()
-            if proxy_configured():
+            # the all-in-one app's /proxy routes also at the root of their own port (a dedicated proxy
+            # app has them at its root already)
+            if proxy_configured() and "/proxy/ping" in self.app.routes:
                 self.proxy_http = HTTPServer(
                     self.app,
                     host=self.host,

@@ -24,6 +24,7 @@ DOMAIN = (
     "alert",
     "overrides",
     "proxy",
+    "stacktach",
 )
 WIRING = ("boto3", "botocore", "pynamodb", "chalice", "aws_lambda_powertools")
 ROOT = Path(chalicelib.__file__).parent

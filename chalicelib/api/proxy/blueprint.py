@@ -1,5 +1,6 @@
-"""The InfluxDB proxy surface's blueprint: influx-proxy's routes under `/proxy` (the local stack also
-serves them at the root of their own port, as influx-proxy listens), errors as influx-proxy writes them:
+"""The InfluxDB proxy surface's blueprint: influx-proxy's routes, mounted under `/proxy` in the all-in-one
+app and at the root of a dedicated proxy deployment (app.py; the local stack also serves the `/proxy`
+routes at the root of their own port, as influx-proxy listens), errors as influx-proxy writes them:
 `{"error": message}` and a newline, with its version header."""
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def text_answer(text: str, status: int = 200) -> Response:
 
 def route(path: str, methods: list[str], name: str) -> Callable[[Callable], Callable]:
     def mount(view: Callable) -> Callable:
-        proxy.route(PREFIX + path, methods=methods, content_types=ANY_CONTENT_TYPE, name=f"proxy_{name}")(
+        proxy.route(path, methods=methods, content_types=ANY_CONTENT_TYPE, name=f"proxy_{name}")(
             renders_errors(render)(view)
         )
         return view

@@ -1,0 +1,1 @@
+"""StackTach.v3 on AWS: distilled events, Winchester triggers, streams and their pipelines."""
