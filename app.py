@@ -12,10 +12,12 @@ from chalicelib.api.influxdb import influxdb
 from chalicelib.api.kapacitor import kapacitor
 from chalicelib.api.proxy import proxy
 from chalicelib.api.proxy.blueprint import PREFIX as PROXY_PREFIX
+from chalicelib.api.stacktach import stacktach
 from chalicelib.events import (
     alert_delivery,
     batch_scheduler,
     maintenance,
+    notifications_consumer,
     points_consumer,
     proxy_consumer,
     proxy_maintenance,
@@ -37,6 +39,7 @@ else:
     app.register_blueprint(influxdb)
     app.register_blueprint(kapacitor)
     app.register_blueprint(proxy, url_prefix=PROXY_PREFIX)
+    app.register_blueprint(stacktach)
 # Every request's log line and metrics (docs/OBSERVABILITY.md); registered first, so it is the outer one
 # and sees the edge's answers too.
 app.register_middleware(observability.requests, "http")
@@ -108,3 +111,8 @@ def maintain_proxy(event):
 @app.on_sqs_message(queue=declarations.physical_name("workflow-tasks"), batch_size=1)
 def run_workflow_tasks(event):
     return workflow_tasks.run_workflow_task(event.to_dict(), event.context)
+
+
+@kinesis_consumer("consume_notifications")
+def consume_notifications(event):
+    return notifications_consumer.consume_notifications(event.to_dict(), event.context)

@@ -25,6 +25,7 @@ from chalicelib.adapters.proxystate import DynamoMigrationState, DynamoProxyStat
 from chalicelib.adapters.readcache import ReadCache
 from chalicelib.adapters.resources import DynamoResources, DynamoSessions
 from chalicelib.adapters.series import DynamoCompactionLog, DynamoIndex, DynamoSegments, DynamoTombstones
+from chalicelib.adapters.stacktach import DynamoStackTach
 from chalicelib.adapters.taskstate import DynamoTaskStates
 from chalicelib.adapters.workflows import StepFunctions
 from chalicelib.alert.dispatch import Dispatcher
@@ -43,6 +44,9 @@ from chalicelib.proxy.fanout import ProxyFanout
 from chalicelib.proxy.migration import Chunk, Job, Migrations
 from chalicelib.proxy.service import ProxyService
 from chalicelib.series.store import SeriesStore
+from chalicelib.stacktach.distiller import Distiller
+from chalicelib.stacktach.service import StackTach
+from chalicelib.stacktach.triggers import default_triggers, load_triggers
 from chalicelib.tenancy.dbrp import Catalog
 from chalicelib.tenancy.permissions import Permission
 from chalicelib.tenancy.principal import Principal
@@ -314,3 +318,33 @@ _WORKFLOW_TASKS: dict[str, Callable[[dict], dict]] = {
     "proxy-migration-chunk": _migration_chunk,
     "proxy-migration-finish": _migration_finish,
 }
+
+
+# -- StackTach --------------------------------------------------------------------------------------------
+
+STACKTACH_DISTILLER_ENV = "STACKTACH_DISTILLER_CONFIG"
+STACKTACH_TRIGGERS_ENV = "STACKTACH_TRIGGERS_CONFIG"
+
+
+@cache
+def stacktach() -> StackTach:
+    """StackTach over DynamoDB, with the event and trigger definitions the environment names (the
+    shipped Nova sets otherwise). An invalid file raises, naming the problem, at the first use."""
+    return StackTach(_distiller(), _triggers(), DynamoStackTach())
+
+
+def _distiller() -> Distiller:
+    path = os.environ.get(STACKTACH_DISTILLER_ENV)
+    return Distiller.from_yaml(_config_text(path)) if path else Distiller.default()
+
+
+def _triggers() -> list:
+    path = os.environ.get(STACKTACH_TRIGGERS_ENV)
+    return load_triggers(_config_text(path)) if path else default_triggers()
+
+
+def _config_text(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise TicklessError(UNAVAILABLE, f"StackTach configuration {path}: {exc.strerror or exc}") from None

@@ -134,13 +134,18 @@ TASK_STATE = Table("taskstate", "pk", "sk")
 # "backlog|<url>"), backend health (pk "health"), migration state and statistics. Every proxy instance
 # reads the same items: the backlog is not one proxy's disk.
 PROXY = Table("proxy", "pk", "sk")
-TABLES: tuple[Table, ...] = (CHUNKS, SERIES, RESOURCES, SESSIONS, DEADLETTERS, TASK_STATE, PROXY)
+# StackTach's events (deduplicated by message_id, in generated-time order) and streams (by id, the
+# active one of each trigger and distinguishing traits, their events).
+STACKTACH = Table("stacktach", "pk", "sk")
+TABLES: tuple[Table, ...] = (CHUNKS, SERIES, RESOURCES, SESSIONS, DEADLETTERS, TASK_STATE, PROXY, STACKTACH)
 
 # Points accepted by a write, on their way to the series store (and later Kapacitor's stream tasks).
 POINTS = Stream("points", shards=2)
 # Lines accepted by the InfluxDB proxy's /write, on their way to every circle's backend.
 PROXY_WRITES = Stream("proxy-writes", shards=1)
-STREAMS: tuple[Stream, ...] = (POINTS, PROXY_WRITES)
+# OpenStack notifications for StackTach (one JSON notification, or a list of them, per record).
+NOTIFICATIONS = Stream("notifications", shards=1)
+STREAMS: tuple[Stream, ...] = (POINTS, PROXY_WRITES, NOTIFICATIONS)
 
 # Data too large for where it belongs. `points` records larger than a Kinesis record travel by claim
 # check (the data here, a pointer on the stream), kept until the stream's retention has passed; dead
@@ -156,6 +161,7 @@ QUEUES: tuple[Queue, ...] = (
     Queue("points-failures"),
     Queue("tasks-failures"),
     Queue("proxy-writes-failures"),
+    Queue("notifications-failures"),
     # Alert events of tasks on their way to their handlers: one message per event and handler, retried
     # with backoff (the visibility timeout) and kept in `alerts-dlq` when the endpoint never takes it.
     Queue("alerts", visibility_timeout=60, max_receive_count=ALERT_DELIVERY_ATTEMPTS),
@@ -174,6 +180,10 @@ KINESIS_CONSUMERS: tuple[KinesisConsumer, ...] = (
     # The proxy's writes to its backends; a backend that fails gets the lines in its backlog instead.
     KinesisConsumer(
         handler="consume_proxy_writes", stream=PROXY_WRITES.name, on_failure_queue="proxy-writes-failures"
+    ),
+    # StackTach: notifications distilled into events, which join their triggers' streams.
+    KinesisConsumer(
+        handler="consume_notifications", stream=NOTIFICATIONS.name, on_failure_queue="notifications-failures"
     ),
 )
 

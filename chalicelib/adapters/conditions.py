@@ -24,3 +24,9 @@ def saved_if(item: Any, condition: Any) -> bool:
             return False
         raise
     return True
+
+
+def transaction_condition_failed(exc: Exception) -> bool:
+    """Whether a pynamodb TransactWriteError was cancelled by a failed condition of one of its items."""
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)

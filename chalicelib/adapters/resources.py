@@ -21,7 +21,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters.conditions import saved_if
+from chalicelib.adapters.conditions import saved_if, transaction_condition_failed
 from chalicelib.declarations import RESOURCES, SESSIONS
 from chalicelib.kit.errors import CONFLICT, TicklessError
 
@@ -111,8 +111,7 @@ class DynamoResources:
                     if old_unique is not None:
                         transaction.delete(ResourceItem(_unique_pk(kind, old_unique[0]), old_unique[1]))
         except TransactWriteError as exc:
-            reasons = getattr(exc, "cancellation_reasons", None) or []
-            if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+            if transaction_condition_failed(exc):
                 raise TicklessError(CONFLICT, conflict or f"{kind} conflict") from exc
             raise
 

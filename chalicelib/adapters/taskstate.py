@@ -15,6 +15,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters.conditions import transaction_condition_failed
 from chalicelib.declarations import TASK_STATE
 from chalicelib.kit import fastjson
 from chalicelib.tick.execution import StateTooLarge, StoredState
@@ -94,8 +95,7 @@ class DynamoTaskStates:
                     for number in range(1, old_parts):
                         transaction.delete(TaskStateItem(pk, _part_key(old_token, number)))
         except TransactWriteError as exc:
-            reasons = getattr(exc, "cancellation_reasons", None) or []
-            if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+            if transaction_condition_failed(exc):
                 return False
             raise
         self._heads[pk] = ((expected or 0) + 1, len(pieces), token)

@@ -13,6 +13,7 @@ from chalicelib.api.influxdb.errors import render_v1, render_v2
 from chalicelib.api.kapacitor.blueprint import render as render_kapacitor
 from chalicelib.api.kit import Renderer
 from chalicelib.api.proxy.blueprint import render as render_proxy
+from chalicelib.api.stacktach.blueprint import render as render_stacktach
 from chalicelib.kit.errors import METHOD_NOT_ALLOWED, NOT_FOUND, TicklessError
 
 # The first path segment names the surface; anything else is InfluxDB 1.x's.
@@ -22,6 +23,7 @@ _SURFACES: dict[str, Renderer] = {
     "legacy": render_v2,
     "kapacitor": render_kapacitor,
     "proxy": render_proxy,  # influx-proxy's API, mounted under /proxy
+    "v1": render_stacktach,  # StackTach.v3's API
 }
 # What Kapacitor answers for a path it does not serve; InfluxDB words it as below.
 _KAPACITOR_NOT_FOUND = "Not Found"

@@ -36,7 +36,14 @@ from chalicelib.observability import MetricUnit, cause_chain, logger, metric, re
 WRITE_ROUTES = frozenset({"/write", "/api/v2/write", "/kapacitor/v1/write", "/kapacitor/v1preview/write"})
 QUERY_ROUTES = frozenset({"/query", "/api/v2/query"})
 # The first path segment names the surface (as in edge.py); anything else is InfluxDB 1.x's.
-_SURFACES = {"api": "v2", "private": "v2", "legacy": "v2", "kapacitor": "kapacitor", "proxy": "proxy"}
+_SURFACES = {
+    "api": "v2",
+    "private": "v2",
+    "legacy": "v2",
+    "kapacitor": "kapacitor",
+    "proxy": "proxy",
+    "v1": "stacktach",
+}
 
 # Parameters and JSON keys that carry credentials, redacted if they ever reach a line.
 _SECRET_PARAMS = frozenset({"p", "password", "token"})

@@ -103,7 +103,9 @@ def test_config(client):
     assert prefix.startswith("tickless-")
     assert config["storage-tables"]
     assert all(physical == prefix + name for name, physical in config["storage-tables"].items())
-    assert config["write-streams"] == {"points": prefix + "points", "proxy-writes": prefix + "proxy-writes"}
+    assert config["write-streams"] == {
+        name: prefix + name for name in ("points", "proxy-writes", "notifications")
+    }
     assert config["http-default-page-size"] == 20
     assert config["http-max-page-size"] == 100
     # Nothing pretending to be an influxd option tickless does not have.

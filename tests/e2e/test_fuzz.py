@@ -175,7 +175,8 @@ def check(answer: Answer, method: str, url: str) -> None:
     assert answer.status < 500, f"{method} {url} -> {answer.status}: {answer.body[:500]!r}"
     if answer.status >= 400 and answer.body and answer.content_type.startswith("application/json"):
         doc = json.loads(answer.body)
-        assert isinstance(doc, dict) and ("message" in doc or "error" in doc), doc
+        # InfluxDB's {code, message}, Kapacitor's and the proxy's {error}, StackTach's {title, description}
+        assert isinstance(doc, dict) and ("message" in doc or "error" in doc or "description" in doc), doc
 
 
 @pytest.fixture(scope="module")
