@@ -39,6 +39,8 @@ bench: $(STAMP)
 	$(PY) -m scripts.bench.bench_codec
 	$(PY) -m scripts.bench.bench_consumer
 	$(PY) -m scripts.bench.bench_tasks
+	$(PY) -m scripts.bench.bench_proxy
+	$(PY) -m scripts.bench.bench_stacktach
 	$(PY) -m scripts.bench.bench_e2e
 	$(PY) -m scripts.bench.bench_query
 	$(PY) -m scripts.bench.bench_memory
