@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from chalicelib.kit.errors import INVALID, TicklessError
+from chalicelib.lineprotocol.serializer import format_point
 from chalicelib.proxy.config import Backend, ProxyConfig
 from chalicelib.proxy.ports import Backends, BackendUnavailable
 from chalicelib.proxy.ring import backend_for
@@ -339,32 +340,25 @@ def _quoted(name: str) -> str:
     return name.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _escape_key(text: str) -> str:
-    return text.replace(",", "\\,").replace(" ", "\\ ").replace("=", "\\=")
+_CONVERT: dict[str, Callable[[Any], Any]] = {"integer": int, "string": str, "boolean": bool, "float": float}
 
 
 def _line(
     measurement: str, columns: list[str], row: list[Any], tags: set[str], types: Mapping[str, str]
 ) -> str:
-    """One point of `SELECT *` as line protocol (fields typed as SHOW FIELD KEYS says, time in ns)."""
-    key = [measurement.replace(",", "\\,").replace(" ", "\\ ")]
-    fields = []
+    """One point of `SELECT *` as line protocol: fields typed as SHOW FIELD KEYS says (influxd answers
+    floats that happen to be whole as JSON integers), time in ns; "" for a point with no field left."""
+    point_tags, fields = {}, {}
     for column, value in zip(columns[1:], row[1:], strict=False):
         if value is None:
             continue
         if column in tags:
-            key.append(f"{_escape_key(column)}={_escape_key(str(value))}")
+            point_tags[column] = str(value)
         elif column in types:
-            kind = types[column]
-            if kind == "integer":
-                text = f"{int(value)}i"
-            elif kind == "string":
-                text = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-            elif kind == "boolean":
-                text = "true" if value else "false"
-            else:
-                text = repr(float(value))
-            fields.append(f"{_escape_key(column)}={text}")
+            fields[column] = _CONVERT.get(types[column], float)(value)
     if not fields:
         return ""
-    return f"{','.join(key)} {','.join(fields)} {int(row[0])}"
+    try:
+        return format_point(measurement, point_tags, fields, int(row[0]))
+    except ValueError as exc:  # what line protocol cannot carry: say which point, do not drop it quietly
+        raise TicklessError(INVALID, f"cannot copy a point of {measurement!r}: {exc}") from None
