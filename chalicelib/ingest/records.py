@@ -16,6 +16,7 @@ from operator import itemgetter, methodcaller
 
 import orjson
 
+from chalicelib.kit.batching import parts_by_size
 from chalicelib.kit.points import Point, UInt
 
 VERSION = 1
@@ -83,17 +84,11 @@ def encode(destination: Destination, points: Iterable[Point]) -> list[tuple[str,
 
 def _chunks(series: list[SeriesRows]) -> Iterator[list[SeriesRows]]:
     """Split series lists so each chunk is about _TARGET_RAW_BYTES of JSON (rows estimated)."""
-    chunk: list[SeriesRows] = []
-    size = 0
-    for s in series:
-        estimate = len(s.key) + 40 * len(s.rows) + 30 * sum(map(len, map(itemgetter(1), s.rows)))
-        if chunk and size + estimate > _TARGET_RAW_BYTES:
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(s)
-        size += estimate
-    if chunk:
-        yield chunk
+    return parts_by_size(series, _estimate, _TARGET_RAW_BYTES)
+
+
+def _estimate(s: SeriesRows) -> int:
+    return len(s.key) + 40 * len(s.rows) + 30 * sum(map(len, map(itemgetter(1), s.rows)))
 
 
 def _compress(destination: Destination, series: list[SeriesRows]) -> list[bytes]:

@@ -8,27 +8,20 @@ from __future__ import annotations
 import json
 import zlib
 
+from chalicelib.kit.batching import parts_by_size
 from chalicelib.proxy.fanout import WriteBatch
 
 MAX_RECORD_BYTES = 900_000
 
 
 def encode(batch: WriteBatch) -> list[bytes]:
-    records: list[bytes] = []
-    start, size = 0, 0
-    for i, (measurement, line) in enumerate(batch.lines):
-        grown = size + len(line) + len(measurement.encode()) + 8
-        if i > start and grown > MAX_RECORD_BYTES:
-            records.append(_record(batch, start, i))
-            start, grown = i, len(line) + len(measurement.encode()) + 8
-        size = grown
-    if start < len(batch.lines):
-        records.append(_record(batch, start, len(batch.lines)))
-    return records
+    parts = parts_by_size(
+        batch.lines, lambda pair: len(pair[1]) + len(pair[0].encode()) + 8, MAX_RECORD_BYTES
+    )
+    return [_record(batch, part) for part in parts]
 
 
-def _record(batch: WriteBatch, start: int, stop: int) -> bytes:
-    part = batch.lines[start:stop]
+def _record(batch: WriteBatch, part: list[tuple[str, bytes]]) -> bytes:
     header = {"db": batch.db, "rp": batch.rp, "precision": batch.precision, "m": [m for m, _ in part]}
     # json, not orjson: a measurement of bytes that are not UTF-8 is carried as surrogate escapes
     raw = json.dumps(header, separators=(",", ":")).encode() + b"\n" + b"\n".join(line for _, line in part)

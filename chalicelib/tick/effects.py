@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from chalicelib.ingest.writer import PointWriter
+from chalicelib.kit.batching import parts_by_size
 from chalicelib.kit.errors import TicklessError
 from chalicelib.kit.time import NS_PER_UNIT, V1_PRECISIONS
 from chalicelib.lineprotocol.serializer import format_point
@@ -103,16 +104,4 @@ def _is_own_store(clusters: list[dict[str, Any]], cluster: str) -> bool:
 def _chunks(lines: list[str], limit: int = MAX_WRITE_MESSAGE_BYTES) -> list[str]:
     """The lines joined into bodies of at most `limit` bytes (one longer line alone): an SQS message
     holds 256 KB."""
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        length = len(line.encode()) + 1
-        if current and size + length > limit:
-            chunks.append("\n".join(current))
-            current, size = [], 0
-        current.append(line)
-        size += length
-    if current:
-        chunks.append("\n".join(current))
-    return chunks
+    return ["\n".join(part) for part in parts_by_size(lines, lambda line: len(line.encode()) + 1, limit)]
