@@ -40,6 +40,9 @@ def telegraf(module_client, pump, onboarding, now_s) -> tuple[str, str]:  # noqa
     )
     assert response.status_code == 200, response.body
     t0 = now_s - HOUR
+    two_hours = 2 * HOUR
+    if t0 // two_hours != (t0 + 30 * S) // two_hours:  # the points must not straddle an epoch-aligned 2h
+        t0 = t0 // two_hours * two_hours - 60 * S  # window (the tests aggregate over those): all before
     body = "\n".join(
         [
             f"cpu,host=a,region=eu usage=1,n=3i {t0}",
