@@ -21,6 +21,7 @@ from chalicelib.events import (
     points_consumer,
     proxy_consumer,
     proxy_maintenance,
+    stacktach_pipeline,
     task_consumer,
     workflow_tasks,
 )
@@ -116,3 +117,10 @@ def run_workflow_tasks(event):
 @kinesis_consumer("consume_notifications")
 def consume_notifications(event):
     return notifications_consumer.consume_notifications(event.to_dict(), event.context)
+
+
+# StackTach's pipeline worker: each minute, the streams whose fire or expire time passed run their
+# trigger's pipelines (chalicelib/events/stacktach_pipeline.py).
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def run_stacktach_pipelines(event):
+    return stacktach_pipeline.run_stacktach_pipelines(context=event.context)

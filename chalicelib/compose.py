@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -19,6 +20,7 @@ from chalicelib.adapters.deadletters import DynamoDeadLetters
 from chalicelib.adapters.definitions import DynamoDefinitions
 from chalicelib.adapters.influxd import InfluxdBackends
 from chalicelib.adapters.kinesis import KinesisPublisher
+from chalicelib.adapters.notification_publisher import NotificationPublisher
 from chalicelib.adapters.outbound import OutboundSender
 from chalicelib.adapters.overrides import DynamoOverrides
 from chalicelib.adapters.proxystate import DynamoMigrationState, DynamoProxyState
@@ -45,8 +47,10 @@ from chalicelib.proxy.migration import Chunk, Job, Migrations
 from chalicelib.proxy.service import ProxyService
 from chalicelib.series.store import SeriesStore
 from chalicelib.stacktach.distiller import Distiller
+from chalicelib.stacktach.handlers import usage_event_definitions
+from chalicelib.stacktach.pipeline import PipelineWorker, check_pipelines
 from chalicelib.stacktach.service import StackTach
-from chalicelib.stacktach.triggers import default_triggers, load_triggers
+from chalicelib.stacktach.triggers import default_pipelines, default_triggers, load_pipelines, load_triggers
 from chalicelib.tenancy.dbrp import Catalog
 from chalicelib.tenancy.permissions import Permission
 from chalicelib.tenancy.principal import Principal
@@ -324,27 +328,64 @@ _WORKFLOW_TASKS: dict[str, Callable[[dict], dict]] = {
 
 STACKTACH_DISTILLER_ENV = "STACKTACH_DISTILLER_CONFIG"
 STACKTACH_TRIGGERS_ENV = "STACKTACH_TRIGGERS_CONFIG"
+STACKTACH_PIPELINES_ENV = "STACKTACH_PIPELINES_CONFIG"
+STACKTACH_PURGE_ENV = "STACKTACH_PURGE_COMPLETED_STREAMS"  # Winchester's purge_completed_streams
 
 
 @cache
 def stacktach() -> StackTach:
-    """StackTach over DynamoDB, with the event and trigger definitions the environment names (the
-    shipped Nova sets otherwise). An invalid file raises, naming the problem, at the first use."""
-    return StackTach(_distiller(), _triggers(), DynamoStackTach())
+    """StackTach over DynamoDB, with the event, trigger and pipeline definitions the environment names
+    (the shipped Nova sets otherwise). An invalid file raises, naming the problem, at the first use (and
+    the local stack uses it at start: `check_stacktach`)."""
+    triggers, pipelines = _triggers(), _pipelines()
+    try:
+        check_pipelines(triggers, pipelines)
+    except TicklessError as exc:
+        raise TicklessError(exc.code, f"StackTach configuration: {exc.message}") from None
+    # the usage handler's verdicts come back through ingest: distil them into their traits
+    distiller = _distiller().with_definitions(usage_event_definitions())
+    return StackTach(distiller, triggers, DynamoStackTach())
+
+
+def stacktach_pipeline_worker() -> PipelineWorker:
+    service = stacktach()
+    purge = os.environ.get(STACKTACH_PURGE_ENV, "").strip().lower() in ("1", "true", "yes")
+    return PipelineWorker(
+        DynamoStackTach(),
+        service.triggers,
+        _pipelines(),
+        service,
+        NotificationPublisher(),
+        purge_completed=purge,
+    )
+
+
+def check_stacktach() -> None:
+    """Raise, naming the problem, if the StackTach configuration files are unreadable or invalid."""
+    stacktach.cache_clear()
+    stacktach()
 
 
 def _distiller() -> Distiller:
-    path = os.environ.get(STACKTACH_DISTILLER_ENV)
-    return Distiller.from_yaml(_config_text(path)) if path else Distiller.default()
+    return _configured(STACKTACH_DISTILLER_ENV, Distiller.from_yaml, Distiller.default)
 
 
 def _triggers() -> list:
-    path = os.environ.get(STACKTACH_TRIGGERS_ENV)
-    return load_triggers(_config_text(path)) if path else default_triggers()
+    return _configured(STACKTACH_TRIGGERS_ENV, load_triggers, default_triggers)
 
 
-def _config_text(path: str) -> str:
+def _pipelines() -> dict:
+    return _configured(STACKTACH_PIPELINES_ENV, load_pipelines, default_pipelines)
+
+
+def _configured(variable: str, parse: Callable[[str], Any], default: Callable[[], Any]) -> Any:
+    """The file `variable` names, parsed (the shipped default without one); its problems name the file."""
+    path = os.environ.get(variable)
+    if not path:
+        return default()
     try:
-        return Path(path).read_text()
+        return parse(Path(path).read_text())
     except OSError as exc:
         raise TicklessError(UNAVAILABLE, f"StackTach configuration {path}: {exc.strerror or exc}") from None
+    except TicklessError as exc:
+        raise TicklessError(exc.code, f"StackTach configuration {path} ({variable}): {exc.message}") from None

@@ -5,12 +5,17 @@
 - `s|<id>` / `s`: a stream (JSON) with its `version`, saved only over the version it was read at;
   `st` / `<id, 20 digits>`: the streams by id; `k|<sha256 of trigger and distinguishing traits>` / `k`:
   that key's active stream, moved to a new stream only if it still names the one the writer saw;
-  `se|<id>` / `<position>|<message_id>`: a stream's events; `counter` / `streams`: the last stream id."""
+  `se|<id>` / `<position>|<message_id>`: a stream's events; `counter` / `streams`: the last stream id;
+- `du|<id mod 4>` / `<due time, microseconds since the epoch, 20 digits>|<id>`: the pipeline worker's
+  agenda, one entry per stream save that left something to do (the stream doc's `due`), with the version
+  that wrote it. Entries are only added by saves (a stream whose due time moved has an entry for each
+  time) and removed by the worker once passed, only if no later save of the same due time rewrote them."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -21,8 +26,11 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.conditions import condition_failed, saved_if, transaction_condition_failed
 from chalicelib.declarations import STACKTACH
+from chalicelib.stacktach.pipeline import DueEntry
 
 _EVENTS, _STREAMS = "ev", "st"
+DUE_SHARDS = 4  # agenda partitions: saves of many streams spread their writes
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class StackTachItem(Model):
@@ -128,6 +136,7 @@ class DynamoStackTach:
                 tx.save(StackTachItem(f"s|{stream_id}", "s", doc=_dumps(doc), version=int(doc["version"])))
                 tx.save(StackTachItem(_STREAMS, f"{stream_id:020d}", stream_id=stream_id))
                 tx.save(_member(stream_id, member))
+                _file_due(tx, doc)
         except TransactWriteError as exc:
             if transaction_condition_failed(exc):
                 return False
@@ -141,6 +150,7 @@ class DynamoStackTach:
             with self._transaction() as tx:
                 tx.save(item, condition=StackTachItem.version == expected_version)
                 tx.save(_member(stream_id, member), condition=StackTachItem.pk.does_not_exist())
+                _file_due(tx, doc)
         except TransactWriteError as exc:
             reasons = getattr(exc, "cancellation_reasons", None) or [None, None]
             if len(reasons) > 1 and reasons[1] is not None and reasons[1].code == "ConditionalCheckFailed":
@@ -186,7 +196,48 @@ class DynamoStackTach:
 
     def replace_stream(self, doc: dict[str, Any], expected_version: int) -> bool:
         item = StackTachItem(f"s|{doc['id']}", "s", doc=_dumps(doc), version=int(doc["version"]))
-        return saved_if(item, StackTachItem.version == expected_version)
+        if not doc.get("due"):
+            return saved_if(item, StackTachItem.version == expected_version)
+        try:
+            with self._transaction() as tx:
+                tx.save(item, condition=StackTachItem.version == expected_version)
+                _file_due(tx, doc)
+        except TransactWriteError as exc:
+            if transaction_condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def stream_events(self, stream_id: int) -> list[dict[str, Any]]:
+        ids = self.stream_event_ids(stream_id)
+        found: dict[str, dict[str, Any]] = {}
+        for item in StackTachItem.batch_get([(f"e|{m}", "e") for m in ids]):
+            doc = json.loads(item.doc)
+            found[doc["message_id"]] = doc
+        return [found[m] for m in ids if m in found]
+
+    # -- the pipeline worker's agenda --------------------------------------------------------------------
+
+    def due(self, until: datetime, after: DueEntry | None, limit: int) -> list[DueEntry]:
+        high = f"{_micros(until):020d}|\uffff"
+        low = "0" if after is None else f"{_micros(after.at):020d}|{after.stream_id + 1:020d}"
+        entries: list[DueEntry] = []
+        for shard in range(DUE_SHARDS):
+            for item in StackTachItem.query(
+                f"du|{shard}", StackTachItem.sk.between(low, high), limit=limit, consistent_read=True
+            ):
+                at = _EPOCH + timedelta(microseconds=int(item.sk.split("|", 1)[0]))
+                entries.append(DueEntry(int(item.stream_id), at, int(item.version), f"{shard}/{item.sk}"))
+        entries.sort(key=lambda e: (e.at, e.stream_id))
+        return entries[:limit]
+
+    def drop_due(self, entry: DueEntry) -> None:
+        shard, sk = entry.token.split("/", 1)
+        try:  # a save after the worker's read may have filed the same time again: that one stays
+            StackTachItem(f"du|{shard}", sk).delete(condition=StackTachItem.version == entry.version)
+        except DeleteError as exc:
+            if not condition_failed(exc):
+                raise
 
     def stream_event_ids(self, stream_id: int) -> list[str]:
         return [i.sk.split("|", 1)[1] for i in StackTachItem.query(f"se|{stream_id}", consistent_read=True)]
@@ -200,6 +251,23 @@ def _after(bound: int | None, newest_first: bool) -> Any:
         StackTachItem.sk < _position(bound)
         if newest_first
         else StackTachItem.sk > _position(bound) + "|\uffff"
+    )
+
+
+def _micros(when: datetime) -> int:
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - _EPOCH) // timedelta(microseconds=1)
+
+
+def _file_due(tx: TransactWrite, doc: dict[str, Any]) -> None:
+    """Put the saved stream on the agenda at its `due` time (nothing when it has nothing left to do)."""
+    if not doc.get("due"):
+        return
+    stream_id = int(doc["id"])
+    sk = f"{_micros(datetime.fromisoformat(doc['due'])):020d}|{stream_id:020d}"
+    tx.save(
+        StackTachItem(f"du|{stream_id % DUE_SHARDS}", sk, stream_id=stream_id, version=int(doc["version"]))
     )
 
 

@@ -329,6 +329,13 @@ class Distiller:
         """The shipped Nova definition set."""
         return _default()
 
+    def with_definitions(self, config: list[Any]) -> Distiller:
+        """This distiller with `config`'s definitions appended (they win for the types they take)."""
+        extra = [EventDefinition.parse(cfg, f"added event definition {i}") for i, cfg in enumerate(config, 1)]
+        grown = Distiller([], now=self._now)
+        grown.definitions = list(reversed(extra)) + self.definitions
+        return grown
+
     def definition_for(self, event_type: str) -> EventDefinition | None:
         return next((d for d in self.definitions if d.matches(event_type)), None)
 

@@ -337,7 +337,7 @@ class UsageHandler:
                 {
                     "event_type": WARNINGS,
                     "publisher_id": PUBLISHER_ID,
-                    "message_id": str(uuid.uuid4()),
+                    "message_id": _uuid5_id(exists.get("message_id", ""), WARNINGS),
                     "timestamp": when,
                     "stream_id": self.stream_id,
                     "instance_id": exists.get("instance_id", "n/a"),
@@ -379,7 +379,8 @@ class UsageHandler:
             new_events.append(
                 {
                     "event_type": FAILED,
-                    "message_id": str(uuid.uuid4()),
+                    # deterministic (Winchester: random), so a pipeline run again adds no duplicate
+                    "message_id": _uuid5_id(f"stream {self.stream_id} {block[0].get('message_id')}", FAILED),
                     "timestamp": block[0].get("timestamp") or datetime.now(UTC),
                     "stream_id": self.stream_id,
                     "instance_id": block[0].get("instance_id"),

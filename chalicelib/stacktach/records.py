@@ -43,6 +43,8 @@ def stream_doc(stream: Stream, version: int) -> dict[str, Any]:
         "event_count": stream.event_count,
         "fire_counts": list(stream.fire_counts),
         "version": version,  # the store's condition: one save per version
+        # the store files the stream under this time for the pipeline worker (none: nothing left to do)
+        "due": due.isoformat() if (due := stream.next_due()) else None,
     }
 
 

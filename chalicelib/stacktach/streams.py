@@ -146,6 +146,18 @@ class Stream:
             return S.expiring
         return None
 
+    def next_due(self, after: timedelta = STUCK_AFTER) -> datetime | None:
+        """When a worker should next look at the stream: its fire or expire time while it may fire or
+        expire, the moment it counts as stuck while a worker holds it; None once nothing is left to do."""
+        times: list[datetime] = []
+        if self.state in FIRE_FROM and self.fire_timestamp is not None:
+            times.append(self.fire_timestamp)
+        if self.state in EXPIRE_FROM:
+            times.append(self.expire_timestamp)
+        if self.state in RECOVER and self.state_changed_at is not None:
+            times.append(self.state_changed_at + after)
+        return min(times, default=None)
+
     def transition(self, to: StreamState, now: datetime) -> Stream:
         """The stream in state `to`, its serial bumped; stores write it only if the serial is unchanged."""
         to = StreamState(to)

@@ -29,6 +29,8 @@ from constructs import Construct
 
 from chalicelib import declarations
 from chalicelib.declarations import physical_name
+from chalicelib.stacktach.pipeline import kinesis_targets
+from chalicelib.stacktach.triggers import load_pipelines
 from infra.stacks.edge import route_everything_to_the_app
 
 WORKFLOWS_DIR = Path(declarations.__file__).resolve().parent / "workflows"
@@ -74,6 +76,8 @@ class TicklessStack(cdk.Stack):
             raise ValueError(f"set {declarations.PREFIX_ENV}={prefix} before building the stack")
         self.stage = stage
         self.prefix = prefix
+        self.source_dir = source_dir
+        self.stage_environment: dict[str, str] = dict(chalice_stage_config.get("environment_variables", {}))
         self.removal_policy = cdk.RemovalPolicy.RETAIN if stage == "prod" else cdk.RemovalPolicy.DESTROY
 
         self.tables = {t.name: self._table(t) for t in declarations.TABLES}
@@ -302,6 +306,7 @@ class TicklessStack(cdk.Stack):
         if not roles:
             raise ValueError("the Chalice template has no IAM role: set manage_iam_role and grant by hand")
         policies = []
+        publish_streams = stacktach_publish_streams(self.source_dir, self.stage_environment)
         for role_id in roles:
             self._replace_chalice_policy(role_id)
             role = self.chalice.get_role(role_id)
@@ -331,6 +336,18 @@ class TicklessStack(cdk.Stack):
                     ],
                 )
             )
+            # StackTach's publish steps put notifications on a topic (above) or on exactly the Kinesis
+            # streams the stage's pipeline configuration names.
+            if publish_streams:
+                role.add_to_principal_policy(
+                    iam.PolicyStatement(
+                        actions=["kinesis:PutRecord", "kinesis:PutRecords"],
+                        resources=[
+                            self.format_arn(service="kinesis", resource="stream", resource_name=name)
+                            for name in sorted(publish_streams)
+                        ],
+                    )
+                )
             for decl in declarations.STATE_MACHINES:
                 self._grant_state_machine(role, physical_name(decl.name))
             for bucket in declarations.BUCKETS:
@@ -408,3 +425,12 @@ class TicklessStack(cdk.Stack):
                 actions=["states:DescribeExecution", "states:StopExecution"], resources=[executions]
             )
         )
+
+
+def stacktach_publish_streams(source_dir: Path, environment: dict[str, str]) -> set[str]:
+    """The Kinesis streams the stage's StackTach pipelines publish to (`STACKTACH_PIPELINES_CONFIG`, a
+    file packaged with the app, relative to it): the role may put records on those and no others."""
+    path = environment.get("STACKTACH_PIPELINES_CONFIG")
+    if not path:
+        return set()
+    return kinesis_targets(load_pipelines((source_dir / path).read_text()))

@@ -11,7 +11,7 @@ import threading
 
 from .datadir import DATA_DIR_ENV, DEFAULT_DATA_DIR, DataDirError
 from .persistence import DEFAULT_COMPACT_BYTES
-from .stack import APP_ENV, DEFAULT_APP, LocalStack
+from .stack import APP_ENV, DEFAULT_APP, ConfigurationError, LocalStack
 
 
 def _env_int(name: str) -> int | None:
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         stack.start()
-    except DataDirError as exc:
+    except (DataDirError, ConfigurationError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
     try:

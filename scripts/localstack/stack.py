@@ -141,6 +141,7 @@ class LocalStack:
         if not self.run_pump and not self.serve_http:
             return  # AWS only: the app runs in another process
         # Only now, with the environment pointing at moto: the app resolves resource names at import.
+        check_configuration()
         if isinstance(self.app_spec, str):
             self.app, module = load_app(self.app_spec, self.project_dir)
             handlers = self.handlers if self.handlers is not None else module
@@ -228,6 +229,21 @@ class LocalStack:
         if name == "resources" and method == "GET":
             return 200, {"moto": self.moto_url, **asdict(self.provisioned)}
         return 404, {"error": f"unknown control endpoint {method} {path}"}
+
+
+class ConfigurationError(Exception):
+    """A configuration file the environment names is unreadable or invalid: the stack does not start."""
+
+
+def check_configuration() -> None:
+    """Refuse to start on a StackTach file (STACKTACH_*_CONFIG) that the app would refuse at first use."""
+    from chalicelib import compose  # only now: the environment points at the local AWS endpoint
+    from chalicelib.kit.errors import TicklessError
+
+    try:
+        compose.check_stacktach()
+    except TicklessError as exc:
+        raise ConfigurationError(exc.message) from None
 
 
 PROXY_PORT_ENV = "PROXY_PORT"

@@ -580,3 +580,15 @@ def test_api_gateway_compresses_responses(template):
     Lambda's bytes reach the client only when the request's first Accept type is a binary media type."""
     (api,) = _resources(template, "AWS::Serverless::Api").values()
     assert api["Properties"]["MinimumCompressionSize"] == 1400
+
+
+def test_stacktach_publish_grants_follow_the_stages_pipeline_file(tmp_path):
+    from infra.stacks.tickless import stacktach_publish_streams
+
+    (tmp_path / "pipelines.yaml").write_text(
+        "usage_fire: [usage, {name: publish, params: {target: verdicts, env_keys: [usage_notifications]}}]\n"
+    )
+    assert stacktach_publish_streams(tmp_path, {}) == set()
+    assert stacktach_publish_streams(tmp_path, {"STACKTACH_PIPELINES_CONFIG": "pipelines.yaml"}) == {
+        "verdicts"
+    }

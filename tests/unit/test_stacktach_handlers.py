@@ -28,7 +28,7 @@ from chalicelib.stacktach.handlers import (
     to_notification,
     usage_event_definitions,
 )
-from chalicelib.stacktach.triggers import HANDLERS, HandlerConfig, default_pipelines
+from chalicelib.stacktach.triggers import HANDLERS, HandlerConfig, default_pipelines, load_pipelines
 
 INSTANCE = "86def971-f2a2-4b1d-b379-fca1b0ddf0d7"
 DISTILLER = Distiller.default()
@@ -369,16 +369,25 @@ def test_logger_passes_events_on(caplog: pytest.LogCaptureFixture):
     assert f"compute.instance.exists: {audit.message_id}" in caplog.text
 
 
-def test_default_pipeline_publishes_usage_on_commit():
-    (config,) = [default_pipelines()["usage_fire"]]
+def test_a_usage_pipeline_with_publish_sends_the_verdicts_on_commit():
+    config = load_pipelines(
+        "fire: [logger, usage, {name: publish, params: {target: 'arn:aws:sns:eu-west-1:1:usage',"
+        " env_keys: [usage_notifications]}}]"
+    )["fire"]
     publisher = Recorder()
     handlers = build_handlers(config, publisher=publisher)
-    env = {**stream_env(9, "instance_day"), "publish_target": "arn:aws:sns:eu-west-1:1:usage"}
     create = nova("compute.instance.create.end", "2014-12-30 01:00:01")
-    result = run_pipeline(handlers, [create, exists()], env)
+    result = run_pipeline(handlers, [create, exists()], stream_env(9, "instance_day"))
     assert result.ok and result.error is None and result.commit_errors == ()
     assert [e["event_type"] for e in result.output_events] == [VERIFIED]
     assert publisher.calls == [("arn:aws:sns:eu-west-1:1:usage", list(result.output_events))]
+
+
+def test_the_default_pipeline_verifies_without_publishing():
+    handlers = build_handlers(default_pipelines()["usage_fire"])
+    create = nova("compute.instance.create.end", "2014-12-30 01:00:01")
+    result = run_pipeline(handlers, [create, exists()], stream_env(9, "instance_day"))
+    assert result.ok and [e["event_type"] for e in result.output_events] == [VERIFIED]
 
 
 def test_publish_only_on_commit_and_not_after_rollback():

@@ -230,3 +230,21 @@ def test_stream_key_is_canonical() -> None:
     b = DEF.distinguishing(EXISTS)
     assert stream_key(DEF.name, a) == stream_key(DEF.name, dict(reversed(list(b.items()))))
     assert stream_key(DEF.name, a) != stream_key("other", a)
+
+
+def test_next_due_follows_the_state() -> None:
+    """The agenda time: expiry while active, the earlier of fire and expiry once fire criteria are met,
+    the stuck bound while a worker holds it, nothing once completed or in error."""
+    stream = started()
+    assert stream.next_due() == stream.expire_timestamp
+    fired = stream.add_event(DEF, EXISTS, NOW)
+    assert fired.fire_timestamp is not None
+    assert fired.next_due() == min(fired.fire_timestamp, fired.expire_timestamp)
+    firing = fired.fire(fired.fire_timestamp + timedelta(seconds=1))
+    assert firing.next_due() == firing.state_changed_at + STUCK_AFTER
+    done = firing.finish(True, NOW)
+    assert done is not None and done.state is StreamState.completed and done.next_due() is None
+    failed = firing.finish(False, NOW)
+    assert failed is not None and failed.state is StreamState.error and failed.next_due() is None
+    retry = failed.reset(NOW)
+    assert retry.state is StreamState.retry_fire and retry.next_due() == fired.fire_timestamp

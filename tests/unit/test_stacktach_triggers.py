@@ -312,7 +312,7 @@ def test_defaults_load_and_agree() -> None:
     triggers, pipelines = default_triggers(), default_pipelines()
     assert [t.name for t in triggers] == ["instance_day"]
     assert unknown_pipelines(triggers, pipelines) == []
-    assert {h.name for steps in pipelines.values() for h in steps} == {"logger", "usage", "publish"}
+    assert {h.name for steps in pipelines.values() for h in steps} == {"logger", "usage"}
     (instance_day,) = triggers
     start = nova("compute.instance.create.start", "2015-02-27T15:33:22")
     exists = nova("compute.instance.exists", "2015-02-28T00:27:18", audit_period_beginning=at("2015-02-27"))
