@@ -19,6 +19,7 @@ from chalicelib.adapters.claimchecks import ClaimChecks
 from chalicelib.adapters.deadletters import DynamoDeadLetters
 from chalicelib.adapters.definitions import DynamoDefinitions
 from chalicelib.adapters.influxd import InfluxdBackends
+from chalicelib.adapters.kapacitor_users import DynamoKapacitorUsers
 from chalicelib.adapters.kinesis import KinesisPublisher
 from chalicelib.adapters.notification_publisher import NotificationPublisher
 from chalicelib.adapters.outbound import OutboundSender
@@ -33,11 +34,13 @@ from chalicelib.adapters.workflows import StepFunctions
 from chalicelib.alert.dispatch import Dispatcher
 from chalicelib.alert.handlers import forces_state_changes_only
 from chalicelib.alert.service import AlertService
+from chalicelib.alert.service_tests import ServiceTests
 from chalicelib.declarations import BLOBS, CLAIM_CHECKS, POINTS, PROXY_WRITES
 from chalicelib.influxql.engine import run as influxql_run
 from chalicelib.influxql.engine.context import Services
 from chalicelib.ingest.fieldtypes import FieldTypeGuard
 from chalicelib.ingest.writer import PointWriter
+from chalicelib.kapacitor.users import KapacitorUsers
 from chalicelib.kit.budget import Budget, QueryLimits
 from chalicelib.kit.errors import NOT_FOUND, UNAVAILABLE, TicklessError
 from chalicelib.overrides.service import ConfigService
@@ -389,3 +392,23 @@ def _configured(variable: str, parse: Callable[[str], Any], default: Callable[[]
         raise TicklessError(UNAVAILABLE, f"StackTach configuration {path}: {exc.strerror or exc}") from None
     except TicklessError as exc:
         raise TicklessError(exc.code, f"StackTach configuration {path} ({variable}): {exc.message}") from None
+
+
+# -- Kapacitor users ----------------------------------------------------------------------------------
+
+
+@cache
+def kapacitor_users() -> KapacitorUsers:
+    """Kapacitor's users (`/kapacitor/v1/users` and Basic or `u`/`p` on every Kapacitor route), stored
+    on the resources table."""
+    return KapacitorUsers(DynamoKapacitorUsers())
+
+
+# -- Kapacitor service tests ------------------------------------------------------------------------------
+
+
+@cache
+def service_tests() -> ServiceTests:
+    """Kapacitor's service tests: each sends through the org's handler section with the sender the alert
+    queue's worker uses."""
+    return ServiceTests(OutboundSender(), service_configs)

@@ -173,7 +173,8 @@ def _post(o: dict[str, Any], event: AlertEvent, ctx: _Context) -> Delivery:
         headers[canonical_header(key)] = value
     if content_type:
         headers["Content-Type"] = content_type
-    params = {"timeout": o["timeout"], "skip-ssl-verification": o["skip-ssl-verification"]}
+    timeout = o["timeout"] / SECOND  # the option is a Go duration (ns), the sender counts seconds
+    params = {"timeout": timeout, "skip-ssl-verification": o["skip-ssl-verification"]}
     params["capture-response"] = o["capture-response"]
     return Delivery("http", url, body, headers=headers, params=params)
 
@@ -380,6 +381,9 @@ def _smtp(o: dict[str, Any], event: AlertEvent, ctx: _Context) -> Delivery:
         "from": conf["from"],
         "to": to,
         "subject": event.message,
+        "username": conf["username"],
+        "password": conf["password"],
+        "no-verify": conf["no-verify"],
     }
     return Delivery("smtp", f"{conf['host']}:{conf['port']}", event.details.encode(), "", headers, params)
 

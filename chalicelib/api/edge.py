@@ -1,6 +1,7 @@
 """What the app answers to a request no view takes: `404` for a path that is no route (it arrives through
 a catch-all resource, `routing.py`) and `405` for a method a route does not have, each in the format of
-the surface the path belongs to. Nothing of the request (headers, credentials) is echoed."""
+the surface the path belongs to. Nothing of the request (headers, credentials) is echoed. One path that
+no resource can name is served here: Kapacitor's `GET /kapacitor/v1/:routes` (api/kapacitor/misc.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from chalice.app import Request
 
 from chalicelib.api.influxdb.errors import render_v1, render_v2
 from chalicelib.api.kapacitor.blueprint import render as render_kapacitor
+from chalicelib.api.kapacitor.misc import is_routes_request, routes_listing
 from chalicelib.api.kit import Renderer
 from chalicelib.api.proxy.blueprint import render as render_proxy
 from chalicelib.api.stacktach.blueprint import render as render_stacktach
@@ -65,6 +67,8 @@ def unmatched(
             return get_response(request)
         resource = request.path or "/"
         methods = routes.get(resource)  # .get: the table is a defaultdict
+        if not methods and not default_surface and is_routes_request(request):
+            return routes_listing(request, routes)  # Kapacitor's `:routes`: no resource can name it
         if not methods:
             return renderer(resource, default_surface)(not_found(resource, default_surface))
         if request.method not in methods:

@@ -25,6 +25,7 @@ DOMAIN = (
     "overrides",
     "proxy",
     "stacktach",
+    "kapacitor",
 )
 WIRING = ("boto3", "botocore", "pynamodb", "chalice", "aws_lambda_powertools")
 ROOT = Path(chalicelib.__file__).parent

@@ -1,0 +1,1 @@
+"""Kapacitor operations: users, recordings, replays and storage backups (no AWS here)."""
