@@ -6,6 +6,9 @@
   `st` / `<id, 20 digits>`: the streams by id; `k|<sha256 of trigger and distinguishing traits>` / `k`:
   that key's active stream, moved to a new stream only if it still names the one the writer saw;
   `se|<id>` / `<position>|<message_id>`: a stream's events; `counter` / `streams`: the last stream id;
+- `ei|<sha256 of an index key>` / `<position>|<message_id>`: the events filed under a key (their type,
+  their instance_id, request_id, tenant_id: stacktach/query.py), `si|<sha256 of an index key>` /
+  `<id, 20 digits>`: the streams filed under a distinguishing trait, so a query on one reads only those;
 - `du|<id mod 4>` / `<due time, microseconds since the epoch, 20 digits>|<id>`: the pipeline worker's
   agenda, one entry per stream save that left something to do (the stream doc's `due`), with the version
   that wrote it. Entries are only added by saves (a stream whose due time moved has an entry for each
@@ -53,6 +56,10 @@ def _position(position: int) -> str:
     return f"{position:030d}"
 
 
+def _index_pk(kind: str, key: str) -> str:
+    return f"{kind}|" + hashlib.sha256(key.encode()).hexdigest()
+
+
 def _key_pk(key: str) -> str:
     return "k|" + hashlib.sha256(key.encode()).hexdigest()
 
@@ -70,16 +77,19 @@ class DynamoStackTach:
 
     # -- events ------------------------------------------------------------------------------------------
 
-    def add_event(self, doc: dict[str, Any], position: int) -> bool:
+    def add_event(self, doc: dict[str, Any], position: int, index_keys: list[str]) -> bool:
         message_id = doc["message_id"]
         text = _dumps(doc)
+        sk = f"{_position(position)}|{message_id}"
         try:
             with self._transaction() as tx:
                 tx.save(
                     StackTachItem(f"e|{message_id}", "e", doc=text),
                     condition=StackTachItem.pk.does_not_exist(),
                 )
-                tx.save(StackTachItem(_EVENTS, f"{_position(position)}|{message_id}", doc=text))
+                tx.save(StackTachItem(_EVENTS, sk, doc=text))
+                for key in index_keys:
+                    tx.save(StackTachItem(_index_pk("ei", key), sk))
         except TransactWriteError as exc:
             if transaction_condition_failed(exc):
                 return False
@@ -101,12 +111,31 @@ class DynamoStackTach:
         except StackTachItem.DoesNotExist:
             return None
 
-    def events(self, newest_first: bool, bound: int | None, limit: int) -> list[dict[str, Any]]:
+    def events(
+        self, newest_first: bool, bound: int | None, limit: int, index: str | None = None
+    ) -> list[dict[str, Any]]:
         condition = _after(bound, newest_first)
-        items = StackTachItem.query(
-            _EVENTS, condition, scan_index_forward=not newest_first, limit=limit, consistent_read=True
+        if index is None:
+            items = StackTachItem.query(
+                _EVENTS, condition, scan_index_forward=not newest_first, limit=limit, consistent_read=True
+            )
+            return [json.loads(i.doc) for i in items]
+        entries = StackTachItem.query(
+            _index_pk("ei", index),
+            condition,
+            scan_index_forward=not newest_first,
+            limit=limit,
+            consistent_read=True,
         )
-        return [json.loads(i.doc) for i in items]
+        ids = [i.sk.split("|", 1)[1] for i in entries]
+        return self._events_by_id(ids)
+
+    def _events_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for item in StackTachItem.batch_get([(f"e|{m}", "e") for m in dict.fromkeys(ids)]):
+            doc = json.loads(item.doc)
+            found[doc["message_id"]] = doc
+        return [found[m] for m in ids if m in found]
 
     # -- streams -----------------------------------------------------------------------------------------
 
@@ -123,7 +152,12 @@ class DynamoStackTach:
         return self.stream(int(pointer.stream_id))
 
     def create_stream(
-        self, key: str, doc: dict[str, Any], replacing: int | None, member: tuple[int, str]
+        self,
+        key: str,
+        doc: dict[str, Any],
+        replacing: int | None,
+        member: tuple[int, str],
+        index_keys: list[str],
     ) -> bool:
         stream_id = int(doc["id"])
         pointer = StackTachItem(_key_pk(key), "k", stream_id=stream_id)
@@ -136,6 +170,8 @@ class DynamoStackTach:
                 tx.save(StackTachItem(f"s|{stream_id}", "s", doc=_dumps(doc), version=int(doc["version"])))
                 tx.save(StackTachItem(_STREAMS, f"{stream_id:020d}", stream_id=stream_id))
                 tx.save(_member(stream_id, member))
+                for index_key in index_keys:
+                    tx.save(StackTachItem(_index_pk("si", index_key), f"{stream_id:020d}"))
                 _file_due(tx, doc)
         except TransactWriteError as exc:
             if transaction_condition_failed(exc):
@@ -166,16 +202,19 @@ class DynamoStackTach:
         except StackTachItem.DoesNotExist:
             return None
 
-    def streams(self, newest_first: bool, bound: int | None, limit: int) -> list[dict[str, Any]]:
+    def streams(
+        self, newest_first: bool, bound: int | None, limit: int, index: str | None = None
+    ) -> list[dict[str, Any]]:
         condition = None
         if bound is not None:
             condition = (
                 StackTachItem.sk < f"{bound:020d}" if newest_first else StackTachItem.sk > f"{bound:020d}"
             )
+        partition = _STREAMS if index is None else _index_pk("si", index)
         ids = [
-            int(i.stream_id)
+            int(i.sk)
             for i in StackTachItem.query(
-                _STREAMS, condition, scan_index_forward=not newest_first, limit=limit, consistent_read=True
+                partition, condition, scan_index_forward=not newest_first, limit=limit, consistent_read=True
             )
         ]
         found = {
@@ -184,10 +223,12 @@ class DynamoStackTach:
         }
         return [found[n] for n in ids if n in found]
 
-    def delete_stream(self, doc: dict[str, Any], key: str) -> None:
+    def delete_stream(self, doc: dict[str, Any], key: str, index_keys: list[str]) -> None:
         stream_id = int(doc["id"])
         StackTachItem(f"s|{stream_id}", "s").delete()
         StackTachItem(_STREAMS, f"{stream_id:020d}").delete()
+        for index_key in index_keys:
+            StackTachItem(_index_pk("si", index_key), f"{stream_id:020d}").delete()
         try:  # the key moves on to a new stream only if it still names this one
             StackTachItem(_key_pk(key), "k").delete(condition=StackTachItem.stream_id == stream_id)
         except DeleteError as exc:
@@ -209,12 +250,7 @@ class DynamoStackTach:
         return True
 
     def stream_events(self, stream_id: int) -> list[dict[str, Any]]:
-        ids = self.stream_event_ids(stream_id)
-        found: dict[str, dict[str, Any]] = {}
-        for item in StackTachItem.batch_get([(f"e|{m}", "e") for m in ids]):
-            doc = json.loads(item.doc)
-            found[doc["message_id"]] = doc
-        return [found[m] for m in ids if m in found]
+        return self._events_by_id(self.stream_event_ids(stream_id))
 
     # -- the pipeline worker's agenda --------------------------------------------------------------------
 

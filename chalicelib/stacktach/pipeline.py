@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from chalicelib.kit.errors import invalid
 from chalicelib.stacktach.handlers import Publisher, build_handlers, run_pipeline, stream_env
+from chalicelib.stacktach.query import stream_index_keys
 from chalicelib.stacktach.records import event_of, stream_doc, stream_of
 from chalicelib.stacktach.streams import PURGE_COMPLETED_DEFAULT, Stream, StreamState, stream_key
 from chalicelib.stacktach.triggers import HandlerConfig, TriggerDefinition, unknown_pipelines
@@ -55,7 +56,7 @@ class PipelineStore(Protocol):
 
     def replace_stream(self, doc: dict[str, Any], expected_version: int) -> bool: ...
 
-    def delete_stream(self, doc: dict[str, Any], key: str) -> None: ...
+    def delete_stream(self, doc: dict[str, Any], key: str, index_keys: list[str]) -> None: ...
 
 
 class Ingest(Protocol):
@@ -185,9 +186,8 @@ class PipelineWorker:
         ok = self._run(claimed)
         finished = claimed.finish(ok, self.clock(), purge_completed=self.purge_completed)
         if finished is None:
-            self.store.delete_stream(
-                stream_doc(claimed, version), stream_key(claimed.trigger_name, claimed.distinguishing_traits)
-            )
+            key = stream_key(claimed.trigger_name, claimed.distinguishing_traits)
+            self.store.delete_stream(stream_doc(claimed, version), key, stream_index_keys(claimed))
         elif not self.store.replace_stream(stream_doc(finished, version + 1), version):
             logger.error("stream %s changed while its pipeline ran", stream_id)
         else:

@@ -199,10 +199,55 @@ def stream_position(stream: Stream) -> int:
     raise TicklessError(INTERNAL, f"stream id {sid!r} is not a non-negative integer")
 
 
+def _micros(when: datetime) -> int:
+    return (_utc(when) - _ORIGIN) // _MICROSECOND
+
+
 def event_position(event: Event) -> int:
     """Generated time in microseconds since 0001-01-01 UTC, shifted 32 bits, plus CRC-32 of message_id."""
-    micros = (_utc(event.when) - _ORIGIN) // _MICROSECOND
-    return (micros << 32) | zlib.crc32(event.message_id.encode("utf-8"))
+    return (_micros(event.when) << 32) | zlib.crc32(event.message_id.encode("utf-8"))
+
+
+# --- indexes -------------------------------------------------------------------------------------------
+
+# Traits StackTach's users look events up by; each event is also filed under its value of these (and
+# under its type), so such a query reads what matches rather than every event.
+INDEXED_TRAITS = ("instance_id", "request_id", "tenant_id")
+
+
+def _index_value(value: Any) -> str | None:
+    """The text a trait value is filed under: text and integers only (dates and ranges are not filed)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    return None
+
+
+def _filter_value(f: TraitFilter) -> str:
+    """What a filter looks up: its integer's canonical text when it reads as one ('007' finds 7)."""
+    return str(f.int_value) if f.int_value is not None else f.text
+
+
+def event_index_keys(event: Event) -> list[str]:
+    keys = [f"type={event.event_type}"]
+    for name in INDEXED_TRAITS:
+        trait = event.traits.get(name)
+        value = _index_value(trait.value) if trait is not None else None
+        if value is not None:
+            keys.append(f"trait:{name}={value}")
+    return keys
+
+
+def stream_index_keys(stream: Stream) -> list[str]:
+    """A stream is filed under each of its text or integer distinguishing traits."""
+    return [
+        f"trait:{name}={value}"
+        for name, raw in sorted(stream.distinguishing_traits.items())
+        if (value := _index_value(raw)) is not None
+    ]
 
 
 # --- trait filters -------------------------------------------------------------------------------------
@@ -317,6 +362,18 @@ class StreamQuery:
     def position(self, stream: Stream) -> int:
         return stream_position(stream)
 
+    def index_key(self) -> str | None:
+        """The index that holds every stream this query can match (None: all streams must be read).
+        A filter reading as an integer may match a text trait of other digits ('007'), so only a
+        filter whose text is canonical uses the index."""
+        for f in self.distinguishing_traits:
+            if f.int_value is None or str(f.int_value) == f.text:
+                return f"trait:{f.name}={_filter_value(f)}"
+        return None
+
+    def window(self) -> tuple[int | None, int | None]:
+        return None, None
+
     def mark_of(self, stream: Stream) -> str:
         return self.mark.format(stream_position(stream))
 
@@ -361,6 +418,23 @@ class EventQuery:
 
     def position(self, event: Event) -> int:
         return event_position(event)
+
+    def index_key(self) -> str | None:
+        """The index that holds every event this query can match (None: all events must be read)."""
+        for f in self.traits:
+            if f.name in INDEXED_TRAITS and (f.int_value is None or str(f.int_value) == f.text):
+                return f"trait:{f.name}={_filter_value(f)}"
+        return f"type={self.event_name}" if self.event_name is not None else None
+
+    def window(self) -> tuple[int | None, int | None]:
+        """The positions the time filters leave (low exclusive, high inclusive): events are kept in
+        generated-time order, so reads start and stop there."""
+        low = high = None
+        if self.from_datetime is not None:
+            low = (_micros(self.from_datetime) << 32) | 0xFFFFFFFF
+        if self.to_datetime is not None:
+            high = (_micros(self.to_datetime) << 32) | 0xFFFFFFFF
+        return low, high
 
     def mark_of(self, event: Event) -> str:
         return self.mark.format(event_position(event))

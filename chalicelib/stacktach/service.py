@@ -27,8 +27,9 @@ Member = tuple[int, str]  # an event in a stream: its position and message_id
 
 
 class StackTachStore(Protocol):
-    def add_event(self, doc: dict[str, Any], position: int) -> bool:
-        """False when an event of that message_id is stored already."""
+    def add_event(self, doc: dict[str, Any], position: int, index_keys: list[str]) -> bool:
+        """False when an event of that message_id is stored already; else stored and filed under each
+        of `index_keys`."""
 
     def joined(self, message_id: str) -> bool:
         """Whether the event has joined all its streams (`mark_joined`)."""
@@ -37,16 +38,20 @@ class StackTachStore(Protocol):
 
     def event(self, message_id: str) -> dict[str, Any] | None: ...
 
-    def events(self, newest_first: bool, bound: int | None, limit: int) -> list[dict[str, Any]]:
-        """Events by position, beyond `bound` in the direction asked."""
+    def events(
+        self, newest_first: bool, bound: int | None, limit: int, index: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Events by position, beyond `bound` in the direction asked (of those filed under `index`)."""
 
     def next_stream_id(self) -> int: ...
 
     def active_stream(self, key: str) -> dict[str, Any] | None: ...
 
-    def create_stream(self, key: str, doc: dict[str, Any], replacing: int | None, member: Member) -> bool:
+    def create_stream(
+        self, key: str, doc: dict[str, Any], replacing: int | None, member: Member, index_keys: list[str]
+    ) -> bool:
         """Make `doc` the key's active stream holding its first event `member`, if the key still names
-        `replacing` (None: no stream)."""
+        `replacing` (None: no stream); filed under each of `index_keys`."""
 
     def save_stream(self, doc: dict[str, Any], expected_version: int, member: Member) -> str:
         """Save the stream with `member` added, if still at `expected_version`: "saved", "conflict" (another
@@ -54,12 +59,14 @@ class StackTachStore(Protocol):
 
     def stream(self, stream_id: int) -> dict[str, Any] | None: ...
 
-    def streams(self, newest_first: bool, bound: int | None, limit: int) -> list[dict[str, Any]]: ...
+    def streams(
+        self, newest_first: bool, bound: int | None, limit: int, index: str | None = None
+    ) -> list[dict[str, Any]]: ...
 
     def stream_event_ids(self, stream_id: int) -> list[str]: ...
 
-    def delete_stream(self, doc: dict[str, Any], key: str) -> None:
-        """Remove the stream (and the key's pointer if it names it); its events stay."""
+    def delete_stream(self, doc: dict[str, Any], key: str, index_keys: list[str]) -> None:
+        """Remove the stream, its index entries (and the key's pointer if it names it); events stay."""
 
     def replace_stream(self, doc: dict[str, Any], expected_version: int) -> bool:
         """Save the stream's new state if it is still at `expected_version`."""
@@ -103,7 +110,7 @@ class StackTach:
                 dropped += 1
                 continue
             position = q.event_position(event)
-            if not self.store.add_event(event_doc(event), position):
+            if not self.store.add_event(event_doc(event), position, q.event_index_keys(event)):
                 duplicates += 1
                 if self.store.joined(event.message_id):
                     continue  # seen before and in its streams: nothing changes
@@ -138,7 +145,8 @@ class StackTach:
                 return
             fresh = Stream.start(self.store.next_stream_id(), trigger, event, traits, now)
             replacing = current.id if current is not None else None
-            if self.store.create_stream(key, stream_doc(fresh, 1), replacing, member):  # type: ignore[arg-type]
+            filed = q.stream_index_keys(fresh)
+            if self.store.create_stream(key, stream_doc(fresh, 1), replacing, member, filed):  # type: ignore[arg-type]
                 return
         raise TicklessError(
             CONFLICT, f"stream of {trigger.name} kept changing under event {event.message_id}"
@@ -178,7 +186,8 @@ class StackTach:
         if doc is None:
             raise TicklessError(NOT_FOUND, f"stream {number} not found")
         stream = stream_of(doc)
-        self.store.delete_stream(doc, stream_key(stream.trigger_name, stream.distinguishing_traits))
+        key = stream_key(stream.trigger_name, stream.distinguishing_traits)
+        self.store.delete_stream(doc, key, q.stream_index_keys(stream))
 
     def reset_stream(self, stream_id: str) -> None:
         """PUT /v1/streams/<id>: error -> retry_fire, expire_error -> retry_expire (other states: as is)."""
@@ -206,21 +215,34 @@ class StackTach:
 
     @staticmethod
     def _scan(
-        read: Callable[[bool, int | None, int], list[dict[str, Any]]],
+        read: Callable[[bool, int | None, int, str | None], list[dict[str, Any]]],
         found: Any,
         position: Callable[[Any], int],
         decode: Callable[[dict[str, Any]], Any],
         enough: int | None,
     ) -> list[Any]:
-        """Stored items from the query's mark on, in its direction, read a page at a time until `enough`
-        match (None: all of them); the query filters, orders and limits them."""
+        """Stored items from the query's mark on, in its direction, read a page at a time from the index
+        the query names (all items otherwise) until `enough` match (None: all of them) or the query's
+        time window ends; the query filters, orders and limits them."""
+        ascending = found.mark.ascending
+        low, high = found.window()
         bound = found.mark.position
+        if ascending and low is not None:  # ascending reads positions above the bound
+            bound = low if bound is None else max(bound, low)
+        if not ascending and high is not None:  # descending reads positions below it
+            bound = high + 1 if bound is None else min(bound, high + 1)
+        index = found.index_key()
         out: list[Any] = []
         matched = 0
         while True:
-            items = [decode(d) for d in read(not found.mark.ascending, bound, _PAGE)]
+            docs = read(not ascending, bound, _PAGE, index)
+            items = [decode(d) for d in docs]
             out += items
             matched += sum(1 for item in items if found.matches(item))
-            if len(items) < _PAGE or (enough is not None and matched >= enough):
+            if len(docs) < _PAGE or (enough is not None and matched >= enough) or not items:
                 return out
             bound = position(items[-1])
+            if (ascending and high is not None and bound > high) or (
+                not ascending and low is not None and bound <= low
+            ):
+                return out
