@@ -19,6 +19,7 @@ from chalicelib.adapters.claimchecks import ClaimChecks
 from chalicelib.adapters.deadletters import DynamoDeadLetters
 from chalicelib.adapters.definitions import DynamoDefinitions
 from chalicelib.adapters.influxd import InfluxdBackends
+from chalicelib.adapters.kapacitor_logs import DEFAULT_PER_MINUTE, DynamoLogRing
 from chalicelib.adapters.kapacitor_users import DynamoKapacitorUsers
 from chalicelib.adapters.kinesis import KinesisPublisher
 from chalicelib.adapters.notification_publisher import NotificationPublisher
@@ -36,13 +37,19 @@ from chalicelib.alert.handlers import forces_state_changes_only
 from chalicelib.alert.service import AlertService
 from chalicelib.alert.service_tests import ServiceTests
 from chalicelib.declarations import BLOBS, CLAIM_CHECKS, POINTS, PROXY_WRITES
+from chalicelib.declarations import RECORDINGS as RECORDINGS_AREA
 from chalicelib.influxql.engine import run as influxql_run
 from chalicelib.influxql.engine.context import Services
 from chalicelib.ingest.fieldtypes import FieldTypeGuard
 from chalicelib.ingest.writer import PointWriter
+from chalicelib.kapacitor.backup import Storage as KapacitorStorage
+from chalicelib.kapacitor.logs import LogTail
+from chalicelib.kapacitor.recorder import Recordings
+from chalicelib.kapacitor.replayer import Replays
 from chalicelib.kapacitor.users import KapacitorUsers
 from chalicelib.kit.budget import Budget, QueryLimits
 from chalicelib.kit.errors import NOT_FOUND, UNAVAILABLE, TicklessError
+from chalicelib.kit.steps import DEFERRED
 from chalicelib.overrides.service import ConfigService
 from chalicelib.proxy.config import ProxyConfig, parse_config
 from chalicelib.proxy.fanout import ProxyFanout
@@ -60,7 +67,7 @@ from chalicelib.tenancy.principal import Principal
 from chalicelib.tenancy.service import Tenancy
 from chalicelib.tick.batch import BatchTasks
 from chalicelib.tick.effects import TaskEffects
-from chalicelib.tick.execution import StreamTasks, TaskLimits
+from chalicelib.tick.execution import StreamTasks, TaskLimits, record_points
 from chalicelib.tick.matching import TickMatcher
 from chalicelib.tick.outbox import outbox_of
 from chalicelib.tick.tasks import TaskDefinitions
@@ -166,6 +173,7 @@ def stream_tasks() -> StreamTasks:
         catalog(),
         log=_log,
         clusters=lambda org_id: service_configs(org_id).get("influxdb") or [],
+        logs=kapacitor_log_ring(),
     )
     limits = TaskLimits(
         max_groups=int(os.environ.get("TICKLESS_TASK_MAX_GROUPS", "10000")),
@@ -204,6 +212,7 @@ def dispatcher() -> Dispatcher:
         aggregates=DynamoAlerts(),
         service_configs=service_configs,
         log=_log,
+        logs=kapacitor_log_ring(),
     )
 
 
@@ -320,10 +329,18 @@ def _migration_finish(data: dict) -> dict:
     return {}
 
 
-_WORKFLOW_TASKS: dict[str, Callable[[dict], dict]] = {
+_WORKFLOW_TASKS: dict[str, Callable[[dict], Any]] = {
     "proxy-migration-plan": _migration_plan,
     "proxy-migration-chunk": _migration_chunk,
     "proxy-migration-finish": _migration_finish,
+    # Kapacitor recordings and replays (chalicelib/kapacitor/recorder.py, replayer.py)
+    "kapacitor-recording-capture": lambda i: DEFERRED if recordings().capture_started(i) else {},
+    "kapacitor-recording-query": lambda i: recordings().run_queries(i),
+    "kapacitor-recording-assemble": lambda i: recordings().assemble(i),
+    "kapacitor-recording-failed": lambda i: recordings().failed(i),
+    "kapacitor-replay-step": lambda i: replays().step(i),
+    "kapacitor-replay-finish": lambda i: replays().finish(i),
+    "kapacitor-replay-failed": lambda i: replays().failed(i),
 }
 
 
@@ -412,3 +429,78 @@ def service_tests() -> ServiceTests:
     """Kapacitor's service tests: each sends through the org's handler section with the sender the alert
     queue's worker uses."""
     return ServiceTests(OutboundSender(), service_configs)
+
+
+# -- Kapacitor recordings and replays ---------------------------------------------------------------------
+
+
+@cache
+def recordings() -> Recordings:
+    """Recordings as Step Functions executions, their files in the blobs bucket's recordings area."""
+    return Recordings(
+        DynamoDefinitions(),
+        S3Blobs(BLOBS),
+        step_functions(),
+        step_functions(),
+        _batch_query,
+        RECORDINGS_AREA.prefix,
+        time.time_ns,
+    )
+
+
+@cache
+def replays() -> Replays:
+    """Replays: the stream and batch tasks' runner on a state of their own."""
+    tasks = stream_tasks()
+    return Replays(
+        DynamoDefinitions(),
+        recordings(),
+        S3Blobs(BLOBS),
+        step_functions(),
+        tasks.runner,
+        task_states(),
+        _batch_query,
+        RECORDINGS_AREA.prefix,
+        time.time_ns,
+        limits=tasks.limits,
+    )
+
+
+def capture_recordings(records: list) -> None:
+    """The task consumer's records, for the stream recordings under way in their organizations."""
+    by_org: dict[str, list] = {}
+    for record in records:
+        org = record.batch.destination.org
+        if org:
+            by_org.setdefault(org, []).append((record.shard, record.sequence, record_points([record])))
+    service = recordings()
+    for org, parts in by_org.items():
+        service.capture(org, parts)
+
+
+# -- Kapacitor storage (stores, rebuilds, backups) -----------------------------------------------------
+
+
+@cache
+def kapacitor_storage() -> KapacitorStorage:
+    """`/kapacitor/v1/storage`: one organization's Kapacitor stores backed up, restored and rebuilt
+    through the services the API uses."""
+    return KapacitorStorage(task_definitions(), alert_service(), config_overrides(), kapacitor_users())
+
+
+# -- Kapacitor logs ---------------------------------------------------------------------------------------
+
+KAPACITOR_LOGS_PER_MINUTE_ENV = "TICKLESS_KAPACITOR_LOGS_PER_MINUTE"
+
+
+@cache
+def kapacitor_log_ring() -> DynamoLogRing:
+    """Each organization's Kapacitor log entries (task and alert `log` lines), an hour on the series
+    table, at most `TICKLESS_KAPACITOR_LOGS_PER_MINUTE` (600) kept per organization and minute."""
+    return DynamoLogRing(int(os.environ.get(KAPACITOR_LOGS_PER_MINUTE_ENV, DEFAULT_PER_MINUTE)))
+
+
+@cache
+def kapacitor_logs() -> LogTail:
+    """`GET /kapacitor/v1preview/logs`: an organization's matching entries, bounded in time and size."""
+    return LogTail(kapacitor_log_ring())

@@ -152,7 +152,9 @@ STREAMS: tuple[Stream, ...] = (POINTS, PROXY_WRITES, NOTIFICATIONS)
 # letters larger than a DynamoDB item are kept here, referenced from their item, until deleted by hand.
 CLAIM_CHECKS = BlobArea("claim-checks/points/", expire_days=days_covering(POINTS.retention_hours))
 DEAD_LETTER_BLOBS = BlobArea("deadletters/")
-BLOBS = Bucket("blobs", areas=(CLAIM_CHECKS, DEAD_LETTER_BLOBS))
+# Kapacitor's recordings (.srpl / .brpl files) and a stream recording's captured parts until assembled.
+RECORDINGS = BlobArea("kapacitor/recordings/")
+BLOBS = Bucket("blobs", areas=(CLAIM_CHECKS, DEAD_LETTER_BLOBS, RECORDINGS))
 BUCKETS: tuple[Bucket, ...] = (BLOBS,)
 
 ALERT_DELIVERY_ATTEMPTS = 5
@@ -200,6 +202,10 @@ def queue_url_key(queue: str) -> str:
 STATE_MACHINES: tuple[StateMachine, ...] = (
     # A proxy migration (rebalance, recovery, resync, clear): plan, the chunks in parallel, finish.
     StateMachine("proxy-migration", "proxy_migration.json"),
+    # A Kapacitor recording: capture (stream) or query (batch, query), then assemble its file.
+    StateMachine("kapacitor-recording", "kapacitor_recording.json"),
+    # A Kapacitor replay: the task fed the data a step at a time (waiting between steps on the real clock).
+    StateMachine("kapacitor-replay", "kapacitor_replay.json"),
 )
 
 

@@ -162,6 +162,22 @@ class DynamoAlerts:
         if handler_id:
             AlertItem(_handlers_pk(org_id), topic_id + SEP + handler_id).delete()
 
+    def all_handlers(self, org_id: str) -> list[HandlerSpec]:
+        query = AlertItem.query(_handlers_pk(org_id), consistent_read=True)
+        return [HandlerSpec.from_state(json.loads(i.doc)) for i in query]
+
+    def restore_topic(self, org_id: str, topic: TopicState) -> None:
+        """The topic's count set and its events written as given, events it no longer has deleted."""
+        AlertItem(_topics_pk(org_id), topic.id, collected=topic.collected).save()
+        stale = {i.sk: i for i in self._event_items(org_id, topic.id)}
+        with AlertItem.batch_write() as batch:
+            for event in topic.events.values():
+                key = topic.id + SEP + event.id
+                stale.pop(key, None)
+                batch.save(AlertItem(_events_pk(org_id), key, doc=_dump(event.to_state()), time=event.time))
+            for item in stale.values():
+                batch.delete(item)
+
     # -- aggregate handlers' buffers -------------------------------------------------------------------
 
     def aggregate(self, org_id: str, topic_id: str, handler_id: str) -> tuple[int, dict[str, Any]] | None:

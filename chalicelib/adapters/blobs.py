@@ -46,6 +46,19 @@ class S3Blobs:
             raise
 
 
+    def delete(self, key: str) -> None:
+        """Remove the object (nothing when there is none)."""
+        self.client.delete_object(Bucket=self.bucket_name, Key=key)
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under `prefix`, in S3's (lexicographic) order."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        found: list[str] = []
+        for page in paginator.paginate(Bucket=self.bucket_name, Prefix=prefix):
+            found += [item["Key"] for item in page.get("Contents") or []]
+        return found
+
+
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 

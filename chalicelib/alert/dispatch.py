@@ -3,10 +3,13 @@ endpoint never holds up a task and no event is lost: an `event` message is colle
 topics (chalicelib.alert.service) and becomes one `delivery` message per handler (the script's own
 handlers and the topics' matching handler specs); a `delivery` message is rendered (delivery.py) and sent,
 and a failure to send raises, so the queue retries it with backoff and keeps it in its dead-letter queue
-after the last attempt. Kapacitor sends once and forgets."""
+after the last attempt. Kapacitor sends once and forgets. A `log` handler's line (a file in Kapacitor;
+Lambda has none) becomes an entry of the organization's log (GET /kapacitor/v1preview/logs) when a log
+sink is given, else it goes to the sender like any delivery."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -19,6 +22,8 @@ from chalicelib.alert.http_post import http_post_delivery
 from chalicelib.alert.remote_write import cluster_named, influxdb_write
 from chalicelib.alert.service import AlertService
 from chalicelib.kit.errors import TicklessError
+from chalicelib.kit.logrecords import ALERT, LogSink, record
+from chalicelib.kit.time import format_rfc3339nano, go_duration
 
 EVENT, DELIVERY, AGGREGATE_TICK, REQUEST = "event", "delivery", "aggregate-tick", "request"
 WRITE = "write"  # influxDBOut's points for another InfluxDB
@@ -59,8 +64,10 @@ class Dispatcher:
         service_configs: Callable[[str], Mapping[str, Any]] = lambda org_id: {},
         log: Callable[[str, str, dict[str, Any]], None] = lambda level, message, extra: None,
         clock: Callable[[], int] = time.time_ns,
+        logs: LogSink | None = None,
     ) -> None:
         self.alerts = alerts
+        self.logs = logs
         self.queue = queue
         self.sender = sender
         self.aggregates = aggregates
@@ -232,6 +239,9 @@ class Dispatcher:
             # does not render): retrying would not change them.
             self.log("error", "alert handler did not send", {"kind": kind, "error": exc.message})
             return
+        if delivery.transport == "log" and self.logs is not None:
+            self.logs.append(message["org"], [_log_record(message, delivery.target, event)])
+            return
         self.sender.send(delivery)
 
 
@@ -247,6 +257,23 @@ def _delivery(
         "options": options,
         "event": event.to_state(),
     }
+
+
+def _log_record(message: dict[str, Any], path: str, event: AlertEvent) -> dict[str, Any]:
+    """A log handler's line as an entry: the handler's context, then the alert its file would get."""
+    context = [("service", ALERT), ("task", message.get("task") or ""), ("topic", message.get("topic", ""))]
+    keys = [
+        *(pair for pair in context if pair[1]),
+        ("handler", "log"),
+        ("path", path),
+        ("id", event.id),
+        ("level", event.level.name),
+        ("event_message", event.message),
+        ("time", format_rfc3339nano(event.time)),
+        ("duration", go_duration(event.duration)),
+        ("data", json.dumps(event.data, separators=(",", ":"), default=str)),
+    ]
+    return record("info", "alert", keys)
 
 
 def _service_section(configs: Mapping[str, Any], kind: str) -> Any:

@@ -73,6 +73,14 @@ class AlertStore(Protocol):
 
     def delete_handler(self, org_id: str, topic_id: str, handler_id: str) -> None: ...
 
+    def all_handlers(self, org_id: str) -> list[HandlerSpec]:
+        """Every handler spec of the org, those of deleted topics included, by topic and ID."""
+        ...
+
+    def restore_topic(self, org_id: str, topic: TopicState) -> None:
+        """Make the topic exist with exactly this collected count and these events (a restored backup)."""
+        ...
+
 
 # ------------------------------------------------------------------------------------------- patches
 
@@ -271,6 +279,45 @@ class AlertService:
     def delete_handler(self, org_id: str, topic_id: str, handler_id: str) -> None:
         self.store.delete_handler(org_id, topic_id, handler_id)
 
+    # -- backups (chalicelib/kapacitor/backup.py)
+
+    def all_handlers(self, org_id: str) -> list[HandlerSpec]:
+        return self.store.all_handlers(org_id)
+
+    def check_restorable(self, spec: HandlerSpec, configs: Mapping[str, Any]) -> None:
+        """What creating the handler checks, against `configs` (the handler sections a backup's
+        overrides give) rather than the org's current ones."""
+        _validated(spec)
+        handlers.create(spec.kind, spec.options or {}, configs)
+        if spec.match:
+            self.matcher.compile(spec.match)
+
+    def restore(
+        self, org_id: str, topics: list[TopicState], specs: list[HandlerSpec]
+    ) -> dict[str, tuple[int, int]]:
+        """Make the org's topics (with their events) and handler specs exactly these: only what differs
+        is written (a second restore changes nothing), what the backup lacks is deleted. Answers
+        (changed, removed) for `topics` and `handler-specs`."""
+        current = {t.id: _topic_key(t) for t in self.store.topics(org_id)}
+        changed = 0
+        for topic in topics:
+            if current.pop(topic.id, None) != _topic_key(topic):
+                self.store.restore_topic(org_id, topic)
+                changed += 1
+        for topic_id in current:
+            self.store.delete_topic(org_id, topic_id)
+        counts = {"topics": (changed, len(current))}
+        stored = {(s.topic, s.id): s.to_state() for s in self.store.all_handlers(org_id)}
+        changed = 0
+        for spec in specs:
+            if stored.pop((spec.topic, spec.id), None) != spec.to_state():
+                self.store.replace_handler(org_id, spec)
+                changed += 1
+        for topic_id, handler_id in stored:
+            self.store.delete_handler(org_id, topic_id, handler_id)
+        counts["handler-specs"] = (changed, len(stored))
+        return counts
+
     # -- helpers
 
     @staticmethod
@@ -302,6 +349,10 @@ class AlertService:
             raise _failed("failed to update handler", err) from None
         self.store.ensure_topic(org_id, new.topic)
         return new
+
+
+def _topic_key(topic: TopicState) -> tuple[int, list[dict[str, Any]]]:
+    return topic.collected, sorted((e.to_state() for e in topic.events.values()), key=lambda e: e["id"])
 
 
 def _validated(spec: HandlerSpec) -> None:

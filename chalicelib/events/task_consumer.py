@@ -33,6 +33,7 @@ def consume_tasks(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return {"batchItemFailures": []}
         try:
             compose.stream_tasks().consume(decoded)
+            compose.capture_recordings(decoded)  # the stream recordings under way
         except Exception:
             logger.exception("stream tasks failed; the batch is retried", extra={"records": len(raw)})
             return {"batchItemFailures": [{"itemIdentifier": raw[0]["kinesis"]["sequenceNumber"]}]}

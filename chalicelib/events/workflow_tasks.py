@@ -5,6 +5,7 @@ A step (`arn:aws:states:::sqs:sendMessage.waitForTaskToken`) sends `{"task": <na
 and answers the token:
 
 - the handler returns a dict: SendTaskSuccess with it as the step's output;
+- it returns `kit.steps.DEFERRED`: no answer now; the handler kept the token for another party;
 - it raises TicklessError (a permanent refusal): SendTaskFailure with error `code`, cause `message`;
 - no handler has that name: SendTaskFailure `UnknownTask`;
 - any other exception: logged and re-raised, so SQS delivers the message again after its visibility
@@ -26,12 +27,13 @@ from aws_lambda_powertools import Logger
 from chalicelib import compose
 from chalicelib.events.observability import observed
 from chalicelib.kit.errors import TicklessError
+from chalicelib.kit.steps import DEFERRED
 
 logger = Logger()
 
 UNKNOWN_TASK = "UnknownTask"
 
-TaskHandler = Callable[[dict[str, Any]], dict[str, Any]]
+TaskHandler = Callable[[dict[str, Any]], Any]  # a dict, or DEFERRED
 Lookup = Callable[[str], TaskHandler | None]
 
 
@@ -82,6 +84,8 @@ def run(message: dict[str, Any], *, lookup: Lookup, tokens: TaskTokens) -> None:
         except Exception:
             logger.exception("workflow task failed; retried later", extra={"task": task})
             raise
+        if output is DEFERRED:
+            return  # the handler keeps the token: another party answers the step
         tokens.succeed(token, output if output is not None else {})
     except TicklessError as exc:  # the answer: its step is already closed
         logger.warning("workflow task answered too late", extra={"task": task, "error": exc.message})

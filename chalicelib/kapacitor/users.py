@@ -216,6 +216,40 @@ class KapacitorUsers:
             return None
         return user
 
+    # -- backups (chalicelib/kapacitor/backup.py)
+
+    def users(self, org_id: str) -> list[User]:
+        """The organization's users with their password hashes, by name."""
+        return [User.from_doc(doc) for doc in self.store.list(org_id)]
+
+    def taken_elsewhere(self, org_id: str, users: list[User]) -> list[str]:
+        """The names among `users` another organization has (names are unique across the instance, so a
+        backup cannot bring those back)."""
+        found = ((user.name, self._find(user.name)) for user in users)
+        return [name for name, user in found if user is not None and user.org_id != org_id]
+
+    def restore(self, org_id: str, users: list[User]) -> tuple[int, int]:
+        """Make the organization's users exactly these (hashes as given): only what differs is written.
+        Answers (changed, removed)."""
+        current = {user.name: user for user in self.users(org_id)}
+        changed = 0
+        for user in users:
+            user = User(user.name, org_id, user.admin, user.grants, user.password_hash)
+            before = current.pop(user.name, None)
+            if before == user:
+                continue
+            saved = (
+                self.store.replace(org_id, user.to_doc())
+                if before
+                else self.store.create(org_id, user.to_doc())
+            )
+            if not saved:  # taken (or deleted) by someone else since the check
+                raise TicklessError(CONFLICT, f"failed to restore user {user.name}: {EXISTS}", status=409)
+            changed += 1
+        for name in current:
+            self.store.delete(org_id, name)
+        return changed, len(current)
+
     def _find(self, name: str) -> User | None:
         doc = self.store.get(name) if _storable(name) else None
         return User.from_doc(doc) if doc else None

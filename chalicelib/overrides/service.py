@@ -108,13 +108,44 @@ class ConfigService:
     def resolved(self, org_id: str) -> dict[str, Any]:
         """The effective configuration unredacted, for the handlers: options by section, a list of
         them for list sections; durations in nanoseconds, nil lists and maps as empty ones."""
-        sections = self._current(org_id)
-        out: dict[str, Any] = {}
-        for name, elements in sections.items():
-            spec = SECTIONS[name]
-            values = [{o.name: resolved(o, e[o.name]) for o in spec.options} for e in elements]
-            out[name] = values if spec.is_list else values[0]
-        return out
+        return _resolved(self._current(org_id))
+
+    # --- backups (chalicelib/kapacitor/backup.py) --------------------------------------------------------
+
+    def overrides(self, org_id: str) -> list[dict]:
+        """The organization's stored overrides, by id, as stored (secrets in the clear)."""
+        return self._stored(org_id)
+
+    def check_restorable(self, docs: list[Any]) -> dict[str, Any]:
+        """Overrides as a backup holds them, checked as POST leaves them (well-formed, one per id, all
+        applying to the file configuration together); answers the configuration they resolve to, as
+        `resolved` would once they are stored."""
+        seen: set[str] = set()
+        for doc in docs:
+            problem = _malformed(doc)
+            if problem:
+                name = doc.get("id") if isinstance(doc, dict) and isinstance(doc.get("id"), str) else "?"
+                raise invalid(f"override {name}: {problem}")
+            if doc["id"] in seen:
+                raise invalid(f"override {doc['id']}: duplicate id")
+            seen.add(doc["id"])
+        try:
+            return _resolved(self._apply(sorted(docs, key=lambda o: o["id"])))
+        except _Failure as err:
+            raise invalid(f"failed to apply configuration overrides: {err.message}") from None
+
+    def restore(self, org_id: str, docs: list[dict]) -> tuple[int, int]:
+        """Make the organization's overrides exactly `docs` (checked by `check_restorable`): only what
+        differs is written. Answers (changed, removed)."""
+        current = {o["id"]: o for o in self._store.list(org_id)}
+        changed = 0
+        for doc in docs:
+            if current.pop(doc["id"], None) != doc:
+                self._store.put(org_id, copy.deepcopy(doc))
+                changed += 1
+        for id_ in current:
+            self._store.delete(org_id, id_)
+        return changed, len(current)
 
     # --- POST ------------------------------------------------------------------------------------------
 
@@ -248,6 +279,31 @@ class ConfigService:
     def _check_enabled(self) -> None:
         if not self._enabled:
             raise TicklessError(FORBIDDEN, "config override service is not enabled")
+
+
+def _resolved(sections: dict[str, list[Element]]) -> dict[str, Any]:
+    """Options by section (a list of them for list sections), unredacted, as the handlers read them."""
+    out: dict[str, Any] = {}
+    for name, elements in sections.items():
+        spec = SECTIONS[name]
+        values = [{o.name: resolved(o, e[o.name]) for o in spec.options} for e in elements]
+        out[name] = values if spec.is_list else values[0]
+    return out
+
+
+def _malformed(doc: Any) -> str:
+    """What is wrong with a stored override's shape (`{"id", "options", "create"}`), "" if nothing."""
+    if not isinstance(doc, dict) or set(doc) - {"id", "options", "create"}:
+        return "not an override object"
+    id_, options = doc.get("id"), doc.get("options")
+    if not isinstance(id_, str) or "/" not in id_:
+        return "id must be section/element"
+    if not isinstance(options, dict) or not isinstance(doc.get("create", False), bool):
+        return "options must be an object and create a boolean"
+    section, _, element = id_.partition("/")
+    if not _VALID_NAME.fullmatch(section) or (element and not _VALID_NAME.fullmatch(element)):
+        return "invalid section or element name"
+    return ""
 
 
 def _apply_one(

@@ -178,6 +178,11 @@ def _parse(stored: str) -> tuple[int, int, int, bytes, bytes] | None:
     return n, r, p, salt, key
 
 
+def is_password_hash(stored: object) -> bool:
+    """Whether `stored` is a hash `verify_password` can check (a restored backup's users)."""
+    return isinstance(stored, str) and _parse(stored) is not None
+
+
 def verify_password(password: str, stored: str) -> bool:
     """Whether `password` matches a hash made by `hash_password`; False for malformed hashes."""
     parsed = _parse(stored)

@@ -263,9 +263,11 @@ def started_at(task: dict[str, Any]) -> int | None:
     return (int(moment.timestamp()) * 1_000_000 + moment.microsecond) * 1000
 
 
-def _merge(into: Outputs, outputs: Outputs) -> None:
+def merge_outputs(into: Outputs, outputs: Outputs) -> None:
+    """Add one feed's outputs to a run's (the last feed's statistics win)."""
     into.alerts.extend(outputs.alerts)
     into.points.extend(outputs.points)
+    into.posts.extend(outputs.posts)
     into.logs.extend(outputs.logs)
     into.http.update(outputs.http)
     into.stats = outputs.stats
@@ -371,7 +373,7 @@ class BatchTasks:
                     continue
                 error = ""
                 for batch in batches:
-                    _merge(outputs, runtime.feed_batch(plan.name, batch))
+                    merge_outputs(outputs, runtime.feed_batch(plan.name, batch))
             outputs.stats = runtime.stats()
             return Step({"runtime": runtime.to_state(), "last": last, "error": error}, outputs)
 

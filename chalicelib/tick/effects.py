@@ -2,7 +2,9 @@
 (chalicelib/events/alert_delivery.py takes events to their topics and handlers, and sends requests),
 influxDBOut's points through the write path into the task's organization's databases, as any write
 goes, or, for a `.cluster()` naming another InfluxDB, onto the alert queue too, whose worker writes them
-there with retries (the cluster's URL and credentials are read when it sends: never queued)."""
+there with retries (the cluster's URL and credentials are read when it sends: never queued), and log
+lines to the organization's log sink, last and all at once (a sink never raises: a log line it could not
+keep must not send the events again)."""
 
 from __future__ import annotations
 
@@ -12,12 +14,13 @@ from typing import Any, Protocol
 from chalicelib.ingest.writer import PointWriter
 from chalicelib.kit.batching import parts_by_size
 from chalicelib.kit.errors import TicklessError
+from chalicelib.kit.logrecords import KAPACITOR, LogSink, NoLogs, record, with_context
 from chalicelib.kit.time import NS_PER_UNIT, V1_PRECISIONS
 from chalicelib.lineprotocol.serializer import format_point
 from chalicelib.tenancy.dbrp import Catalog
 from chalicelib.tenancy.permissions import Permission
 from chalicelib.tenancy.principal import Principal
-from chalicelib.tick.outbox import EVENT, POINTS, REQUEST, WRITE
+from chalicelib.tick.outbox import EVENT, LOG, MAX_LOG_LINES, POINTS, REQUEST, WRITE
 
 MAX_WRITE_MESSAGE_BYTES = 200_000
 
@@ -34,12 +37,14 @@ class TaskEffects:
         catalog: Catalog,
         log: Callable[[str, str, dict[str, Any]], None] = lambda level, message, extra: None,
         clusters: Callable[[str], list[dict[str, Any]]] = lambda org_id: [],
+        logs: LogSink | None = None,
     ) -> None:
         self.queue = queue
         self.writer = writer
         self.catalog = catalog
         self.log = log
         self.clusters = clusters  # an org's `influxdb` config elements
+        self.logs = logs or NoLogs()  # the organization's log entries (GET /kapacitor/v1preview/logs)
 
     def send(self, org_id: str, task_id: str, outbox: list[dict[str, Any]]) -> None:
         events = [{**m, "org": org_id, "task": task_id} for m in outbox if m["type"] in (EVENT, REQUEST)]
@@ -48,6 +53,19 @@ class TaskEffects:
         for message in outbox:
             if message["type"] == POINTS:
                 self._write(org_id, task_id, message["points"])
+        self._log_lines(org_id, task_id, [m for m in outbox if m["type"] == LOG])
+
+    def _log_lines(self, org_id: str, task_id: str, messages: list[dict[str, Any]]) -> None:
+        """The runs' log lines as Kapacitor's task lines (`service=kapacitor task=<id>`), with one more
+        saying how many a run had beyond what it keeps."""
+        context = [("service", KAPACITOR), ("task", task_id)]
+        records = [with_context(r, context) for m in messages for r in m["records"]]
+        dropped = sum(int(m.get("dropped") or 0) for m in messages)
+        if dropped:
+            keys = [*context, ("dropped", dropped), ("limit", MAX_LOG_LINES)]
+            records.append(record("error", "log lines dropped: over the limit of one run", keys))
+        if records:
+            self.logs.append(org_id, records)
 
     def _write(self, org_id: str, task_id: str, points: list[dict[str, Any]]) -> None:
         """influxDBOut's points, per database and retention policy; one the org lacks is logged and its

@@ -63,13 +63,16 @@ class TaskLimits:
     max_groups: int = 10_000
     group_idle: int = 24 * 3600 * 1_000_000_000
 
-    def config(self, task_id: str, state_changes_only: bool = False) -> RuntimeConfig:
+    def config(
+        self, task_id: str, state_changes_only: bool = False, task_master: str = "main"
+    ) -> RuntimeConfig:
         return RuntimeConfig(
             task=task_id,
             alerts=AlertStateMachine,
             max_groups=self.max_groups,
             group_idle=self.group_idle,
             state_changes_only=state_changes_only,
+            task_master=task_master,
         )
 
 
@@ -166,7 +169,7 @@ class StreamTasks:
             config = self.limits.config(task["id"], state_changes_only)
             try:
                 runtime = TaskRuntime.build(pipeline, None if reset else state.get("runtime"), config)
-                outputs = runtime.feed_points(_points(fresh))
+                outputs = runtime.feed_points(record_points(fresh))
             except Exception as exc:  # the runtime is pure: what fails here fails on every retry
                 # These points are skipped for this task, which keeps its state and says why; other
                 # tasks, and the shard, go on (Kapacitor would stop the task).
@@ -221,11 +224,18 @@ class TaskRunner:
         self.log = log
 
     def run(
-        self, org: str, task_id: str, pipeline: Any, step: Callable[[dict[str, Any]], Step | None]
+        self,
+        org: str,
+        task_id: str,
+        pipeline: Any,
+        step: Callable[[dict[str, Any]], Step | None],
+        state_key: str | None = None,
     ) -> bool:
-        """True when `step` ran and its state was saved; False when it had nothing to do."""
+        """True when `step` ran and its state was saved; False when it had nothing to do. The state is
+        the task's own, or the one under `state_key` (a replay's run of the task)."""
+        key = state_key or task_id
         for _ in range(MAX_ATTEMPTS):
-            stored = self.states.load(org, task_id)
+            stored = self.states.load(org, key)
             state = dict(stored.state) if stored is not None else {}
             version = stored.version if stored is not None else None
             pending = state.get("outbox")
@@ -235,7 +245,7 @@ class TaskRunner:
             done = step(state)
             if done is None:
                 if pending:  # sent: cleared, unless another run saved meanwhile (it sends them again)
-                    self.states.save(org, task_id, state, version)
+                    self.states.save(org, key, state, version)
                 return False
             outputs = done.outputs
             outbox = self.outbox_of(pipeline, outputs)
@@ -250,14 +260,12 @@ class TaskRunner:
                 "throughput": _throughput(state, stats, now),
                 "saved_at": now,
             }
-            if self.states.save(org, task_id, state, version):
+            if self.states.save(org, key, state, version):
                 if outbox:
                     self.effects.send(org, task_id, outbox)
                     # Sent: clear the outbox, unless another run saved meanwhile (it sends it again).
-                    self.states.save(org, task_id, {**state, "outbox": []}, (version or 0) + 1)
-                for line in outputs.logs:
-                    self.log(line.level, line.text(task_id), {"task": task_id})
-                return True
+                    self.states.save(org, key, {**state, "outbox": []}, (version or 0) + 1)
+                return True  # (the run's log lines went with its outbox: tick/outbox.py)
         raise Conflict(f"task {task_id} state kept changing")
 
 
@@ -304,7 +312,7 @@ def _after(sequence: str, consumed: str | None) -> bool:
     return consumed is None or int(sequence) > int(consumed)
 
 
-def _points(records: Iterable[Record]) -> list[Point]:
+def record_points(records: Iterable[Record]) -> list[Point]:
     """The records' points in time order (stable: a write's points keep their order), as the task's
     stream sees them. Records group a write's points by series, so arrival order is not kept. The
     points share the records' fields (every task and every retry is fed them) and a series' tags:

@@ -235,6 +235,10 @@ class TaskDefinitions:
         """The organization's task definitions, by ID."""
         return self.store.list(TASKS, org_id)
 
+    def templates(self, org_id: str) -> list[Doc]:
+        """The organization's template definitions, by ID."""
+        return self.store.list(TEMPLATES, org_id)
+
     def list_tasks(self, org_id: str, query: dict[str, Any], view: View) -> list[Doc]:
         fields = _fields(query, TASK_FIELDS)
         tasks = _page(self.store.list(TASKS, org_id), query)
@@ -254,7 +258,7 @@ class TaskDefinitions:
                 graph = executing_dot(
                     task["id"], evaluation.pipeline, run.stats, view.dot_view, throughput=run.throughput
                 )
-                stats = _execution_stats(run.stats, run.throughput)
+                stats = execution_stats(run.stats, run.throughput)
                 error = error or run.error
             else:
                 graph = dot(task["id"], evaluation.pipeline)
@@ -393,6 +397,51 @@ class TaskDefinitions:
             raise invalid(f"unknown template {name}: err: no template exists")
         return template
 
+    # -- restoring a backup (chalicelib/kapacitor/backup.py) -------------------------------------------
+
+    def restore(self, org_id: str, templates: list[Doc], tasks: list[Doc]) -> dict[str, tuple[int, int]]:
+        """Make the org's templates and tasks exactly these (each checked by `restorable_template` and
+        `restorable_task`): what differs is written, what the backup lacks is deleted, and a running task
+        whose definition changes stops, to start afresh as a restored Kapacitor's does. Writing only what
+        differs makes a second restore change nothing. Answers (changed, removed) per kind."""
+        counts = {TEMPLATES: self._put_all(TEMPLATES, org_id, templates)}
+        current = {t["id"]: t for t in self.store.list(TASKS, org_id)}
+        changed = 0
+        for task in tasks:
+            before = current.pop(task["id"], None)
+            if before == task:
+                continue
+            self.store.replace(TASKS, org_id, task)
+            self._index(org_id, before, task)
+            if before is not None and before.get("status") == ENABLED:
+                self.on_stop(org_id, task["id"])
+            changed += 1
+        for task_id in current:
+            self.delete_task(org_id, task_id)
+        counts[TASKS] = (changed, len(current))
+        return counts
+
+    def _put_all(self, kind: str, org_id: str, docs: list[Doc]) -> tuple[int, int]:
+        current = {d["id"]: d for d in self.store.list(kind, org_id)}
+        changed = 0
+        for doc in docs:
+            if current.pop(doc["id"], None) != doc:
+                self.store.replace(kind, org_id, doc)
+                changed += 1
+        for doc_id in current:
+            self.store.delete(kind, org_id, doc_id)
+        return changed, len(current)
+
+    def rebuild_index(self, org_id: str) -> None:
+        """Kapacitor's store rebuild, for the one index tasks have here: the org's entries in the
+        running-batch index made to match its tasks (stale entries removed, missing ones added)."""
+        tasks = {t["id"]: t for t in self.store.list(TASKS, org_id)}
+        for entry in self.store.list(BATCH_INDEX, INDEX_PARTITION):
+            if entry.get("org") == org_id and not _runs_batch(tasks.get(entry.get("task", ""))):
+                self.store.delete(BATCH_INDEX, INDEX_PARTITION, entry["id"])
+        for task in tasks.values():
+            self._index(org_id, None, task)
+
 
 # -- compiling ---------------------------------------------------------------------------------------
 
@@ -406,11 +455,83 @@ def compile_task(task: Doc, program: Any = None) -> Evaluation:
         raise invalid(f"invalid TICKscript: {exc.message}") from None
 
 
+def restorable_template(doc: Any) -> Doc:
+    """A template as a backup holds it (its stored form), checked as creating it checks a new one; the
+    form to store, typed by its script."""
+    doc = _stored(doc)
+    template_id = _stored_text(doc, "id")
+    if not _VALID_ID.match(template_id):
+        raise invalid(f"template ID must contain only letters, numbers, '-', '.' and '_'. \"{template_id}\"")
+    script = _stored_text(doc, "script")
+    if not script:
+        raise invalid("must provide TICKscript")
+    program = _program(script)
+    template = {"id": template_id, "script": script, "type": _task_type(program)}
+    compile_template(template, program)
+    template.update(created=_stored_text(doc, "created"), modified=_stored_text(doc, "modified"))
+    _check_size(template)
+    return template
+
+
+def restorable_task(doc: Any, templates: Mapping[str, Doc], configs: Mapping[str, Any]) -> Doc:
+    """A task as a backup holds it, checked as creating it checks a new one: its template among
+    `templates` (whose script it takes), its script and vars, its dbrps, and, when enabled, that it can
+    start with `configs` (the handler sections the backup's overrides give)."""
+    doc = _stored(doc)
+    task_id = _stored_text(doc, "id")
+    if not _VALID_ID.match(task_id):
+        raise invalid(f"task ID must contain only letters, numbers, '-', '.' and '_'. \"{task_id}\"")
+    status = doc.get("status")
+    if status not in (ENABLED, DISABLED):
+        raise invalid(f"status must be {ENABLED} or {DISABLED}")
+    template_id = _stored_text(doc, "template-id")
+    if template_id and template_id not in templates:
+        raise invalid(f"unknown template {template_id}")
+    script = templates[template_id]["script"] if template_id else _stored_text(doc, "script")
+    if not script:
+        raise invalid("must provide TICKscript")
+    task = {
+        "id": task_id,
+        "template-id": template_id,
+        "script": script,
+        "dbrps": _dbrps(doc.get("dbrps")),
+        "status": status,
+        "vars": vars_json(read_vars(doc.get("vars"))),
+    }
+    program = _program(script)
+    task["type"] = _task_type(program)
+    _check_startable(task, compile_task(task, program), lambda: configs)
+    implicit = [{"db": db, "rp": rp} for db, rp in dbrps_of(program)]
+    task["dbrps"] = implicit or task["dbrps"]
+    if not task["dbrps"]:
+        raise invalid("must specify dbrp")
+    task.update(
+        created=_stored_text(doc, "created"),
+        modified=_stored_text(doc, "modified"),
+        **{"last-enabled": _stored_text(doc, "last-enabled")},
+    )
+    _check_size(task)
+    return task
+
+
+def _stored(doc: Any) -> Doc:
+    if not isinstance(doc, dict):
+        raise invalid("not a JSON object")
+    return doc
+
+
+def _stored_text(doc: Doc, name: str) -> str:
+    value = doc.get(name, "")
+    if not isinstance(value, str):
+        raise invalid(f"{name} must be a string")
+    return value
+
+
 def _runs_batch(task: Doc | None) -> bool:
     return task is not None and task.get("status") == ENABLED and task.get("type") == "batch"
 
 
-def _execution_stats(nodes: dict[str, Any], throughput: float) -> dict[str, Any]:
+def execution_stats(nodes: dict[str, Any], throughput: float) -> dict[str, Any]:
     """Kapacitor's `stats` of an executing task: task-wide and per node (collected, emitted, errors, ...)."""
     return {
         "task-stats": {"throughput": throughput},

@@ -8,18 +8,20 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import uuid
 from urllib.parse import quote
 
 import boto3
 import pytest
 
 _ids = itertools.count()
+_RUN = uuid.uuid4().hex[:6]  # the onboarded org is shared with other files' tasks: no name collides
 USERS = "/kapacitor/v1/users"
 SCRIPT = "stream\n    |from()\n        .measurement('cpu')\n"
 
 
 def _name(prefix: str = "user") -> str:
-    return f"{prefix}{next(_ids)}"
+    return f"{prefix}{_RUN}{next(_ids)}"
 
 
 def _post(client, path: str, doc, headers: dict | None = None):

@@ -1,7 +1,20 @@
 """The Kapacitor surface: every route on the one `kapacitor` blueprint, under both of Kapacitor's
 prefixes (importing this package registers them)."""
 
-from chalicelib.api.kapacitor import alerts, config, debug, misc, ping, service_tests, tasks, users, write
+from chalicelib.api.kapacitor import (
+    alerts,
+    config,
+    debug,
+    logs,
+    misc,
+    ping,
+    recordings,
+    service_tests,
+    storage,
+    tasks,
+    users,
+    write,
+)
 from chalicelib.api.kapacitor.blueprint import kapacitor
 
 __all__ = [
@@ -9,9 +22,12 @@ __all__ = [
     "config",
     "debug",
     "kapacitor",
+    "logs",
     "misc",
     "ping",
+    "recordings",
     "service_tests",
+    "storage",
     "tasks",
     "users",
     "write",

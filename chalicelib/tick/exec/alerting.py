@@ -24,8 +24,6 @@ _LEVELS = (1, 2, 3)
 _COUNTERS = ("oks_triggered", "infos_triggered", "warns_triggered", "crits_triggered")
 ErrorSink = Callable[[str, Exception], None]
 Predicate = Callable[[Any], bool]
-# Anonymous topics are named for the task master, which is always Kapacitor's `main` here.
-TASK_MASTER = "main"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +118,8 @@ class AlertExec(NodeExec):
         self.machine = factory(
             alert_spec(node, config.task, self._predicate, config.server, config.state_changes_only)
         )
-        anonymous = f"{TASK_MASTER}:{ctx.config.task}:{node.name}" if node.handlers else ""
+        # anonymous topics are named for the task master: `main`, or a replay's id
+        anonymous = f"{config.task_master}:{config.task}:{node.name}" if node.handlers else ""
         self.topics = tuple(t for t in (anonymous, node.topic) if t)
         self.counters = dict.fromkeys(("alerts_triggered", "alerts_inhibited", *_COUNTERS), 0)
 

@@ -40,6 +40,9 @@ class RuntimeConfig:
     alerts: AlertFactory | None = None
     server: Any = None
     state_changes_only: bool = False  # every alert node is, as a global handler section can ask
+    # Kapacitor's task master: `main` for running tasks, a replay's id for the replay's own run (its
+    # anonymous alert topics are `<master>:<task>:<node>`)
+    task_master: str = "main"
 
 
 class Context:
