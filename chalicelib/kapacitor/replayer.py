@@ -128,6 +128,15 @@ class Replays:
             raise TicklessError(NOT_FOUND, "could not find replay: no replay exists")
         return Replay.from_doc(doc["replay"])
 
+    def running_state(self, org: str, replay_id: str, task_id: str) -> str:
+        """The state a running replay of the task keeps (GET /tasks/<id>?replay-id=), or 400 as Kapacitor
+        answers for a replay that is not running."""
+        doc = self.definitions.get(REPLAYS, org, replay_id) if findable(replay_id) else None
+        replay = Replay.from_doc(doc["replay"]) if doc is not None else None
+        if replay is None or replay.status != "running" or replay.task != task_id:
+            raise invalid(f"no running replay with ID: {replay_id}")
+        return state_key(replay_id)
+
     def list(self, org: str, params: dict[str, Any]) -> dict[str, Any]:
         items = [Replay.from_doc(d["replay"]) for d in self.definitions.list(REPLAYS, org)]
         return list_json("replays", items, params)

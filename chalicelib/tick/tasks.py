@@ -210,11 +210,12 @@ class TaskDefinitions:
             self.on_stop(org_id, task["id"])
         return self.show_task(org_id, task, view)
 
-    def get_task(self, org_id: str, task_id: str, view: View) -> Doc:
+    def get_task(self, org_id: str, task_id: str, view: View, replay_state: str | None = None) -> Doc:
+        """The task; with `replay_state`, as the replay running it sees it (its execution's state)."""
         task = self.store.get(TASKS, org_id, task_id)
         if task is None:
             raise TicklessError(NOT_FOUND, "no task exists")
-        return self.show_task(org_id, task, view)
+        return self.show_task(org_id, task, view, replay_state)
 
     def delete_task(self, org_id: str, task_id: str) -> None:
         original = self.store.get(TASKS, org_id, task_id)
@@ -244,17 +245,18 @@ class TaskDefinitions:
         tasks = _page(self.store.list(TASKS, org_id), query)
         return [{f: v for f, v in self.show_task(org_id, t, view).items() if f in fields} for t in tasks]
 
-    def show_task(self, org_id: str, task: Doc, view: View) -> Doc:
+    def show_task(self, org_id: str, task: Doc, view: View, replay_state: str | None = None) -> Doc:
         script, error = task["script"], task.get("error", "")
         if task.get("template-id"):
             template = self.store.get(TEMPLATES, org_id, task["template-id"])
             script = template["script"] if template is not None else script
         graph, stats = "", {}
-        executing = task["status"] == ENABLED  # enabled stream tasks run on the points stream
+        # enabled tasks run on the points stream (or the batch schedule); a replay runs it on its own
+        executing = task["status"] == ENABLED or replay_state is not None
         try:
             evaluation = compile_task({**task, "script": script})
             if executing:
-                run = self.execution_of(org_id, task["id"])
+                run = self.execution_of(org_id, replay_state or task["id"])
                 graph = executing_dot(
                     task["id"], evaluation.pipeline, run.stats, view.dot_view, throughput=run.throughput
                 )

@@ -163,12 +163,20 @@ def test_a_replay_step_run_again_resumes_where_the_last_one_saved(client, databa
     assert compose.replays().step(steps) == {"done": False, "wait": 0}
     shown = client.http.get(f"/kapacitor/v1/replays/{steps['id']}").json_body
     assert shown["status"] == "running" and shown["progress"] == 0.4
+    # the task as the running replay sees it
+    seen = client.http.get(f"/kapacitor/v1/tasks/{task}?replay-id={steps['id']}").json_body
+    assert seen["executing"] is True and seen["stats"]["node-stats"]["from1"]["collected"] == 4
+    assert client.http.get(f"/kapacitor/v1/tasks/{task}").json_body["executing"] is False
     while not compose.replays().step(steps)["done"]:  # the same message again, and on
         pass
     compose.replays().finish(steps)
     done = client.http.get(f"/kapacitor/v1/replays/{steps['id']}")
     assert done.status_code == 200 and done.json_body["status"] == "finished"
     assert done.json_body["stats"]["node-stats"]["from1"]["collected"] == 10  # each point once
+    over = client.http.get(f"/kapacitor/v1/tasks/{task}?replay-id={steps['id']}")
+    assert over.status_code == 400 and over.json_body == {
+        "error": f"no running replay with ID: {steps['id']}"
+    }
 
 
 @pytest.mark.parametrize(

@@ -66,9 +66,8 @@ def create_task() -> Response:
 def get_task(task_id: str) -> Response:
     org = _org("read")
     replay = _query().get("replay-id")
-    if replay:  # a task as a running replay sees it: none runs yet (replays come with recordings)
-        raise TicklessError(INVALID, f"no running replay with ID: {replay}")
-    return _answer(compose.task_definitions().get_task(org, task_id, _view()))
+    state = compose.replays().running_state(org, replay, task_id) if replay else None
+    return _answer(compose.task_definitions().get_task(org, task_id, _view(), state))
 
 
 @route("/tasks/{task_id}", methods=["PATCH"], name="update_task")
