@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import time
+import uuid
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -36,7 +38,7 @@ from chalicelib.alert.dispatch import Dispatcher
 from chalicelib.alert.handlers import forces_state_changes_only
 from chalicelib.alert.service import AlertService
 from chalicelib.alert.service_tests import ServiceTests
-from chalicelib.declarations import BLOBS, CLAIM_CHECKS, POINTS, PROXY_WRITES
+from chalicelib.declarations import BLOBS, CLAIM_CHECKS, POINTS, PROXY_MIGRATION_PLANS, PROXY_WRITES
 from chalicelib.declarations import RECORDINGS as RECORDINGS_AREA
 from chalicelib.influxql.engine import run as influxql_run
 from chalicelib.influxql.engine.context import Services
@@ -53,7 +55,7 @@ from chalicelib.kit.steps import DEFERRED
 from chalicelib.overrides.service import ConfigService
 from chalicelib.proxy.config import ProxyConfig, parse_config
 from chalicelib.proxy.fanout import ProxyFanout
-from chalicelib.proxy.migration import Chunk, Job, Migrations
+from chalicelib.proxy.migration import Chunk, Job, Migrations, page_of, page_size
 from chalicelib.proxy.service import ProxyService
 from chalicelib.series.store import SeriesStore
 from chalicelib.stacktach.distiller import Distiller
@@ -312,12 +314,21 @@ def workflow_task(name: str) -> Callable[[dict], dict] | None:
 
 
 def _migration_plan(data: dict) -> dict:
-    chunks = proxy_migrations().plan(Job.from_json(data["job"]))
-    return {"chunks": [c.to_json() for c in chunks]}
+    """The job's chunks, kept in S3 (a step's output is bounded), and the pages the steps take."""
+    chunks = [c.to_json() for c in proxy_migrations().plan(Job.from_json(data["job"]))]
+    key = f"{PROXY_MIGRATION_PLANS.prefix}{uuid.uuid4()}.json"
+    S3Blobs(BLOBS).put(key, json.dumps(chunks, separators=(",", ":")).encode())
+    size = page_size(len(chunks))
+    return {"key": key, "size": size, "pages": list(range(-(-len(chunks) // size)))}
 
 
 def _migration_chunk(data: dict) -> dict:
-    proxy_migrations().run(Chunk.from_json(data["chunk"]))
+    """One page of the plan's chunks, in order (a page run again copies the same points again)."""
+    stored = S3Blobs(BLOBS).get(data["key"])
+    if stored is None:
+        raise TicklessError(UNAVAILABLE, f"the migration plan {data['key']} is gone")
+    for chunk in page_of(json.loads(stored), int(data["page"]), int(data["size"])):
+        proxy_migrations().run(Chunk.from_json(chunk))
     return {}
 
 

@@ -154,7 +154,9 @@ CLAIM_CHECKS = BlobArea("claim-checks/points/", expire_days=days_covering(POINTS
 DEAD_LETTER_BLOBS = BlobArea("deadletters/")
 # Kapacitor's recordings (.srpl / .brpl files) and a stream recording's captured parts until assembled.
 RECORDINGS = BlobArea("kapacitor/recordings/")
-BLOBS = Bucket("blobs", areas=(CLAIM_CHECKS, DEAD_LETTER_BLOBS, RECORDINGS))
+# A proxy migration's planned chunks, read by its steps (kept a week: longer than any job runs).
+PROXY_MIGRATION_PLANS = BlobArea("proxy/migrations/", expire_days=7)
+BLOBS = Bucket("blobs", areas=(CLAIM_CHECKS, DEAD_LETTER_BLOBS, RECORDINGS, PROXY_MIGRATION_PLANS))
 BUCKETS: tuple[Bucket, ...] = (BLOBS,)
 
 ALERT_DELIVERY_ATTEMPTS = 5

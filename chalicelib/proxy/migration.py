@@ -22,6 +22,9 @@ from chalicelib.proxy.ports import Backends, BackendUnavailable
 from chalicelib.proxy.ring import backend_for
 
 KINDS = ("rebalance", "recovery", "resync", "clear")
+# A plan's chunks travel to the steps in pages: at most this many pages, so the execution's state (a
+# list of page numbers) stays far below Step Functions' 256 KB whatever the number of measurements.
+MAX_PAGES = 2_000
 STATS_KEYS = (
     "database_total",
     "database_done",
@@ -362,3 +365,13 @@ def _line(
         return format_point(measurement, point_tags, fields, int(row[0]))
     except ValueError as exc:  # what line protocol cannot carry: say which point, do not drop it quietly
         raise TicklessError(INVALID, f"cannot copy a point of {measurement!r}: {exc}") from None
+
+
+def page_size(chunks: int, max_pages: int = MAX_PAGES) -> int:
+    """Chunks per page: one (every chunk its own step, as parallel as `cpus` allows) until there are
+    more chunks than `max_pages`."""
+    return max(1, -(-chunks // max_pages))
+
+
+def page_of(chunks: list[Any], page: int, size: int) -> list[Any]:
+    return chunks[page * size : (page + 1) * size]

@@ -82,10 +82,10 @@ def finished(arn: str, timeout: float = 30.0) -> dict:
 
 def migration_tasks(chunk=None, finish=None) -> None:
     def plan(input: dict) -> dict:
-        return {"chunks": [{"shard": n} for n in range(1, 4)]}
+        return {"key": "plan-key", "size": 1, "pages": [1, 2, 3]}
 
     def copy(input: dict) -> dict:
-        return {"copied": input["chunk"]["shard"]}
+        return {"copied": input["page"]}
 
     def done(input: dict) -> dict:
         return {"job": input["job"]["id"], "cleared": True, "failed": "error" in input}
@@ -126,17 +126,18 @@ def test_plan_chunks_and_finish_run_through_task_tokens(pump):
     assert names[0] == "plan" and names[-1] == "finish" and names.count("chunk") == 3
     job = {"id": "ok", "kind": "rebalance"}
     assert calls[0][1] == {"job": job, "cpus": 2}
-    assert sorted(c["chunk"]["shard"] for n, c in calls if n == "chunk") == [1, 2, 3]
+    assert sorted(c["page"] for n, c in calls if n == "chunk") == [1, 2, 3]
     assert all(c["job"] == job for n, c in calls if n == "chunk")
     # Finish sees the execution's state: the input and the plan (the Map's results are dropped).
-    assert calls[-1][1] == {"job": job, "cpus": 2, "plan": {"chunks": [{"shard": n} for n in (1, 2, 3)]}}
+    assert all(c["key"] == "plan-key" and c["size"] == 1 for n, c in calls if n == "chunk")
+    assert calls[-1][1] == {"job": job, "cpus": 2, "plan": {"key": "plan-key", "size": 1, "pages": [1, 2, 3]}}
 
 
 def test_a_worker_failure_is_retried_by_sqs(pump):
     failed: list[int] = []
 
     def flaky(input: dict) -> dict:
-        shard = input["chunk"]["shard"]
+        shard = input["page"]
         if shard == 2 and not failed:
             failed.append(shard)
             raise RuntimeError("the worker died")
@@ -146,16 +147,16 @@ def test_a_worker_failure_is_retried_by_sqs(pump):
     described = finished(start("flaky"))
     assert described["status"] == "SUCCEEDED", described
     assert failed == [2]
-    shards = [c["chunk"]["shard"] for n, c in calls if n == "chunk"]
+    shards = [c["page"] for n, c in calls if n == "chunk"]
     assert sorted(shards) == [1, 2, 2, 3]  # chunk 2 delivered again
     assert pump.stats("run_workflow_tasks").errors == 1
 
 
 def test_a_refusal_fails_the_execution_and_still_finishes_the_job(pump):
     def refuse(input: dict) -> dict:
-        if input["chunk"]["shard"] == 2:
+        if input["page"] == 2:
             raise TicklessError(INVALID, "backend gone")
-        return {"copied": input["chunk"]["shard"]}
+        return {"copied": input["page"]}
 
     migration_tasks(chunk=refuse)
     described = finished(start("refused"))

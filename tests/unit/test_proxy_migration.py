@@ -51,3 +51,15 @@ def test_jobs_and_chunks_survive_their_json() -> None:
     assert Job.from_json(json.loads(json.dumps(job.to_json()))) == job
     chunk = Chunk("copy", "http://a", "db", "m", ["http://c"], stats_circle=0, seconds=60)
     assert Chunk.from_json(json.loads(json.dumps(chunk.to_json()))) == chunk
+
+
+def test_plans_travel_in_pages_that_keep_the_state_small():
+    from chalicelib.proxy.migration import MAX_PAGES, page_of, page_size
+
+    assert page_size(0) == page_size(1) == page_size(MAX_PAGES) == 1  # a step per chunk
+    assert page_size(MAX_PAGES + 1) == 2 and page_size(50_000) == 25
+    chunks = list(range(50_001))
+    size = page_size(len(chunks))
+    pages = -(-len(chunks) // size)
+    assert pages <= MAX_PAGES
+    assert [c for p in range(pages) for c in page_of(chunks, p, size)] == chunks  # each chunk once
