@@ -165,15 +165,20 @@ class Recordings:
         self.blobs.delete(self.data_key(org, doc))
         self.definitions.delete(RECORDINGS, org, id)
 
-    def data(self, org: str, id: str) -> tuple[Recording, bytes]:
-        """A finished recording and its file (for replays)."""
+    def finished(self, org: str, id: str) -> tuple[Recording, str]:
+        """A finished recording and the key of its file (what a replay reads)."""
         doc = self.definitions.get(RECORDINGS, org, id) if findable(id) else None
         if doc is None:
             raise TicklessError(NOT_FOUND, "recording not found: no recording exists")
         recording = Recording.from_doc(doc["recording"])
         if recording.status != "finished":
             raise invalid(f"recording {id} is {recording.status}, not finished")
-        data = self.blobs.get(self.data_key(org, doc))
+        return recording, self.data_key(org, doc)
+
+    def data(self, org: str, id: str) -> tuple[Recording, bytes]:
+        """A finished recording and its file."""
+        recording, key = self.finished(org, id)
+        data = self.blobs.get(key)
         if data is None:
             raise invalid(f"recording {id} has no data")
         return recording, data
@@ -250,7 +255,8 @@ class Recordings:
             self.definitions.delete(PAST, org, id)
         else:
             data = self.blobs.get(key) or b""
-        self._save(org, doc, recording, status="finished", size=len(data), progress=1.0)
+        if self.definitions.get(RECORDINGS, org, id) is not None:  # not deleted meanwhile
+            self._save(org, doc, recording, status="finished", size=len(data), progress=1.0)
         return {}
 
     def failed(self, input: dict[str, Any]) -> dict[str, Any]:

@@ -55,6 +55,7 @@ REPLAYS = "replays"
 REPLAY_MACHINE = "kapacitor-replay"
 CHUNK = 5_000  # points or batches one step feeds at most
 MAX_WAIT_SECONDS = 300
+CACHED_ITEMS = 2_000_000  # points or batches a worker keeps decoded between the steps of one replay
 
 Item = tuple[int, str, Point | Batch]  # (time, query node name or "", the point or batch)
 
@@ -91,13 +92,14 @@ class Replays:
         self.prefix = prefix
         self.clock = clock
         self.limits = limits or TaskLimits()
+        self._decoded: tuple[tuple[str, str, int], list[Item]] | None = None
 
     # -- the API -----------------------------------------------------------------------------------
 
     def create(self, org: str, body: bytes) -> Replay:
         options = parse_create_replay(body)
         task = self._task(org, options.task)
-        recording, _ = self.recordings.data(org, options.recording)
+        recording, _ = self.recordings.finished(org, options.recording)
         if recording.type != task.get("type"):
             raise invalid(
                 f"cannot replay {recording.type} recording {recording.id} into {task.get('type')} task"
@@ -188,6 +190,8 @@ class Replays:
         stored = self.states.load(org, state_key(id))
         offset = int((stored.state.get("offset") if stored is not None else 0) or 0)
         progress = offset / len(items) if items else 1.0
+        if self.definitions.get(REPLAYS, org, id) is None:  # deleted while this step ran
+            return {"done": True, "wait": 0}
         self._save(org, doc, replay, progress=progress, status="running")
         if offset >= len(items):
             return {"done": True, "wait": 0}
@@ -261,8 +265,19 @@ class Replays:
         return f"{self.prefix}{org}/replays/{id.replace('/', '_')}"
 
     def _items(self, org: str, doc: dict[str, Any], task: dict[str, Any], pipeline: Any) -> list[Item]:
-        """The points or batches to feed, in time order: the recording's, or the live run's (queried at
-        the first step and kept until the replay ends, so later steps feed the same data)."""
+        """The points or batches to feed, in time order, decoded once per worker for the replay's
+        steps (a warm worker takes the next step of the same replay)."""
+        key = (org, doc["id"], int(doc["zero"]))
+        cached = self._decoded
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        items = self._load_items(org, doc, task, pipeline)
+        self._decoded = (key, items) if len(items) <= CACHED_ITEMS else None
+        return items
+
+    def _load_items(self, org: str, doc: dict[str, Any], task: dict[str, Any], pipeline: Any) -> list[Item]:
+        """The recording's data, or the live run's (queried at the first step and kept until the replay
+        ends, so later steps feed the same data)."""
         source = doc.get("source") or {}
         stream = task.get("type") == "stream"
         if "recording" in source:
