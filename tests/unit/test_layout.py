@@ -26,6 +26,7 @@ DOMAIN = (
     "proxy",
     "stacktach",
     "kapacitor",
+    "scheduler",
 )
 WIRING = ("boto3", "botocore", "pynamodb", "chalice", "aws_lambda_powertools")
 ROOT = Path(chalicelib.__file__).parent
