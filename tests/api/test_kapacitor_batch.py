@@ -139,3 +139,44 @@ def test_a_failing_query_is_the_task_s_error_not_a_500(client, pump, database):
     )
     index = compose.task_definitions().store.list("running-batch", "all")
     assert all(entry["task"] != task_id for entry in index)
+
+
+def test_httppost_sends_each_due_times_batch(client, pump, database):
+    """A run with several due times posts every one of their batches (the run's feeds' outputs are all
+    kept, not only the last feed's)."""
+    import boto3
+
+    from chalicelib.declarations import physical_name
+
+    task_id = f"post{next(_ids)}"
+    script = f"""batch
+    |query('SELECT max("value") AS "max" FROM "{database}"."autogen"."cpu"')
+        .period(10s)
+        .every(10s)
+        .align()
+    |httpPost('http://127.0.0.1:9/{task_id}')
+"""
+    doc = {"id": task_id, "script": script, "dbrps": [{"db": database, "rp": "autogen"}], "status": "enabled"}
+    response = client.http.post("/kapacitor/v1/tasks", body=json.dumps(doc))
+    assert response.status_code == 200, response.body
+    enabled = datetime.fromisoformat(response.json_body["last-enabled"].replace("Z", "+00:00"))
+    first = go_truncate((int(enabled.timestamp()) * 1_000_000 + enabled.microsecond) * 1000, 10 * SECOND)
+    first += 10 * SECOND
+    _write(client, pump, database, [f"cpu value={i} {first - 10 * SECOND + i * SECOND}" for i in range(60)])
+    run_batch_tasks(now=first + 50 * SECOND)  # six due times in one run
+
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=physical_name("alerts"))["QueueUrl"]
+    posted: list[dict] = []
+    for _ in range(20):
+        got = (
+            sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages") or []
+        )
+        if not got:
+            break
+        for message in got:
+            body = json.loads(message["Body"])
+            if body.get("task") == task_id:
+                posted.append(body)
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert [m["type"] for m in posted] == ["request"] * 6
