@@ -8,8 +8,10 @@ import base64
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import boto3
+import chalice.local
 import pytest
 from chalice.test import Client
 
@@ -18,6 +20,32 @@ from scripts.localstack.lambda_events import kinesis_record_from
 from scripts.localstack.motoserver import MotoServer, configure_environment
 from scripts.localstack.provision import provision
 from scripts.localstack.pump import EventPump
+
+
+class GreedyRouteMatcher(chalice.local.RouteMatcher):
+    """API Gateway's matching, which chalice.local lacks for greedy paths: a route ending in `{proxy+}`
+    takes every deeper path no other route takes (Kapacitor's /kapacitor/v1preview/... rewrite)."""
+
+    def __init__(self, route_urls: list[str]) -> None:
+        self.greedy = sorted((u for u in route_urls if u.endswith("/{proxy+}")), key=len, reverse=True)
+        super().__init__([u for u in route_urls if not u.endswith("/{proxy+}")])
+
+    def match_route(self, url: str) -> chalice.local.MatchResult:
+        try:
+            return super().match_route(url)
+        except ValueError:
+            parsed = urlparse(url)
+            for route in self.greedy:
+                prefix = route[: -len("/{proxy+}")]
+                if parsed.path.startswith(prefix + "/"):
+                    rest = parsed.path[len(prefix) + 1 :]
+                    query = parse_qs(parsed.query, keep_blank_values=True)
+                    return chalice.local.MatchResult(route, {"proxy": rest}, query)
+            raise
+
+
+chalice.local.RouteMatcher = GreedyRouteMatcher  # type: ignore[misc]  # the gateway chalice.test builds
+
 
 _names = itertools.count()
 

@@ -15,7 +15,7 @@ import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -171,7 +171,13 @@ def send(url: str, method: str, headers: dict[str, str], body: bytes | None) -> 
         raise AssertionError(f"{method} {url} hung for {REQUEST_TIMEOUT} s") from exc
 
 
+# Routes whose honest answer is 501 (the choice for Kapacitor's pprof: no Go runtime to profile).
+NOT_IMPLEMENTED_PATHS = ("/debug/pprof",)
+
+
 def check(answer: Answer, method: str, url: str) -> None:
+    if answer.status == 501 and any(p in urlsplit(url).path for p in NOT_IMPLEMENTED_PATHS):
+        return
     assert answer.status < 500, f"{method} {url} -> {answer.status}: {answer.body[:500]!r}"
     if answer.status >= 400 and answer.body and answer.content_type.startswith("application/json"):
         doc = json.loads(answer.body)

@@ -1,6 +1,8 @@
-"""The Kapacitor surface's one blueprint. Kapacitor serves its API under /kapacitor/v1 and, identically,
-/kapacitor/v1preview: `route` mounts a view under both, answering errors as Kapacitor does
-(`{"error": message}`, with its version header)."""
+"""The Kapacitor surface's one blueprint. Kapacitor serves its API under /kapacitor/v1 and, by rewriting
+the path, identically under /kapacitor/v1preview: `route` mounts a view under /kapacitor/v1, answering
+errors as Kapacitor does (`{"error": message}`, with its version header); the preview prefix reaches
+it through one catch-all route (api/kapacitor/preview.py), so the API Gateway resources are not
+doubled."""
 
 from __future__ import annotations
 
@@ -19,15 +21,16 @@ render = error_only(VERSION_HEADERS)
 
 
 def route(path: str, methods: list[str], name: str) -> Callable[[Callable], Callable]:
-    """Mount a view at `path` under every prefix; `name` names the routes (one per prefix)."""
+    """Mount a view at `path` under /kapacitor/v1 (the preview prefix reaches it by rewrite)."""
 
     def mount(view: Callable) -> Callable:
         handler = renders_errors(render)(view)
-        for prefix in PREFIXES:
-            route_name = f"kapacitor_{name}{prefix.rsplit('/', 1)[-1]}"
-            kapacitor.route(
-                f"{prefix}{path}", methods=methods, content_types=ANY_CONTENT_TYPE, name=route_name
-            )(handler)
+        kapacitor.route(
+            f"{PREFIXES[0]}{path}",
+            methods=methods,
+            content_types=ANY_CONTENT_TYPE,
+            name=f"kapacitor_{name}v1",
+        )(handler)
         return view
 
     return mount
