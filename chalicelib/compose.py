@@ -57,6 +57,7 @@ from chalicelib.proxy.config import ProxyConfig, parse_config
 from chalicelib.proxy.fanout import ProxyFanout
 from chalicelib.proxy.migration import Chunk, Job, Migrations, page_of, page_size
 from chalicelib.proxy.service import ProxyService
+from chalicelib.scheduler import definitions
 from chalicelib.series.store import SeriesStore
 from chalicelib.stacktach.distiller import Distiller
 from chalicelib.stacktach.handlers import usage_event_definitions
@@ -96,7 +97,12 @@ def tenancy() -> Tenancy:
     resources = ReadCache(DynamoResources(), ("get", "list", "find", "related", "referring", "has_flag"))
     sessions = ReadCache(DynamoSessions(), ("user",))
     # a removed bucket's points and index entries go with it
-    return Tenancy(resources, sessions, on_namespace_removed=lambda ns: store().purge(ns))  # type: ignore[arg-type]
+    return Tenancy(
+        resources,  # type: ignore[arg-type]
+        sessions,  # type: ignore[arg-type]
+        on_namespace_removed=lambda ns: store().purge(ns),
+        kinds=definitions.KINDS,  # the registry's kinds and task definitions
+    )
 
 
 @cache

@@ -28,6 +28,7 @@ Prepare = Callable[["Tenancy", Doc, "Principal", Doc], Doc]
 AfterSave = Callable[["Tenancy", Doc, "Doc | None", "Principal"], None]
 Collect = Callable[["Tenancy", "str | None"], list[Doc]]
 CheckDelete = Callable[[Doc], None]
+Present = Callable[[Doc, list[Doc]], Doc]
 
 
 def now_iso() -> str:
@@ -57,6 +58,21 @@ class Reference:
 # names a user the caller may read (so adding one never shows a user the caller could not see).
 LABEL_MAPPING = Reference("labelID", "labels", rights=(READ, WRITE))
 MEMBERSHIP = Reference("id", "users", rights=(READ,), missing="user not found")
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list with its own query, selection and answer, for a kind whose lists are not the generic
+    filters and offset paging (tasks: influxd's filters, `after`/`limit` paging and links). The
+    service still resolves `org` and keeps only what the caller may read, before `select`."""
+
+    # (query parameters, the org ID an `org` name resolved to, the caller's user ID) -> a filter,
+    # raising with the kind's words on a bad parameter
+    parse: Callable[[Mapping[str, str], str | None, str | None], Any]
+    select: Callable[[list[Doc], Any], list[Doc]]  # (readable documents, filter) -> the page
+    # (page, filter, labels of a document ID as shown) -> the list response
+    answer: Callable[[list[Doc], Any, Callable[[str], list[Doc]]], Doc]
+    id_params: tuple[str, ...] = ()  # the query parameters taking an ID (400 when malformed)
 
 
 @dataclass(frozen=True)
@@ -90,10 +106,14 @@ class Kind:
     id_context: Mapping[str, str] = field(default_factory=dict)  # query or body parameter -> the
     # words influxd puts before a malformed ID's error there (dbrps: `invalid org ID "x": ...`)
     self_readable: bool = False  # a principal may read its own document (users)
+    listing: Listing | None = None  # lists of its own shape (see `Listing`), in place of `filters`,
+    # `paged` and `list_key`
     # -- how one is shown ---------------------------------------------------------------------------
     hidden: tuple[str, ...] = ()  # stored fields never shown
     wrap_one: str | None = None  # a single item is returned as {wrap_one: item, "links": links}
     wrap_created: bool = True  # False: the created item is returned bare even with `wrap_one`
+    present: Present | None = None  # (document, its labels as shown) -> the document as shown, in
+    # place of its fields and `links` (tasks: influxd's task JSON, labels inside)
     # -- hooks ---------------------------------------------------------------------------------------
     prepare: Prepare | None = None  # (service, body, principal, context) -> the create context,
     # after the org is resolved and before `create`: checks and derived fields
@@ -102,6 +122,9 @@ class Kind:
     collect: Collect | None = None  # (service, org ID or None) -> the documents as listed, when
     # they are not just the stored ones (dbrps: plus virtual mappings derived from buckets)
     check_delete: CheckDelete | None = None  # raises when a document may not be deleted directly
+    decode: Callable[[Any], object] | None = None  # checks a create body before anything is looked
+    # up (influxd decodes first), in the kind's words, in place of the generic JSON-object check
+    decodes_patch: bool = False  # `update` checks a patch body itself (any JSON value), in its words
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -121,6 +144,8 @@ class Kind:
     def id_params(self) -> tuple[str, ...]:
         """The query parameters of its lists that take an ID (400 `invalid` when malformed): the
         filters on `id` or an `...ID` field, `orgID` when org-owned, `userID` when it has members."""
+        if self.listing is not None:
+            return self.listing.id_params
         params = {p for p, f in self.filters.items() if f == "id" or f.endswith("ID")}
         params |= {"orgID"} if self.org_owned else set()
         params |= {"userID"} if self.members else set()
@@ -140,17 +165,19 @@ class Kind:
         """The document without its hidden fields, without links."""
         return {k: v for k, v in doc.items() if k not in self.hidden}
 
-    def render(self, doc: Doc) -> Doc:
-        """The document as an item of a list."""
+    def render(self, doc: Doc, labels: list[Doc] | None = None) -> Doc:
+        """The document as an item of a list (`labels`: its labels as shown, for `present`)."""
+        if self.present is not None:
+            return self.present(doc, labels or [])
         shown = self.show(doc)
         if self.links is not None:
             shown["links"] = self.links(doc)
         return shown
 
-    def render_one(self, doc: Doc, *, created: bool = False) -> Doc:
+    def render_one(self, doc: Doc, *, created: bool = False, labels: list[Doc] | None = None) -> Doc:
         """The document as the answer to a create, get or patch."""
-        shown = self.render(doc)
-        if self.wrap_one is None or (created and not self.wrap_created):
+        shown = self.render(doc, labels)
+        if self.present is not None or self.wrap_one is None or (created and not self.wrap_created):
             return shown
         links = shown.pop("links", None)
         return {self.wrap_one: shown} if links is None else {self.wrap_one: shown, "links": links}

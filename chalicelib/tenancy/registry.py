@@ -1,6 +1,9 @@
 """The tenancy resource kinds: orgs, users, buckets, labels, authorizations, DBRP mappings and legacy
 (v1) authorizations. Only what differs between them lives here: their schema and validation, how
-they are shown, what they belong to, and the rules they add to the generic operations (hooks)."""
+they are shown, what they belong to, and the rules they add to the generic operations (hooks).
+Task definitions are a kind too, declared with their domain (chalicelib.scheduler.definitions, which
+adds them to these in its `KINDS`): tenancy cannot import the scheduler, which depends on Flux, which
+depends on tenancy."""
 
 from __future__ import annotations
 

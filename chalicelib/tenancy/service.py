@@ -201,6 +201,22 @@ class Tenancy:
         # Per org (dbrps): the org was checked once, each document still needs its guards.
         return [d for d in docs if self._readable(principal, kind, d, guards_only=kind.listed_per_org)]
 
+    def list_page(self, kind: Kind, principal: Principal, query: Mapping[str, str]) -> tuple[list[Doc], Any]:
+        """A list of a kind with its own `listing`: the page the caller may read, and the filter its
+        answer is shaped from. An `org` name is resolved here: 404 when unknown, or when the caller
+        may not read the kind there (the answer's links would show the org's ID)."""
+        listing = kind.listing
+        if listing is None:
+            raise ValueError(f"{kind.name} has no listing")
+        org_id = None
+        if query.get("org") and not query.get("orgID"):
+            org_id = self.find_org(query["org"])["id"]
+            if not principal.can(READ, kind.resource_type, org_id=org_id):
+                raise TicklessError(NOT_FOUND, f'organization name "{query["org"]}" not found')
+        wanted = listing.parse(query, org_id, principal.user_id)
+        readable = [d for d in self.documents(kind) if self._readable(principal, kind, d)]
+        return listing.select(readable, wanted), wanted
+
     def _org_query(self, kind: Kind, query: Mapping[str, str]) -> dict[str, str]:
         """The query with its `org` (name) resolved to `orgID`."""
         if kind.listed_per_org:
@@ -214,7 +230,9 @@ class Tenancy:
     def create(self, kind: Kind, body: Doc, principal: Principal, context: Doc | None = None) -> Doc:
         """A new document from a request body; `context` carries what the caller already knows (the
         org, a system bucket's flag, a chosen token) to the kind's `prepare` and `create`."""
-        if not isinstance(body, dict):
+        if kind.decode is not None:
+            kind.decode(body)
+        elif not isinstance(body, dict):
             raise TicklessError(INVALID, "request body must be a JSON object")
         context = dict(context or {})
         if kind.org_owned and "orgID" not in context:
@@ -234,7 +252,7 @@ class Tenancy:
         return doc
 
     def update(self, kind: Kind, id: str, patch: Doc, principal: Principal) -> Doc:
-        if not isinstance(patch, dict):
+        if not kind.decodes_patch and not isinstance(patch, dict):
             raise TicklessError(INVALID, "request body must be a JSON object")
         current = self._requested(kind, id)
         self._check(principal, WRITE, kind, current)
@@ -257,9 +275,12 @@ class Tenancy:
     # -- labels, members, owners -------------------------------------------------------------------
 
     def labels(self, kind: Kind, id: str, principal: Principal) -> list[Doc]:
-        doc = self.get(kind, id, principal)
+        return self.labels_of(self.get(kind, id, principal)["id"], principal)
+
+    def labels_of(self, id: str, principal: Principal) -> list[Doc]:
+        """The labels of a document (by its ID, already checked) the caller may read."""
         labels = self._kind(LABEL_MAPPING.kind)
-        found = (self.find(labels, label_id) for label_id in self.resources.related(LABEL, doc["id"]))
+        found = (self.find(labels, label_id) for label_id in self.resources.related(LABEL, id))
         return [label for label in found if label is not None and self._readable(principal, labels, label)]
 
     def add_label(self, kind: Kind, id: str, label_id: str | None, principal: Principal) -> Doc:

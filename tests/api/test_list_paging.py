@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from chalicelib.api import paging
+from chalicelib.scheduler.definitions import KINDS, TASKS
 from chalicelib.tenancy import registry
 
 JSON = {"Content-Type": "application/json"}
@@ -121,6 +122,16 @@ def _dbrps(client, org) -> tuple[str, set[str]]:
     return f"?orgID={org['id']}", ids
 
 
+def _flux() -> str:
+    return f'option task = {{name: "t{next(_n)}", every: 1h}}\nfrom(bucket: "b") |> range(start: -1h)'
+
+
+def _tasks(client, org) -> tuple[str, set[str]]:
+    made = {_made(client, "/api/v2/tasks", {"orgID": org["id"], "flux": _flux()})["id"] for _ in range(COUNT)}
+    # influxd's default page is 100 tasks: a smaller one makes the full page the test pages through
+    return f"?orgID={org['id']}&limit={paging.DEFAULT_LIMIT}", made
+
+
 MAKE: dict[str, Callable] = {
     "/api/v2/orgs": _orgs,
     "/api/v2/users": _users,
@@ -130,8 +141,9 @@ MAKE: dict[str, Callable] = {
     "/private/legacy/authorizations": _tokens("/private/legacy/authorizations", legacy=True),
     "/legacy/authorizations": _tokens("/legacy/authorizations", legacy=True),
     "/api/v2/dbrps": _dbrps,
+    "/api/v2/tasks": _tasks,
 }
-LISTS = [(kind, path) for kind in registry.KINDS for path in kind.paths]
+LISTS = [(kind, path) for kind in KINDS for path in kind.paths]
 
 
 @pytest.mark.parametrize(("kind", "path"), LISTS, ids=[path for _, path in LISTS])
@@ -176,7 +188,7 @@ def test_lists_page_where_the_spec_lets_clients_page(kind, path):
 
 SUBLISTS = [
     (kind, sub)
-    for kind in registry.KINDS
+    for kind in KINDS
     for sub in (("labels",) if kind.labels else ()) + (("members", "owners") if kind.members else ())
 ]
 
@@ -185,12 +197,13 @@ SUBLISTS = [
     ("kind", "sub"), SUBLISTS, ids=[f"{kind.path}/{{id}}/{sub}" for kind, sub in SUBLISTS]
 )
 def test_the_labels_members_and_owners_of_a_resource_are_every_one(client, org, kind, sub):
-    target = (
-        org["id"]
-        if kind is registry.ORGS
-        else _made(client, "/api/v2/buckets", {"orgID": org["id"], "name": f"b{next(_n)}"})["id"]
-    )
-    assert kind in (registry.ORGS, registry.BUCKETS), (
+    if kind is registry.ORGS:
+        target = org["id"]
+    elif kind is TASKS:
+        target = _made(client, "/api/v2/tasks", {"orgID": org["id"], "flux": _flux()})["id"]
+    else:
+        target = _made(client, "/api/v2/buckets", {"orgID": org["id"], "name": f"b{next(_n)}"})["id"]
+    assert kind in (registry.ORGS, registry.BUCKETS, TASKS), (
         f"{kind.path}: a new kind with {sub} needs a target here"
     )
     made = set()

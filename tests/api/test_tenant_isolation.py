@@ -49,6 +49,7 @@ class Tenant:
     second_auth: dict = field(default_factory=dict)
     legacy: dict = field(default_factory=dict)
     dbrp: dict = field(default_factory=dict)
+    task: dict = field(default_factory=dict)
     database: str = ""
     measurement: str = ""
 
@@ -65,6 +66,7 @@ class Tenant:
             self.database,
             self.dbrp["retention_policy"],
             self.measurement,
+            self.task["name"],
             f"{self.tag}host",
             self.token,
             self.second_auth["token"],
@@ -81,6 +83,7 @@ class Tenant:
             self.second_auth["id"],
             self.legacy["id"],
             self.dbrp["id"],
+            self.task["id"],
         }
 
     def path_ids(self, template: str) -> dict[str, str]:
@@ -93,6 +96,7 @@ class Tenant:
             "userID": self.user["id"],
             "authID": self.legacy["id"] if legacy else self.auth["id"],
             "dbrpID": self.dbrp["id"],
+            "taskID": self.task["id"],
             "name": "sum",  # a Flux function (query suggestions): not an id
         }
 
@@ -169,6 +173,14 @@ def _onboard(client, pump, tag: str) -> Tenant:
     )
     assert dbrp.status_code == 201, dbrp.body
     tenant.dbrp = dbrp.json_body
+    flux = f'option task = {{name: "{tag}-task-{uid}", every: 1h}}\nfrom(bucket: "b") |> range(start: -1h)'
+    task = _post(own, "/api/v2/tasks", {"orgID": org_id, "flux": flux})
+    assert task.status_code == 201, task.body
+    tenant.task = task.json_body
+    tasked = f"/api/v2/tasks/{tenant.task['id']}"
+    assert _post(own, f"{tasked}/labels", {"labelID": tenant.label["id"]}).status_code == 201
+    for role in ("members", "owners"):
+        assert _post(own, f"{tasked}/{role}", {"id": tenant.user["id"]}).status_code == 201
     tenant.measurement = f"{tag}_measurement_{uid}"
     written = own.post(
         f"/api/v2/write?{urlencode({'orgID': org_id, 'bucket': bucket_id})}",

@@ -92,6 +92,11 @@ def corrected_spec(raw: dict[str, Any]) -> dict[str, Any]:
     # 7. The suggestions need a token, as every /api/v2 route but a few (influxd's no-auth list); the
     #    spec documents no 401 for `GET /api/v2/query/suggestions/{name}` (it has no `default` either).
     responses["401"] = {"$ref": "#/components/responses/AuthorizationError"}
+    # 8. A task's `every` (and the other task durations) are Flux duration literals (`1h`, as its own
+    #    description says and influxd answers), where `format: duration` is JSON Schema's ISO 8601.
+    for prop in schemas["Task"]["properties"].values():
+        if prop.get("format") == "duration":
+            prop.pop("format")
     return raw
 
 
@@ -195,6 +200,10 @@ class Conformance:
         body = {"orgID": org_id, "token": token, "description": "conformance", "permissions": permissions}
         return self.request("POST", "/private/legacy/authorizations", 201, json=body)
 
+    def task(self, org_id: str, name: str) -> dict:
+        flux = f'option task = {{name: "{name}", every: 1h}}\nfrom(bucket: "b") |> range(start: -1h)'
+        return self.request("POST", "/api/v2/tasks", 201, json={"orgID": org_id, "flux": flux})
+
     def dbrp(self, org_id: str, bucket_id: str, database: str) -> dict:
         body = {
             "orgID": org_id,
@@ -231,6 +240,7 @@ def conformance(conformance_stack: Stack) -> Conformance:
     auth = state.authorization(org["id"], bucket["id"])
     legacy = state.legacy_authorization(org["id"], bucket["id"], "known-legacy")
     dbrp = state.dbrp(org["id"], bucket["id"], "known_db")
+    task = state.task(org["id"], "known-task")
     # v1 /write and /query resolve databases in the caller's (the operator's) org.
     state.dbrp(onboarding["org"]["id"], onboarding["bucket"]["id"], "conformance_v1")
     state.ids.update(
@@ -241,6 +251,7 @@ def conformance(conformance_stack: Stack) -> Conformance:
         authID=auth["id"],
         legacyAuthID=legacy["id"],
         dbrpID=dbrp["id"],
+        taskID=task["id"],
         orgName=org["name"],
         bucketName=bucket["name"],
         database="conformance_v1",

@@ -47,7 +47,7 @@ pytestmark = pytest.mark.e2e
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 # Every operation of the spec tickless serves, as (method, path) exactly as the spec spells it. Anything
-# else in the spec (delete, tasks, dashboards, checks, ...) is not served yet and excluded.
+# else in the spec (delete, task runs and logs, dashboards, checks, ...) is not served yet and excluded.
 IMPLEMENTED: tuple[tuple[str, str], ...] = (
     ("GET", "/ping"),
     ("HEAD", "/ping"),
@@ -113,6 +113,20 @@ IMPLEMENTED: tuple[tuple[str, str], ...] = (
     ("GET", "/api/v2/dbrps/{dbrpID}"),
     ("PATCH", "/api/v2/dbrps/{dbrpID}"),
     ("DELETE", "/api/v2/dbrps/{dbrpID}"),
+    ("GET", "/api/v2/tasks"),
+    ("POST", "/api/v2/tasks"),
+    ("GET", "/api/v2/tasks/{taskID}"),
+    ("PATCH", "/api/v2/tasks/{taskID}"),
+    ("DELETE", "/api/v2/tasks/{taskID}"),
+    ("GET", "/api/v2/tasks/{taskID}/labels"),
+    ("POST", "/api/v2/tasks/{taskID}/labels"),
+    ("DELETE", "/api/v2/tasks/{taskID}/labels/{labelID}"),
+    ("GET", "/api/v2/tasks/{taskID}/members"),
+    ("POST", "/api/v2/tasks/{taskID}/members"),
+    ("DELETE", "/api/v2/tasks/{taskID}/members/{userID}"),
+    ("GET", "/api/v2/tasks/{taskID}/owners"),
+    ("POST", "/api/v2/tasks/{taskID}/owners"),
+    ("DELETE", "/api/v2/tasks/{taskID}/owners/{userID}"),
     ("GET", "/legacy/authorizations"),
     ("POST", "/legacy/authorizations"),
     ("GET", "/legacy/authorizations/{authID}"),
@@ -236,9 +250,19 @@ def _ids(*names: str) -> Callable[[Conformance], dict[str, Any]]:
     return lambda c: {"path_parameters": {name: c.ids[name] for name in names}}
 
 
+_ID_NAMES = {"orgs": "orgID", "buckets": "bucketID", "tasks": "taskID"}
+_TASK_FLUX = 'option task = {name: "made", every: 1h}\nfrom(bucket: "b") |> range(start: -1h)'
+
+
+def _task_label(c: Conformance) -> dict[str, Any]:
+    label = c.label(c.ids["orgID"], unique("task-assigned"))
+    c.request("POST", f"/api/v2/tasks/{c.ids['taskID']}/labels", 201, json={"labelID": label["id"]})
+    return {"path_parameters": {"taskID": c.ids["taskID"], "labelID": label["id"]}}
+
+
 def _member_of(kind: str, role: str) -> Callable[[Conformance], dict[str, Any]]:
     """Path parameters of a membership that exists: a fresh user added to the known org or bucket."""
-    id_name = "orgID" if kind == "orgs" else "bucketID"
+    id_name = _ID_NAMES[kind]
 
     def prepare(c: Conformance) -> dict[str, Any]:
         user = c.user(unique("member"))
@@ -255,7 +279,7 @@ def _bucket_label(c: Conformance) -> dict[str, Any]:
 
 
 def _new_member(kind: str) -> Callable[[Conformance], dict[str, Any]]:
-    id_name = "orgID" if kind == "orgs" else "bucketID"
+    id_name = _ID_NAMES[kind]
     return lambda c: _json({"id": c.user(unique("member"))["id"]}, path_parameters={id_name: c.ids[id_name]})
 
 
@@ -467,6 +491,39 @@ VALID: tuple[Valid, ...] = (
             "query": {"orgID": c.ids["orgID"]},
         },
     ),
+    # task definitions
+    Valid("GET", "/api/v2/tasks", 200, lambda c: {"query": {"orgID": c.ids["orgID"], "limit": 10}}),
+    Valid("POST", "/api/v2/tasks", 201, lambda c: _json({"orgID": c.ids["orgID"], "flux": _TASK_FLUX})),
+    Valid("GET", "/api/v2/tasks/{taskID}", 200, _ids("taskID")),
+    Valid(
+        "PATCH",
+        "/api/v2/tasks/{taskID}",
+        200,
+        lambda c: {**_ids("taskID")(c), **_json({"every": "2h", "description": "patched"})},
+    ),
+    Valid(
+        "DELETE",
+        "/api/v2/tasks/{taskID}",
+        204,
+        lambda c: {"path_parameters": {"taskID": c.task(c.ids["orgID"], unique("doomed"))["id"]}},
+    ),
+    Valid("GET", "/api/v2/tasks/{taskID}/labels", 200, _ids("taskID")),
+    Valid(
+        "POST",
+        "/api/v2/tasks/{taskID}/labels",
+        201,
+        lambda c: _json(
+            {"labelID": c.label(c.ids["orgID"], unique("task-label"))["id"]},
+            path_parameters={"taskID": c.ids["taskID"]},
+        ),
+    ),
+    Valid("DELETE", "/api/v2/tasks/{taskID}/labels/{labelID}", 204, _task_label),
+    Valid("GET", "/api/v2/tasks/{taskID}/members", 200, _ids("taskID")),
+    Valid("POST", "/api/v2/tasks/{taskID}/members", 201, _new_member("tasks")),
+    Valid("DELETE", "/api/v2/tasks/{taskID}/members/{userID}", 204, _member_of("tasks", "members")),
+    Valid("GET", "/api/v2/tasks/{taskID}/owners", 200, _ids("taskID")),
+    Valid("POST", "/api/v2/tasks/{taskID}/owners", 201, _new_member("tasks")),
+    Valid("DELETE", "/api/v2/tasks/{taskID}/owners/{userID}", 204, _member_of("tasks", "owners")),
     # legacy (v1) authorizations, served under /private
     Valid("GET", "/legacy/authorizations", 200, lambda c: {}),
     Valid(

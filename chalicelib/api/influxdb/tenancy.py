@@ -6,6 +6,7 @@ routes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalice import Response
@@ -17,6 +18,7 @@ from chalicelib.api.influxdb.blueprint import influxdb
 from chalicelib.api.influxdb.errors import VERSION_HEADERS, render_v2
 from chalicelib.api.kit import ANY_CONTENT_TYPE, body, json_body, json_response, renders_errors
 from chalicelib.kit.errors import INVALID, TicklessError
+from chalicelib.scheduler import definitions
 from chalicelib.tenancy import registry
 from chalicelib.tenancy.kinds import MEMBER, OWNER, Doc, Kind
 from chalicelib.tenancy.principal import Principal, unauthorized
@@ -66,16 +68,30 @@ def _list_response(kind: Kind, docs: list[Doc], path: str) -> Doc:
     return {"links": paging.links(path, filters, page, len(shown)), kind.list_key: shown}
 
 
+def _shown_labels(kind: Kind, principal: Principal) -> Callable[[str], list[Doc]]:
+    """The labels of a document by ID as a kind that `present`s them shows them (none otherwise)."""
+    if kind.present is None or not kind.labels:
+        return lambda _id: []
+    tenancy = compose.tenancy()
+    return lambda id: [registry.LABELS.show(label) for label in tenancy.labels_of(id, principal)]
+
+
 def _mount(kind: Kind, path: str, prefix: str) -> None:
     item = f"{path}/{{{kind.id_param}}}"
+
+    def shown(doc: Doc, principal: Principal, *, created: bool = False) -> Doc:
+        return kind.render_one(doc, created=created, labels=_shown_labels(kind, principal)(doc["id"]))
 
     @renders_errors(render_v2)
     def collection() -> Response:
         principal = _principal()
         tenancy = compose.tenancy()
         if _request().method == "POST":
-            return _ok(kind.render_one(tenancy.create(kind, _body(), principal), created=True), 201)
+            return _ok(shown(tenancy.create(kind, _body(), principal), principal, created=True), 201)
         query = _request().query_params or {}
+        if kind.listing is not None:
+            page, wanted = tenancy.list_page(kind, principal, query)
+            return _ok(kind.listing.answer(page, wanted, _shown_labels(kind, principal)))
         return _ok(_list_response(kind, tenancy.list(kind, principal, query), path))
 
     @renders_errors(render_v2)
@@ -85,9 +101,9 @@ def _mount(kind: Kind, path: str, prefix: str) -> None:
         id = params[kind.id_param]
         method = _request().method
         if method == "GET":
-            return _ok(kind.render_one(tenancy.get(kind, id, principal)))
+            return _ok(shown(tenancy.get(kind, id, principal), principal))
         if method == "PATCH":
-            return _ok(kind.render_one(tenancy.update(kind, id, _body(), principal)))
+            return _ok(shown(tenancy.update(kind, id, _body(), principal), principal))
         tenancy.delete(kind, id, principal)
         return _no_content()
 
@@ -190,7 +206,7 @@ def _paths(kind: Kind) -> list[tuple[str, str]]:
     return [(path, kind.name if n == 0 else f"{kind.name}_alias{n}") for n, path in enumerate(kind.paths)]
 
 
-for _kind in registry.KINDS:
+for _kind in definitions.KINDS:
     for _path, _prefix in _paths(_kind):
         _mount(_kind, _path, _prefix)
 for _path, _prefix in _paths(registry.LEGACY_AUTHORIZATIONS):
