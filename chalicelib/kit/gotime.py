@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.kit.time import days_from_civil, days_in_month
+
 RFC3339 = "2006-01-02T15:04:05Z07:00"
 NOT_A_STRING = "Time.UnmarshalJSON: input is not a JSON string"
 _SECOND = 1_000_000_000
-_DAYS_IN = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 class GoTimeError(ValueError):
@@ -116,9 +117,9 @@ class _Parser:
         offset = self.element("Z07:00", self._zone)
         if self.value:
             raise self.message(f": extra text: {go_time_quote(self.value)}")
-        if day < 1 or day > _days_in(month, year):
+        if day < 1 or day > days_in_month(year, month):
             raise self.message(": day out of range")
-        seconds = _days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+        seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
         return (seconds - offset) * _SECOND + nanos
 
     def _year(self) -> tuple[int, str]:
@@ -169,19 +170,3 @@ class _Parser:
             raise _Bad
         offset = (hour * 60 + minute) * 60
         return (offset if s[:1] == b"+" else -offset), ""
-
-
-def _days_in(month: int, year: int) -> int:
-    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
-        return 29
-    return _DAYS_IN[month - 1]
-
-
-def _days_from_civil(year: int, month: int, day: int) -> int:
-    """Days since 1970-01-01 of a proleptic Gregorian date (any year, year 0 included)."""
-    year -= month <= 2
-    era = year // 400
-    year_of_era = year - era * 400
-    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
-    return era * 146_097 + day_of_era - 719_468

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from chalicelib.kit.errors import invalid
-from chalicelib.kit.time import SECOND
+from chalicelib.kit.time import SECOND, civil_from_days, days_from_civil
 
 _DAY = 86_400
 _LAST_YEAR = 2099
@@ -201,29 +201,7 @@ def _value(text: str, spec: tuple[str, int, int, tuple[str, ...]]) -> int:
     return value
 
 
-# -- the civil calendar (proleptic Gregorian, UTC), as Go's time package counts it -------------------------
-
-
-def days_from_civil(year: int, month: int, day: int) -> int:
-    """Days since 1970-01-01 of a date; month and day must be in range."""
-    year -= month <= 2
-    era = year // 400
-    yoe = year - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-def civil_from_days(days: int) -> tuple[int, int, int]:
-    days += 719468
-    era = days // 146097
-    doe = days - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + (3 if mp < 10 else -9)
-    return yoe + era * 400 + (month <= 2), month, day
+# -- month arithmetic on the civil calendar (kit/time.py) ------------------------------------------------
 
 
 def add_months(t: int, months: int) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chalicelib.kit.time import EPOCHS, MAX_TIME, MIN_TIME, NS_PER_UNIT, V1_PRECISIONS, format_rfc3339nano
 
@@ -29,3 +31,17 @@ def test_precision_and_epoch_names():
     assert set(V1_PRECISIONS) == {"n", "ns", "u", "us", "ms", "s", "m", "h"}
     assert EPOCHS["µ"] == EPOCHS["u"] == "us"
     assert NS_PER_UNIT[V1_PRECISIONS["h"]] == 3_600_000_000_000
+
+
+@given(st.dates())
+def test_the_civil_calendar_agrees_with_pythons_dates(when):
+    from datetime import date
+
+    from chalicelib.kit.time import civil_from_days, days_from_civil, days_in_month
+
+    days = (when - date(1970, 1, 1)).days
+    assert days_from_civil(when.year, when.month, when.day) == days
+    assert civil_from_days(days) == (when.year, when.month, when.day)
+    following = date(when.year + (when.month == 12), when.month % 12 + 1, 1) if when.year < 9999 else None
+    if following is not None:  # (December 9999 has no following month here)
+        assert days_in_month(when.year, when.month) == (following - date(when.year, when.month, 1)).days

@@ -5,21 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chalicelib.kit.time import DAY_NAMES, MONTH_NAMES, SECOND
-
-
-def _civil(days: int) -> tuple[int, int, int]:
-    """Proleptic Gregorian (year, month, day) of a day number since 1970-01-01, for any year."""
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + 3 if mp < 10 else mp - 9
-    return yoe + era * 400 + (month <= 2), month, day
-
+from chalicelib.kit.time import DAY_NAMES, MONTH_NAMES, SECOND, civil_from_days
 
 _MONTHS = MONTH_NAMES
 _DAYS = DAY_NAMES
@@ -41,7 +27,7 @@ class _Parts:
 def _parts(ns: int) -> _Parts:
     seconds, nanos = divmod(ns, SECOND)
     days, rest = divmod(seconds, 86400)
-    year, month, day = _civil(days)
+    year, month, day = civil_from_days(days)
     jan1 = days - (day - 1) - sum(_month_length(year, m) for m in range(1, month))
     return _Parts(
         year, month, day, rest // 3600, rest // 60 % 60, rest % 60, nanos, (days + 4) % 7, days - jan1 + 1
