@@ -6,13 +6,13 @@ is an adapter's concern."""
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.alert.events import AlertEvent, Level
 from chalicelib.alert.levels import parse_level
 from chalicelib.kit.errors import NOT_FOUND, TicklessError, invalid, not_found
+from chalicelib.kit.gopath import go_match
 from chalicelib.kit.gotemplate import go_quote
 from chalicelib.kit.time import format_rfc3339nano, go_duration
 
@@ -114,68 +114,10 @@ class TopicState:
 # ----------------------------------------------------------------------------------------- path.Match
 
 
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    """Go's path.Match pattern as a regex; invalid patterns raise ValueError (ErrBadPattern)."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "*":
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "\\":
-            i += 1
-            if i >= len(pattern):
-                raise ValueError
-            out.append(re.escape(pattern[i]))
-        elif ch == "[":
-            i, text = _pattern_class(pattern, i + 1)
-            out.append(text)
-            continue
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    return re.compile("".join(out), re.S)
-
-
-def _pattern_class(pattern: str, i: int) -> tuple[int, str]:
-    negate = i < len(pattern) and pattern[i] == "^"
-    if negate:
-        i += 1
-    ranges: list[str] = []
-    first = True
-    while True:
-        if i >= len(pattern):
-            raise ValueError
-        if pattern[i] == "]" and not first:
-            i += 1
-            break
-        first = False
-        lo, i = _class_char(pattern, i)
-        hi = lo
-        if i < len(pattern) and pattern[i] == "-":
-            hi, i = _class_char(pattern, i + 1)
-        if hi < lo:
-            raise ValueError
-        ranges.append(re.escape(lo) if lo == hi else f"{re.escape(lo)}-{re.escape(hi)}")
-    return i, f"[{'^' if negate else ''}{''.join(ranges)}]"
-
-
-def _class_char(pattern: str, i: int) -> tuple[str, int]:
-    if i >= len(pattern) or pattern[i] in "-]":
-        raise ValueError
-    if pattern[i] == "\\":
-        i += 1
-        if i >= len(pattern):
-            raise ValueError
-    return pattern[i], i + 1
-
-
 def validate_pattern(pattern: str) -> None:
     """The `pattern` query parameter: a 400 `invalid pattern: syntax error in pattern` when malformed."""
     try:
-        _pattern_regex(pattern)
+        go_match(pattern, "")
     except ValueError:
         raise invalid("invalid pattern: syntax error in pattern") from None
 
@@ -185,7 +127,7 @@ def pattern_match(pattern: str, name: str) -> bool:
     if not pattern:
         return True
     try:
-        return _pattern_regex(pattern).fullmatch(name) is not None
+        return go_match(pattern, name)
     except ValueError:
         return False
 

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from chalicelib.kapacitor.glob import go_match
 from chalicelib.kit.errors import invalid
 from chalicelib.kit.gojson import go_json_error, json_kind
+from chalicelib.kit.gopath import go_match
 from chalicelib.kit.gotemplate import go_quote
 from chalicelib.kit.gotime import GoTimeError, unmarshal_json_time
 from chalicelib.kit.time import SECOND, format_rfc3339nano

@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chalicelib.kapacitor.glob import go_match
 from chalicelib.kit.errors import CONFLICT, TicklessError, invalid, not_found
 from chalicelib.kit.gojson import first_value, go_json_error
+from chalicelib.kit.gopath import go_match
 from chalicelib.kit.gotemplate import go_quote
 from chalicelib.tenancy import secrets
 

@@ -12,10 +12,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
 from chalicelib.kit.errors import NOT_FOUND, TicklessError, invalid
+from chalicelib.kit.gopath import go_match
 from chalicelib.kit.syntax import ParseError
 from chalicelib.tick.evaluate import Evaluation, dbrps_of, evaluate, task_type
 from chalicelib.tick.exec.alert_machine import AlertStateMachine
@@ -673,8 +673,16 @@ def _page(docs: list[Doc], query: dict[str, Any]) -> list[Doc]:
     offset = _integer(query, "offset", 0)
     limit = _integer(query, "limit", 100)
     if pattern:
-        docs = [d for d in docs if fnmatchcase(d["id"], pattern)]
+        docs = [d for d in docs if _matches(pattern, d["id"])]
     return docs[offset : offset + limit] if limit >= 0 else docs[offset:]
+
+
+def _matches(pattern: str, id: str) -> bool:
+    """Kapacitor's stores filter by path.Match and ignore its error: a malformed pattern matches nothing."""
+    try:
+        return go_match(pattern, id)
+    except ValueError:
+        return False
 
 
 def _integer(query: dict[str, Any], name: str, default: int) -> int:

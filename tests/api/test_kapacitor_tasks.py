@@ -169,6 +169,13 @@ def test_list_with_pattern_fields_offset_and_limit(client):
             }
         ]
     }
+    # Go's path.Match, as Kapacitor's stores filter: classes negate with `^` only; a malformed pattern
+    # (its error ignored) matches nothing
+    negated = client.http.get(f"/kapacitor/v1/tasks?pattern={stem}-[^01]").json_body["tasks"]
+    assert [t["id"] for t in negated] == [f"{stem}-2"]
+    bang = client.http.get(f"/kapacitor/v1/tasks?pattern={stem}-[!01]").json_body["tasks"]
+    assert [t["id"] for t in bang] == [f"{stem}-0", f"{stem}-1"]  # `!` is a character there
+    assert client.http.get("/kapacitor/v1/tasks?pattern=%5B").json_body == {"tasks": []}
     for query, message in (
         ("fields=nope", 'unsupported field "nope"'),
         ("offset=x", 'invalid offset parameter "x" must be an integer'),

@@ -152,13 +152,14 @@ def test_not_found_errors() -> None:
         ("a\\*", "ab", False),
         ("sys", "system", False),
         ("[", "[", False),
+        ("[z-a]", "m", False),  # Go accepts a reversed range, which matches nothing
     ],
 )
 def test_pattern_match(pattern: str, name: str, matched: bool) -> None:
     assert pattern_match(pattern, name) is matched
 
 
-@pytest.mark.parametrize("pattern", ["[", "[]a]", "a\\", "[z-a]", "[a-]"])
+@pytest.mark.parametrize("pattern", ["[", "[]a]", "a\\", "[a-]"])
 def test_bad_patterns(pattern: str) -> None:
     with pytest.raises(TicklessError):
         validate_pattern(pattern)

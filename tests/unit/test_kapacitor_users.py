@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from chalicelib.kapacitor.access import authorize, granted, privilege
-from chalicelib.kapacitor.glob import go_match
 from chalicelib.kapacitor.users import KapacitorUsers, User, valid_name
 from chalicelib.kit.errors import TicklessError
 
@@ -352,31 +351,3 @@ def test_privilege_by_method():
         "write",
         "delete",
     ]
-
-
-# -- Go's path.Match ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("pattern", "name", "matches"),
-    [
-        ("a*", "abc", True),
-        ("a*", "a/b", False),
-        ("a?c", "abc", True),
-        ("[a-c]x", "bx", True),
-        ("[^a-c]x", "dx", True),
-        ("[^a-c]x", "ax", False),
-        ("[c-a]x", "bx", False),  # a reversed range matches nothing
-        ("\\*", "*", True),
-        ("a.b", "axb", False),
-        ("abc", "ab", False),
-    ],
-)
-def test_go_match(pattern, name, matches):
-    assert go_match(pattern, name) is matches
-
-
-@pytest.mark.parametrize("pattern", ["[", "[a", "[]a]", "a\\", "[a-]", "[^]"])
-def test_go_match_refuses_malformed_patterns(pattern):
-    with pytest.raises(ValueError, match="syntax error in pattern"):
-        go_match(pattern, "a")

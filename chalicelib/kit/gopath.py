@@ -1,4 +1,4 @@
-"""Go's path.Match, which Kapacitor's stores filter lists with (`?pattern=`): `*` and `?` stop at `/`,
+"""Go's path.Match, which Kapacitor filters its lists with (`?pattern=`): `*` and `?` stop at `/`,
 classes negate with `^`, `\\` escapes, and a malformed pattern is an error rather than a literal."""
 
 from __future__ import annotations
