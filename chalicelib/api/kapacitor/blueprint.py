@@ -7,6 +7,7 @@ doubled."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from chalice import Blueprint
 
@@ -34,3 +35,14 @@ def route(path: str, methods: list[str], name: str) -> Callable[[Callable], Call
         return view
 
     return mount
+
+
+def list_query() -> dict[str, Any]:
+    """The request's query parameters as Kapacitor's list handlers read them: each the last value given,
+    `fields` every value given (repeatable)."""
+    query = kapacitor.current_request.query_params
+    if not query:
+        return {}
+    values: dict[str, Any] = dict(query)
+    values["fields"] = query.getlist("fields") if "fields" in query else []
+    return values

@@ -10,7 +10,7 @@ from chalice import Response
 
 from chalicelib import compose
 from chalicelib.api.kapacitor.auth import task_manager
-from chalicelib.api.kapacitor.blueprint import VERSION_HEADERS, kapacitor, route
+from chalicelib.api.kapacitor.blueprint import VERSION_HEADERS, kapacitor, list_query, route
 from chalicelib.api.kit import body, json_response
 
 
@@ -20,15 +20,6 @@ def _org(action: str) -> str:
 
 def _body() -> bytes:
     return body(kapacitor.current_request)
-
-
-def _params() -> dict[str, Any]:
-    query = kapacitor.current_request.query_params
-    if not query:
-        return {}
-    values: dict[str, Any] = dict(query)
-    values["fields"] = query.getlist("fields") if "fields" in query else []
-    return values
 
 
 def _answer(payload: Any, status: int = 200) -> Response:
@@ -44,7 +35,7 @@ def _shown(item: Any) -> Response:
 
 @route("/recordings", methods=["GET"], name="list_recordings")
 def list_recordings() -> Response:
-    return _answer(compose.recordings().list(_org("read"), _params()))
+    return _answer(compose.recordings().list(_org("read"), list_query()))
 
 
 @route("/recordings/stream", methods=["POST"], name="record_stream")
@@ -81,7 +72,7 @@ def delete_recording(recording_id: str) -> Response:
 
 @route("/replays", methods=["GET"], name="list_replays")
 def list_replays() -> Response:
-    return _answer(compose.replays().list(_org("read"), _params()))
+    return _answer(compose.replays().list(_org("read"), list_query()))
 
 
 @route("/replays", methods=["POST"], name="create_replay")

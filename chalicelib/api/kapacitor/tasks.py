@@ -9,7 +9,7 @@ from chalice import Response
 
 from chalicelib import compose
 from chalicelib.api.kapacitor.auth import task_manager
-from chalicelib.api.kapacitor.blueprint import VERSION_HEADERS, kapacitor, route
+from chalicelib.api.kapacitor.blueprint import VERSION_HEADERS, kapacitor, list_query, route
 from chalicelib.api.kit import body, json_body, json_response
 from chalicelib.kit.errors import INVALID, TicklessError
 from chalicelib.tick.tasks import View
@@ -24,22 +24,13 @@ def _request_body() -> Any:
         raise
 
 
-def _query() -> dict[str, Any]:
-    query = kapacitor.current_request.query_params
-    if not query:
-        return {}
-    values: dict[str, Any] = dict(query)
-    values["fields"] = query.getlist("fields") if "fields" in query else []
-    return values
-
-
 def _prefix() -> str:
     path = kapacitor.current_request.context.get("resourcePath", "")
     return "/kapacitor/v1preview" if path.startswith("/kapacitor/v1preview") else "/kapacitor/v1"
 
 
 def _view(*, dot_view: bool = True) -> View:
-    return View.of(_query(), _prefix(), dot_view=dot_view)
+    return View.of(list_query(), _prefix(), dot_view=dot_view)
 
 
 def _org(action: str) -> str:
@@ -53,7 +44,7 @@ def _answer(payload: Any) -> Response:
 @route("/tasks", methods=["GET"], name="list_tasks")
 def list_tasks() -> Response:
     org = _org("read")
-    return _answer({"tasks": compose.task_definitions().list_tasks(org, _query(), _view())})
+    return _answer({"tasks": compose.task_definitions().list_tasks(org, list_query(), _view())})
 
 
 @route("/tasks", methods=["POST"], name="create_task")
@@ -65,7 +56,7 @@ def create_task() -> Response:
 @route("/tasks/{task_id}", methods=["GET"], name="get_task")
 def get_task(task_id: str) -> Response:
     org = _org("read")
-    replay = _query().get("replay-id")
+    replay = list_query().get("replay-id")
     state = compose.replays().running_state(org, replay, task_id) if replay else None
     return _answer(compose.task_definitions().get_task(org, task_id, _view(), state))
 
@@ -92,7 +83,7 @@ def task_http_out(task_id: str, endpoint: str) -> Response:
 @route("/templates", methods=["GET"], name="list_templates")
 def list_templates() -> Response:
     org = _org("read")
-    templates = compose.task_definitions().list_templates(org, _query(), _view(dot_view=False))
+    templates = compose.task_definitions().list_templates(org, list_query(), _view(dot_view=False))
     return _answer({"templates": templates})
 
 

@@ -9,7 +9,7 @@ from chalice import Response
 
 from chalicelib import compose
 from chalicelib.api.kapacitor.auth import user_manager
-from chalicelib.api.kapacitor.blueprint import VERSION_HEADERS, kapacitor, route
+from chalicelib.api.kapacitor.blueprint import VERSION_HEADERS, kapacitor, list_query, route
 from chalicelib.api.kit import body, json_response
 from chalicelib.kit.errors import invalid
 
@@ -19,15 +19,6 @@ USER = USERS + "/{name}"
 
 def _org(action: str) -> str:
     return user_manager(kapacitor.current_request, action).org_id or ""
-
-
-def _query() -> dict[str, Any]:
-    query = kapacitor.current_request.query_params
-    if not query:
-        return {}
-    values: dict[str, Any] = dict(query)
-    values["fields"] = query.getlist("fields") if "fields" in query else []
-    return values
 
 
 def _answer(payload: Any) -> Response:
@@ -40,7 +31,7 @@ def list_users() -> Response:
     # `/users/` is Kapacitor's user route with no name (routing here drops the slash; the raw path keeps it)
     if ((kapacitor.current_request.context or {}).get("path") or "").endswith(USERS + "/"):
         raise invalid("must specify username on path")
-    return _answer({"users": compose.kapacitor_users().list(org, _query())})
+    return _answer({"users": compose.kapacitor_users().list(org, list_query())})
 
 
 @route(USERS, methods=["POST"], name="create_user")
