@@ -115,7 +115,7 @@ class QueryNodePlan:
         self.offset: int = int(node.offset)
         self.by_name: bool = bool(node.group_by_measurement)
         self.align_group: bool = bool(node.align_group)
-        self.statement = _select(node.query)
+        self.statement = select_statement(node.query)
         self.time_dimension: tuple[int, int] | None = None
         self.statement.dimensions = self._dimensions(node.dimensions)
         _fill(self.statement, node.fill)
@@ -185,28 +185,39 @@ class QueryNodePlan:
         """The query's answer as batches, one per series; raises TicklessError for an error answer."""
         _, stop = self.bounds(tick)
         batches: list[Batch] = []
-        for result in payload.get("results") or []:
-            if result.get("error"):
-                raise invalid(result["error"])
-            for series in result.get("series") or []:
-                tags = dict(series.get("tags") or {})
-                columns = series.get("columns") or []
-                points: list[BatchPoint] = []
-                tmax: int | None = None
-                for row in series.get("values") or []:
-                    time, fields = 0, {}
-                    for column, value in zip(columns, row, strict=False):
-                        if column == "time":
-                            time = int(value)
-                        elif value is not None:
-                            fields[column] = _decoded(value)
-                    if fields:
-                        tmax = time if tmax is None or time > tmax else tmax
-                        points.append(BatchPoint(time, fields, dict(tags)))
-                if tmax is None or not self.grouped_by_time:
-                    tmax = stop
-                batches.append(Batch(series.get("name", ""), tmax, tags, points, by_name=self.by_name))
+        for name, tags, rows in answer_series(payload):
+            points = [BatchPoint(time, fields, dict(tags)) for time, fields in rows]
+            tmax = max((p.time for p in points), default=None)
+            if tmax is None or not self.grouped_by_time:
+                tmax = stop
+            batches.append(Batch(name, tmax, tags, points, by_name=self.by_name))
         return batches
+
+
+Row = tuple[int, dict[str, Any]]  # (time, fields)
+
+
+def answer_series(payload: dict[str, Any]) -> list[tuple[str, dict[str, str], list[Row]]]:
+    """An InfluxQL answer's series as Kapacitor's InfluxDB client reads them: (name, tags, rows), a row
+    without any value left out, every number a float; an error answer raises TicklessError."""
+    out: list[tuple[str, dict[str, str], list[Row]]] = []
+    for result in payload.get("results") or []:
+        if result.get("error"):
+            raise invalid(result["error"])
+        for series in result.get("series") or []:
+            columns = series.get("columns") or []
+            rows: list[Row] = []
+            for row in series.get("values") or []:
+                time, fields = 0, {}
+                for column, value in zip(columns, row, strict=False):
+                    if column == "time":
+                        time = int(value)
+                    elif value is not None:
+                        fields[column] = _decoded(value)
+                if fields:
+                    rows.append((time, fields))
+            out.append((series.get("name", ""), dict(series.get("tags") or {}), rows))
+    return out
 
 
 def _decoded(value: Any) -> Any:
@@ -216,7 +227,7 @@ def _decoded(value: Any) -> Any:
     return value
 
 
-def _select(text: str) -> ast.SelectStatement:
+def select_statement(text: str) -> ast.SelectStatement:
     try:
         statements = parse(text)
     except ParseError as exc:
