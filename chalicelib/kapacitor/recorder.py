@@ -44,11 +44,6 @@ NS = 1_000_000_000
 MAX_ID_BYTES = 256  # a recording's or replay's ID is a storage key (DynamoDB and S3 keys are bounded)
 
 
-def findable(id: str) -> bool:
-    """Whether an ID can name anything stored (an empty or oversized one cannot: nothing to look up)."""
-    return bool(id) and len(id.encode()) <= 1024
-
-
 def check_new_id(id: str, what: str) -> None:
     if len(id.encode()) > MAX_ID_BYTES:
         raise invalid(f"{what} ID must be at most {MAX_ID_BYTES} bytes")
@@ -140,7 +135,7 @@ class Recordings:
         return recording
 
     def get(self, org: str, id: str) -> Recording:
-        doc = self.definitions.get(RECORDINGS, org, id) if findable(id) else None
+        doc = self.definitions.get(RECORDINGS, org, id)
         if doc is None:
             raise TicklessError(NOT_FOUND, "error finding recording: no recording exists")
         return Recording.from_doc(doc["recording"])
@@ -152,7 +147,7 @@ class Recordings:
     def delete(self, org: str, id: str) -> None:
         """Stop a running recording's execution and remove it with its files (nothing to do when there
         is no such recording, as Kapacitor answers)."""
-        doc = self.definitions.get(RECORDINGS, org, id) if findable(id) else None
+        doc = self.definitions.get(RECORDINGS, org, id)
         if doc is None:
             return
         if Recording.from_doc(doc["recording"]).status == "running" and doc.get("execution"):
@@ -167,7 +162,7 @@ class Recordings:
 
     def finished(self, org: str, id: str) -> tuple[Recording, str]:
         """A finished recording and the key of its file (what a replay reads)."""
-        doc = self.definitions.get(RECORDINGS, org, id) if findable(id) else None
+        doc = self.definitions.get(RECORDINGS, org, id)
         if doc is None:
             raise TicklessError(NOT_FOUND, "recording not found: no recording exists")
         recording = Recording.from_doc(doc["recording"])
@@ -281,7 +276,7 @@ class Recordings:
         return f"{self.prefix}{org}/{_safe(id)}/"
 
     def _task(self, org: str, task_id: str) -> dict[str, Any]:
-        task = self.definitions.get(TASKS, org, task_id) if findable(task_id) else None
+        task = self.definitions.get(TASKS, org, task_id)
         if task is None:
             raise TicklessError(NOT_FOUND, "no task exists")
         return task

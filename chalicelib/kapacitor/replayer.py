@@ -28,7 +28,6 @@ from chalicelib.kapacitor.recorder import (
     batch_queries,
     check_new_id,
     execution_name,
-    findable,
 )
 from chalicelib.kapacitor.recording_formats import (
     decode_batches,
@@ -125,7 +124,7 @@ class Replays:
         return self._start(org, options, task, source)
 
     def get(self, org: str, id: str) -> Replay:
-        doc = self.definitions.get(REPLAYS, org, id) if findable(id) else None
+        doc = self.definitions.get(REPLAYS, org, id)
         if doc is None:
             raise TicklessError(NOT_FOUND, "could not find replay: no replay exists")
         return Replay.from_doc(doc["replay"])
@@ -133,7 +132,7 @@ class Replays:
     def running_state(self, org: str, replay_id: str, task_id: str) -> str:
         """The state a running replay of the task keeps (GET /tasks/<id>?replay-id=), or 400 as Kapacitor
         answers for a replay that is not running."""
-        doc = self.definitions.get(REPLAYS, org, replay_id) if findable(replay_id) else None
+        doc = self.definitions.get(REPLAYS, org, replay_id)
         replay = Replay.from_doc(doc["replay"]) if doc is not None else None
         if replay is None or replay.status != "running" or replay.task != task_id:
             raise invalid(f"no running replay with ID: {replay_id}")
@@ -144,7 +143,7 @@ class Replays:
         return list_json("replays", items, params)
 
     def delete(self, org: str, id: str) -> None:
-        doc = self.definitions.get(REPLAYS, org, id) if findable(id) else None
+        doc = self.definitions.get(REPLAYS, org, id)
         if doc is None:
             return
         if Replay.from_doc(doc["replay"]).status == "running" and doc.get("execution"):
@@ -230,7 +229,7 @@ class Replays:
     # -- helpers -----------------------------------------------------------------------------------
 
     def _task(self, org: str, task_id: str) -> dict[str, Any]:
-        task = self.definitions.get(TASKS, org, task_id) if findable(task_id) else None
+        task = self.definitions.get(TASKS, org, task_id)
         if task is None:
             raise TicklessError(NOT_FOUND, "task load: no task exists")
         return task

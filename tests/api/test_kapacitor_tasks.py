@@ -304,3 +304,14 @@ def test_a_negative_offset_is_refused(client):
         400,
         {"error": 'invalid offset parameter "-1" must not be negative'},
     )
+
+
+def test_ids_beyond_what_storage_keys_take_are_refused_or_absent(client):
+    """DynamoDB takes sort keys of at most 1,024 bytes (moto does not check): longer IDs are a 400 to
+    create and name nothing to read or delete, never a storage error."""
+    long_id = "t" * 1025
+    dbrps = [{"db": "telegraf", "rp": "autogen"}]
+    created = _post(client, "/kapacitor/v1/tasks", {"id": long_id, "script": SCRIPT, "dbrps": dbrps})
+    assert created.status_code == 400 and "1024 bytes" in created.json_body["error"]
+    assert client.http.get(f"/kapacitor/v1/tasks/{long_id}").status_code == 404
+    assert client.http.delete(f"/kapacitor/v1/tasks/{long_id}").status_code == 204
