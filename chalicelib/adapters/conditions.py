@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -30,3 +32,16 @@ def transaction_condition_failed(exc: Exception) -> bool:
     """Whether a pynamodb TransactWriteError was cancelled by a failed condition of one of its items."""
     reasons = getattr(exc, "cancellation_reasons", None) or []
     return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
+
+
+def written_if(transaction: TransactWrite, fill: Callable[[TransactWrite], None]) -> bool:
+    """Run the writes `fill` adds to the transaction: False when one of their conditions failed (another
+    writer got there first), any other failure raised."""
+    try:
+        with transaction as tx:
+            fill(tx)
+    except TransactWriteError as exc:
+        if transaction_condition_failed(exc):
+            return False
+        raise
+    return True

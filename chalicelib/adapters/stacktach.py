@@ -27,7 +27,12 @@ from pynamodb.exceptions import DeleteError, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters.conditions import condition_failed, saved_if, transaction_condition_failed
+from chalicelib.adapters.conditions import (
+    condition_failed,
+    saved_if,
+    transaction_condition_failed,
+    written_if,
+)
 from chalicelib.declarations import STACKTACH
 from chalicelib.stacktach.pipeline import DueEntry
 
@@ -81,20 +86,16 @@ class DynamoStackTach:
         message_id = doc["message_id"]
         text = _dumps(doc)
         sk = f"{_position(position)}|{message_id}"
-        try:
-            with self._transaction() as tx:
-                tx.save(
-                    StackTachItem(f"e|{message_id}", "e", doc=text),
-                    condition=StackTachItem.pk.does_not_exist(),
-                )
-                tx.save(StackTachItem(_EVENTS, sk, doc=text))
-                for key in index_keys:
-                    tx.save(StackTachItem(_index_pk("ei", key), sk))
-        except TransactWriteError as exc:
-            if transaction_condition_failed(exc):
-                return False
-            raise
-        return True
+
+        def fill(tx: TransactWrite) -> None:
+            tx.save(
+                StackTachItem(f"e|{message_id}", "e", doc=text), condition=StackTachItem.pk.does_not_exist()
+            )
+            tx.save(StackTachItem(_EVENTS, sk, doc=text))
+            for key in index_keys:
+                tx.save(StackTachItem(_index_pk("ei", key), sk))
+
+        return written_if(self._transaction(), fill)
 
     def joined(self, message_id: str) -> bool:
         try:
@@ -164,20 +165,17 @@ class DynamoStackTach:
         condition = (
             StackTachItem.pk.does_not_exist() if replacing is None else StackTachItem.stream_id == replacing
         )
-        try:
-            with self._transaction() as tx:
-                tx.save(pointer, condition=condition)
-                tx.save(StackTachItem(f"s|{stream_id}", "s", doc=_dumps(doc), version=int(doc["version"])))
-                tx.save(StackTachItem(_STREAMS, f"{stream_id:020d}", stream_id=stream_id))
-                tx.save(_member(stream_id, member))
-                for index_key in index_keys:
-                    tx.save(StackTachItem(_index_pk("si", index_key), f"{stream_id:020d}"))
-                _file_due(tx, doc)
-        except TransactWriteError as exc:
-            if transaction_condition_failed(exc):
-                return False
-            raise
-        return True
+
+        def fill(tx: TransactWrite) -> None:
+            tx.save(pointer, condition=condition)
+            tx.save(StackTachItem(f"s|{stream_id}", "s", doc=_dumps(doc), version=int(doc["version"])))
+            tx.save(StackTachItem(_STREAMS, f"{stream_id:020d}", stream_id=stream_id))
+            tx.save(_member(stream_id, member))
+            for index_key in index_keys:
+                tx.save(StackTachItem(_index_pk("si", index_key), f"{stream_id:020d}"))
+            _file_due(tx, doc)
+
+        return written_if(self._transaction(), fill)
 
     def save_stream(self, doc: dict[str, Any], expected_version: int, member: tuple[int, str]) -> str:
         stream_id = int(doc["id"])
@@ -239,15 +237,12 @@ class DynamoStackTach:
         item = StackTachItem(f"s|{doc['id']}", "s", doc=_dumps(doc), version=int(doc["version"]))
         if not doc.get("due"):
             return saved_if(item, StackTachItem.version == expected_version)
-        try:
-            with self._transaction() as tx:
-                tx.save(item, condition=StackTachItem.version == expected_version)
-                _file_due(tx, doc)
-        except TransactWriteError as exc:
-            if transaction_condition_failed(exc):
-                return False
-            raise
-        return True
+
+        def fill(tx: TransactWrite) -> None:
+            tx.save(item, condition=StackTachItem.version == expected_version)
+            _file_due(tx, doc)
+
+        return written_if(self._transaction(), fill)
 
     def stream_events(self, stream_id: int) -> list[dict[str, Any]]:
         return self._events_by_id(self.stream_event_ids(stream_id))

@@ -11,11 +11,10 @@ import zlib
 from typing import Any
 
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters.conditions import transaction_condition_failed
+from chalicelib.adapters.conditions import written_if
 from chalicelib.declarations import TASK_STATE
 from chalicelib.kit import fastjson
 from chalicelib.tick.execution import StateTooLarge, StoredState
@@ -85,19 +84,18 @@ class DynamoTaskStates:
         condition = (
             TaskStateItem.pk.does_not_exist() if expected is None else TaskStateItem.version == expected
         )
-        try:
-            with TransactWrite(connection=TaskStateItem._get_connection().connection) as transaction:
-                transaction.save(head, condition=condition)
-                for number, piece in enumerate(pieces[1:], start=1):
-                    transaction.save(TaskStateItem(pk, _part_key(token, number), data=piece))
-                if old is not None:
-                    old_parts, old_token = old
-                    for number in range(1, old_parts):
-                        transaction.delete(TaskStateItem(pk, _part_key(old_token, number)))
-        except TransactWriteError as exc:
-            if transaction_condition_failed(exc):
-                return False
-            raise
+
+        def fill(transaction: TransactWrite) -> None:
+            transaction.save(head, condition=condition)
+            for number, piece in enumerate(pieces[1:], start=1):
+                transaction.save(TaskStateItem(pk, _part_key(token, number), data=piece))
+            if old is not None:
+                old_parts, old_token = old
+                for number in range(1, old_parts):
+                    transaction.delete(TaskStateItem(pk, _part_key(old_token, number)))
+
+        if not written_if(TransactWrite(connection=TaskStateItem._get_connection().connection), fill):
+            return False
         self._heads[pk] = ((expected or 0) + 1, len(pieces), token)
         return True
 
