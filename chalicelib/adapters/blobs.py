@@ -45,7 +45,6 @@ class S3Blobs:
                 return None
             raise
 
-
     def delete(self, key: str) -> None:
         """Remove the object (nothing when there is none)."""
         self.client.delete_object(Bucket=self.bucket_name, Key=key)
