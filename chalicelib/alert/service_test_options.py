@@ -11,10 +11,8 @@ Decoded values stay JSON-shaped (a level as its name, a time as its RFC 3339 tex
 
 from __future__ import annotations
 
-import calendar
 import copy
 import enum
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,12 +21,9 @@ from chalicelib.alert.levels import level_name, parse_level
 from chalicelib.kit.errors import TicklessError, invalid
 from chalicelib.kit.gojson import first_value, go_json_error, json_kind
 from chalicelib.kit.gotemplate import go_quote
-from chalicelib.kit.time import SECOND
+from chalicelib.kit.gotime import GoTimeError, parse_rfc3339
 
 _INT64 = 1 << 63
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))"
-)
 
 
 class FieldType(enum.Enum):
@@ -92,21 +87,11 @@ def decode_options(struct: str, fields: tuple[Field, ...], defaults: Mapping[str
 
 
 def parse_time(text: str) -> int:
-    """RFC 3339 text (time.Time's JSON) as nanoseconds since the epoch; raises TicklessError."""
-    found = _RFC3339.fullmatch(text)
-    if found is None:
-        raise invalid(f"parsing time {go_quote(text)}: not RFC 3339")
-    year, month, day, hour, minute, second = (int(found.group(i)) for i in range(1, 7))
-    if year < 1 or not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]) or hour > 23:
-        raise invalid(f"parsing time {go_quote(text)}: out of range")
-    if minute > 59 or second > 59:
-        raise invalid(f"parsing time {go_quote(text)}: out of range")
-    seconds = calendar.timegm((year, month, day, hour, minute, second))
-    if found.group(9):
-        offset = int(found.group(10)) * 3600 + int(found.group(11)) * 60
-        seconds -= offset if found.group(9) == "+" else -offset
-    fraction = (found.group(7) or "").ljust(9, "0")
-    return seconds * SECOND + int(fraction or 0)
+    """RFC 3339 text (time.Time's JSON) as nanoseconds since the epoch; raises TicklessError in Go's words."""
+    try:
+        return parse_rfc3339(text)
+    except GoTimeError as err:
+        raise invalid(str(err)) from None
 
 
 # --- decoding ------------------------------------------------------------------------------------------
