@@ -15,16 +15,15 @@ for new entries at most `wait` seconds when none match yet, and ends (docs/KAPAC
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.kit.errors import invalid
 from chalicelib.kit.gofloat import format_float
 from chalicelib.kit.gotemplate import go_quote
+from chalicelib.kit.gotime import GoTimeError, parse_rfc3339
 from chalicelib.kit.logrecords import LEVELS, Value
 from chalicelib.kit.time import MINUTE, SECOND
 
@@ -199,28 +198,12 @@ def _seconds(value: str) -> float:
     return seconds
 
 
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))\Z"
-)
-
-
 def parse_time(value: str) -> int:
     """An RFC 3339 time, to the nanosecond, as ns since the epoch."""
-    found = _RFC3339.match(value)
     try:
-        if found is None:
-            raise ValueError
-        moment = datetime(*(int(found.group(i)) for i in range(1, 7)), tzinfo=UTC)  # checks the fields
-    except ValueError:
+        return parse_rfc3339(value)
+    except GoTimeError:
         raise invalid(f"invalid since {go_quote(value)}: want an RFC 3339 time") from None
-    seconds = (moment - _EPOCH) // timedelta(seconds=1)
-    if found.group(9):
-        offset = int(found.group(10)) * 3600 + int(found.group(11)) * 60
-        seconds -= offset if found.group(9) == "+" else -offset
-    return seconds * SECOND + int((found.group(7) or "").ljust(9, "0"))
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # -- the bounded tail -----------------------------------------------------------------------------------
