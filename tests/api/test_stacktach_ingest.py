@@ -144,3 +144,22 @@ def test_unknown_ids_are_404s(aws) -> None:
         with pytest.raises(TicklessError) as caught:
             call(_service())
         assert caught.value.status == 404
+
+
+def test_records_kinesis_cannot_ingest_are_dead_lettered_not_dropped(aws, pump) -> None:
+    from chalicelib import compose
+
+    instance = _instance()
+    good = _nova("compute.instance.create.start", instance, _at(0))
+    bad = {"event_type": "compute.instance.update", "payload": {}}  # no message_id: refused
+    kinesis = boto3.client("kinesis")
+    stream = NOTIFICATIONS.physical_name
+    kinesis.put_record(StreamName=stream, Data=b"{not json", PartitionKey=instance)
+    kinesis.put_record(StreamName=stream, Data=json.dumps([good, bad]), PartitionKey=instance)
+    pump.drain()
+
+    assert _service().event(good["message_id"])["instance_id"] == instance  # its neighbour is stored
+    letters = compose.dead_letters().list("notifications")
+    reasons = [letter["reason"] for letter in letters]
+    assert any(r.startswith("not JSON") for r in reasons)
+    assert any("'message_id' must be a non-empty string" in r for r in reasons)
